@@ -1,0 +1,40 @@
+# meta_graph_connector — developer entry points. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ODOO_PYTHON ?= $(shell command -v python3)
+ADDON := meta_graph_connector
+
+.PHONY: help venv lint test test-odoo bench-intake demo clean
+
+help:
+	@echo "make test                      lints + core/simulator pytest suite with coverage"
+	@echo "make test-odoo ODOO=<odoo18>   addon tests on a real Odoo 18 [ODOO_PYTHON=...]"
+	@echo "make bench-intake ODOO=<odoo18> webhook intake figures against a running Odoo"
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pylint --rcfile=.pylintrc-mandatory $(ADDON)
+
+test: lint
+	$(BIN)/python -m pytest tests --cov=graph --cov-report=term-missing:skip-covered \
+		--cov-fail-under=90
+
+test-odoo:
+	@test -n "$(ODOO)" || { echo "usage: make test-odoo ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
+	$(ODOO_PYTHON) tools/run_odoo_tests.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)"
+
+bench-intake:
+	@test -n "$(ODOO)" || { echo "usage: make bench-intake ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
+	$(ODOO_PYTHON) tools/bench_intake.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .coverage odoo-tests.log
