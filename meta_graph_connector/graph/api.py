@@ -1,0 +1,162 @@
+"""Meta operations the addon performs, on top of :class:`GraphClient`.
+
+Each function knows one Graph endpoint (path, fields, answer shape) and returns
+plain Python values, so the Odoo layer never spells a Graph URL itself.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from . import const
+from .errors import UnknownGraphError
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What ``debug_token`` says about a token (meta-api.md §2.2)."""
+
+    is_valid: bool
+    app_id: str = ""
+    token_type: str = ""
+    profile_id: str = ""
+    scopes: tuple = ()
+    expires_at: datetime | None = None
+    data_access_expires_at: datetime | None = None
+    error_code: int | None = None
+    error_subcode: int | None = None
+    error_message: str = ""
+    granular_scopes: tuple = field(default=(), compare=False)
+
+    def missing_scopes(self, required):
+        return tuple(scope for scope in required if scope not in self.scopes)
+
+
+def _epoch(value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    # 0 means "never expires" (§2.2)
+    return datetime.fromtimestamp(number, tz=timezone.utc) if number > 0 else None
+
+
+def inspect_token(app_client, input_token):
+    """Inspect ``input_token`` with an app-token client (``GET /debug_token``)."""
+    answer = app_client.get("debug_token", {"input_token": input_token})
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, dict):
+        raise UnknownGraphError("debug_token answered without data")
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    return TokenInfo(
+        is_valid=bool(data.get("is_valid")),
+        app_id=str(data.get("app_id") or ""),
+        token_type=str(data.get("type") or ""),
+        profile_id=str(data.get("profile_id") or data.get("user_id") or ""),
+        scopes=tuple(str(s) for s in data.get("scopes") or ()),
+        expires_at=_epoch(data.get("expires_at")),
+        data_access_expires_at=_epoch(data.get("data_access_expires_at")),
+        error_code=error.get("code"),
+        error_subcode=error.get("subcode") or error.get("error_subcode"),
+        error_message=str(error.get("message") or ""),
+        granular_scopes=tuple(data.get("granular_scopes") or ()),
+    )
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """A Page the token can manage, as listed by ``/me/accounts``."""
+
+    page_id: str
+    name: str
+    access_token: str = field(repr=False, default="")
+    tasks: tuple = ()
+    instagram_id: str = ""
+    instagram_username: str = ""
+
+
+def list_pages(user_client):
+    """Pages (with their Page tokens) a user or system-user token manages."""
+    fields = "id,name,access_token,tasks,instagram_business_account{id,username}"
+    pages = []
+    for item in user_client.paginate("me/accounts", {"fields": fields, "limit": 100}):
+        instagram = item.get("instagram_business_account") or {}
+        pages.append(
+            PageInfo(
+                page_id=str(item.get("id") or ""),
+                name=str(item.get("name") or ""),
+                access_token=str(item.get("access_token") or ""),
+                tasks=tuple(item.get("tasks") or ()),
+                instagram_id=str(instagram.get("id") or ""),
+                instagram_username=str(instagram.get("username") or ""),
+            )
+        )
+    return [page for page in pages if page.page_id]
+
+
+def subscribe_page(page_client, page_id, fields=const.PAGE_SUBSCRIBED_FIELDS):
+    """Subscribe the app to a Page's webhook fields (§4.1 step 2)."""
+    answer = page_client.post(
+        f"{page_id}/subscribed_apps",
+        data={"subscribed_fields": ",".join(fields)},
+        idempotent=True,  # subscribing twice is harmless
+    )
+    return bool(isinstance(answer, dict) and answer.get("success"))
+
+
+def page_subscriptions(page_client, page_id, app_id=None):
+    """Fields the app (or every app when ``app_id`` is None) is subscribed to."""
+    answer = page_client.get(f"{page_id}/subscribed_apps")
+    fields = set()
+    for app in answer.get("data") or ():
+        if app_id and str(app.get("id")) != str(app_id):
+            continue
+        fields.update(app.get("subscribed_fields") or ())
+    return fields
+
+
+def unsubscribe_page(page_client, page_id):
+    answer = page_client.delete(f"{page_id}/subscribed_apps")
+    return bool(isinstance(answer, dict) and answer.get("success"))
+
+
+def list_lead_forms(page_client, page_id, fields=const.FORM_FIELDS):
+    """Every lead form of a Page (§5.2)."""
+    return list(
+        page_client.paginate(
+            f"{page_id}/leadgen_forms", {"fields": ",".join(fields), "limit": 50}
+        )
+    )
+
+
+def get_lead_form(page_client, form_id, fields=const.FORM_FIELDS):
+    return page_client.get(str(form_id), {"fields": ",".join(fields)})
+
+
+def get_lead(page_client, leadgen_id, fields=const.LEAD_FIELDS):
+    """One lead with its answers and ad attribution (§5.1)."""
+    return page_client.get(str(leadgen_id), {"fields": ",".join(fields)})
+
+
+def iter_form_leads(
+    page_client, form_id, since=None, fields=const.LEAD_FIELDS, limit=100
+):
+    """Leads of a form created after ``since`` (aware datetime or Unix seconds).
+
+    Uses ``filtering`` on ``time_created`` with ``GREATER_THAN_OR_EQUAL`` so a
+    lead created in the watermark's own second is not skipped; callers dedupe
+    by lead id (§5.2: "dedupe on lead id").
+    """
+    params = {"fields": ",".join(fields), "limit": limit}
+    if since is not None:
+        stamp = int(since.timestamp()) if isinstance(since, datetime) else int(since)
+        params["filtering"] = json.dumps(
+            [
+                {
+                    "field": "time_created",
+                    "operator": "GREATER_THAN_OR_EQUAL",
+                    "value": stamp,
+                }
+            ]
+        )
+    return page_client.paginate(f"{form_id}/leads", params)

@@ -1,0 +1,100 @@
+"""Meta protocol constants: the one place that knows versions, hosts and codes.
+
+Facts and their confidence tags come from ``shared/meta-api.md``; the section
+is cited next to each constant so a reviewer can re-check it at each Graph
+release.
+"""
+
+#: Graph host (§1.1). The addon lets an administrator point it at the local
+#: simulator ("sandbox"), so it is only a default.
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+
+#: Pinned Graph API version (§1.2): v26.0 shipped 2026-07-29, expiry not yet
+#: announced. Every call carries it; never rely on unversioned calls.
+DEFAULT_API_VERSION = "v26.0"
+
+#: Graph versions still served in late 2026 (§1.2), newest first, with the
+#: date Meta announced for their retirement (None = not announced).
+GRAPH_VERSIONS = {
+    "v26.0": None,
+    "v25.0": "2028-07-29",
+    "v24.0": "2028-02-18",
+    "v23.0": "2027-10-08",
+    "v22.0": "2027-05-20",
+    "v21.0": "2027-01-21",
+}
+
+#: Timeouts in seconds (connect, read). Meta answers in well under a second
+#: normally; the read timeout bounds a hung call inside a cron batch.
+DEFAULT_TIMEOUT = (5.0, 30.0)
+
+#: Batch requests carry at most 50 items (§9.3).
+MAX_BATCH_SIZE = 50
+
+#: A webhook POST batches up to 1000 updates (§4.4); a body cap well above the
+#: largest legitimate delivery (reliability.md REQ-W3 suggests 5–10 MiB).
+MAX_WEBHOOK_BODY_BYTES = 10 * 1024 * 1024
+
+#: Page webhook fields the addon subscribes per Page (§4.1 step 2): Lead Ads,
+#: Page comments and the Messenger inbox.
+PAGE_SUBSCRIBED_FIELDS = (
+    "leadgen",
+    "feed",
+    "messages",
+    "messaging_postbacks",
+    "message_echoes",
+    "message_reads",
+    "message_deliveries",
+)
+
+#: Fields read on a lead (§5.1, field list of the official SDK).
+LEAD_FIELDS = (
+    "id",
+    "created_time",
+    "field_data",
+    "form_id",
+    "ad_id",
+    "ad_name",
+    "adset_id",
+    "adset_name",
+    "campaign_id",
+    "campaign_name",
+    "platform",
+    "is_organic",
+    "custom_disclaimer_responses",
+)
+
+#: Fields read on a lead form (§5.2).
+FORM_FIELDS = ("id", "name", "status", "locale", "created_time", "questions")
+
+#: Permissions each product feature needs (§3); the health centre compares
+#: them with the scopes ``debug_token`` reports.
+FEATURE_SCOPES = {
+    "pages": ("pages_show_list", "pages_manage_metadata"),
+    "lead_ads": (
+        "leads_retrieval",
+        "pages_show_list",
+        "pages_read_engagement",
+        "pages_manage_ads",
+        "pages_manage_metadata",
+    ),
+    "page_comments": (
+        "pages_read_engagement",
+        "pages_read_user_content",
+        "pages_manage_engagement",
+    ),
+    "messenger": ("pages_messaging", "pages_manage_metadata", "pages_read_engagement"),
+    "instagram": (
+        "instagram_basic",
+        "instagram_manage_comments",
+        "instagram_manage_messages",
+    ),
+    "audiences": ("ads_management",),
+}
+
+# Error codes (§9.1). Classification lives in errors.py/client.py; the sets
+# are here so the simulator-facing tests and the docs cite one list.
+TOKEN_ERROR_CODES = frozenset({190, 102})
+PERMISSION_ERROR_CODES = frozenset({10, *range(200, 300)})
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80100)})
+TRANSIENT_CODES = frozenset({1, 2})

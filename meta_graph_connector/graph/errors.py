@@ -1,0 +1,117 @@
+"""Typed errors of the Meta core.
+
+Meta reports failures as ``{"error": {"code": …, "error_subcode": …, …}}``.
+We branch on ``code``/``error_subcode`` only, never on ``message`` (its text
+changes with locale and over time).  Callers decide what to do from the class:
+
+* :class:`TokenError` – the token is dead: stop using it, ask to reconnect;
+* :class:`MissingPermissionError` – a scope/task is missing: configuration, no retry;
+* :class:`RateLimitError` – back off at least ``retry_after`` seconds;
+* :class:`TransientError` – retry later with backoff;
+* :class:`InvalidRequestError` – our request is wrong, retrying cannot help;
+* :class:`UnknownGraphError` – anything else Meta answered.
+
+None of these exception texts ever contains a token: they are built from
+Meta's message, which never echoes credentials, and from a scrubbed path.
+"""
+
+
+class MetaError(Exception):
+    """Base of every error raised by the core."""
+
+
+class MalformedPayloadError(MetaError, ValueError):
+    """Input from Meta (webhook body, lead) does not have the documented shape."""
+
+
+class InvalidLeadError(MalformedPayloadError):
+    """A Graph lead cannot be normalized (no id, field_data not a list, …)."""
+
+
+class SignatureError(MetaError):
+    """A webhook delivery's ``X-Hub-Signature-256`` is missing or wrong."""
+
+
+class GraphError(MetaError):
+    """An error answered by (or on the way to) the Graph API."""
+
+    #: should a caller try the same request again later?
+    retryable = False
+
+    def __init__(
+        self,
+        message,
+        *,
+        code=None,
+        subcode=None,
+        http_status=None,
+        error_type=None,
+        fbtrace_id=None,
+        is_transient=None,
+        user_title=None,
+        user_message=None,
+        path=None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.subcode = subcode
+        self.http_status = http_status
+        self.error_type = error_type
+        self.fbtrace_id = fbtrace_id
+        self.is_transient = is_transient
+        self.user_title = user_title
+        self.user_message = user_message
+        self.path = path
+
+    def __str__(self):
+        parts = [self.message or self.__class__.__name__]
+        if self.code is not None:
+            code = f"code {self.code}"
+            if self.subcode:
+                code += f"/{self.subcode}"
+            parts.append(code)
+        if self.http_status:
+            parts.append(f"HTTP {self.http_status}")
+        if self.fbtrace_id:
+            parts.append(f"fbtrace_id {self.fbtrace_id}")
+        return " | ".join(parts)
+
+
+class TokenError(GraphError):
+    """Code 190: the access token is invalid, expired or revoked."""
+
+
+class MissingPermissionError(GraphError):
+    """Codes 10 and 200–299: a permission or Page task is missing."""
+
+
+class RateLimitError(GraphError):
+    """Codes 4, 17, 32, 613 and 80000–80099: throttled.
+
+    ``retry_after`` is in seconds, derived from the usage headers'
+    ``estimated_time_to_regain_access`` (minutes) when Meta sent one.
+    """
+
+    retryable = True
+
+    def __init__(self, message, *, retry_after=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class TransientError(GraphError):
+    """Codes 1, 2, ``is_transient``, HTTP 5xx, timeouts, connection failures."""
+
+    retryable = True
+    #: True when the request may have reached Meta (read timeout): a
+    #: non-idempotent call must then not be sent again blindly.
+    maybe_processed = False
+
+
+class InvalidRequestError(GraphError):
+    """Code 100 and other request errors: fixing the request is needed."""
+
+
+class UnknownGraphError(GraphError):
+    """Any other answer in Meta's error shape, or an unexpected body."""
