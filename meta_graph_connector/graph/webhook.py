@@ -1,0 +1,697 @@
+"""Meta webhooks: handshake, signature and parsing (meta-api.md §4).
+
+Three steps, in the order a receiver must apply them:
+
+1. :func:`verify_handshake` answers the subscription GET (§4.2);
+2. :func:`verify_signature` checks ``X-Hub-Signature-256`` over the *raw* body
+   bytes, before anything is parsed (§4.3, reliability.md REQ-W1);
+3. :func:`parse_delivery` turns one delivery into typed events, one per
+   ``changes[]``/``messaging[]``/``standby[]`` item, each with a stable
+   idempotency key scoped by object and account (reliability.md §1.2).
+
+An envelope that is not a Meta delivery raises :class:`MalformedPayloadError`;
+a single bad item inside a good envelope becomes a :class:`MalformedEvent` so
+it cannot sink its 999 neighbours. Events can be rebuilt from their stored
+form with :func:`event_from_record`, so a queue can keep the raw item and
+parse it again when it processes it.
+"""
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import ClassVar
+
+from .errors import MalformedPayloadError, SignatureError
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+_SIGNATURE_PREFIX = "sha256="
+
+#: Timestamps above this are milliseconds (messaging) rather than seconds
+#: (changes) – §4.4: both arrive, sometimes in the same delivery.
+_MS_THRESHOLD = 100_000_000_000
+
+
+# --------------------------------------------------------------- security
+
+
+def sign(body, secret):
+    """Return the ``X-Hub-Signature-256`` value Meta sends for ``body``."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return _SIGNATURE_PREFIX + digest
+
+
+def verify_signature(body, header, secrets):
+    """Check a delivery's signature against the current and previous secrets.
+
+    :param bytes body: the raw request body, exactly as received.
+    :param str header: the ``X-Hub-Signature-256`` header value (or None).
+    :param secrets: app secrets to accept (current first, then the previous
+        one during a rotation); empty values are ignored.
+    :raises SignatureError: with a reason that never contains a secret.
+
+    Meta sends lowercase hex; a header in another case is not what Meta sends
+    and is refused, as is the legacy SHA-1 ``X-Hub-Signature`` alone.
+    """
+    if not isinstance(body, bytes | bytearray):
+        raise SignatureError("the body must be raw bytes")
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        raise SignatureError("no app secret is configured")
+    if not header:
+        raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+    if not header.startswith(_SIGNATURE_PREFIX):
+        raise SignatureError("signature is not sha256=<hex>")
+    received = header[len(_SIGNATURE_PREFIX) :]
+    if not received.isascii():
+        raise SignatureError("signature is not sha256=<hex>")
+    matched = False
+    for secret in secrets:
+        expected = hmac.new(secret.encode(), bytes(body), hashlib.sha256).hexdigest()
+        # compare every secret (no early exit) so timing says nothing about which
+        matched |= hmac.compare_digest(expected.encode(), received.encode())
+    if not matched:
+        raise SignatureError("signature does not match")
+
+
+def verify_handshake(params, verify_token):
+    """Answer Meta's subscription handshake (§4.2, reliability.md REQ-W6).
+
+    :param params: the query parameters (``hub.mode``, ``hub.verify_token``,
+        ``hub.challenge``).
+    :return: the challenge to echo as ``text/plain``, or None to refuse (403).
+        Only a digits-only challenge is echoed: this is a public route, and
+        reflecting arbitrary input would be an XSS vector.
+    """
+    if not verify_token:
+        return None
+    mode = params.get("hub.mode")
+    token = params.get("hub.verify_token") or ""
+    challenge = params.get("hub.challenge") or ""
+    if mode != "subscribe":
+        return None
+    if not hmac.compare_digest(token.encode(), str(verify_token).encode()):
+        return None
+    if not challenge.isascii() or not challenge.isdigit() or len(challenge) > 64:
+        return None
+    return challenge
+
+
+# ------------------------------------------------------------------- events
+
+
+def _ts(value):
+    """Meta timestamp (seconds or milliseconds, int or str) → aware UTC."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number > _MS_THRESHOLD:
+        number /= 1000.0
+    try:
+        return datetime.fromtimestamp(number, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _id(value):
+    """IDs may arrive as JSON numbers (§4.4): always strings, '' when absent."""
+    if value is None or isinstance(value, bool | dict | list):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _digest(value):
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookEvent:
+    """One update of a delivery.
+
+    ``object`` is ``page`` or ``instagram``; ``account_id`` is the entry id
+    (Page id or Instagram account id) that routes the event to a connection;
+    ``item`` is the raw ``changes[]``/``messaging[]`` element, kept verbatim.
+    """
+
+    kind: ClassVar[str] = "event"
+
+    object: str
+    account_id: str
+    entry_time: datetime | None = None
+    item_type: str = "changes"
+    item: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def occurred_at(self):
+        return self.entry_time
+
+    @property
+    def key(self):
+        """Idempotency key, unique per event across redeliveries and batches."""
+        return f"{self.kind}:{self.object}:{self.account_id}:{self._key_suffix()}"
+
+    def _key_suffix(self):
+        return _digest(self.item)
+
+    def to_record(self):
+        """The JSON-able form to store; :func:`event_from_record` reverses it."""
+        return {
+            "object": self.object,
+            "account_id": self.account_id,
+            "entry_time": self.entry_time.timestamp() if self.entry_time else None,
+            "item_type": self.item_type,
+            "item": self.item,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadgenEvent(WebhookEvent):
+    """A Lead Ads form submission (§4.5): ids only, the lead is fetched later."""
+
+    kind: ClassVar[str] = "leadgen"
+
+    leadgen_id: str
+    page_id: str
+    form_id: str = ""
+    ad_id: str = ""
+    adgroup_id: str = ""
+    created_time: datetime | None = None
+
+    @property
+    def occurred_at(self):
+        return self.created_time or self.entry_time
+
+    def _key_suffix(self):
+        return self.leadgen_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageCommentEvent(WebhookEvent):
+    """A comment on a Page post was added, edited, removed, hidden or unhidden."""
+
+    kind: ClassVar[str] = "page_comment"
+
+    verb: str
+    comment_id: str
+    post_id: str = ""
+    parent_id: str = ""
+    from_id: str = ""
+    from_name: str = ""
+    message: str = ""
+    created_time: datetime | None = None
+
+    @property
+    def occurred_at(self):
+        return self.created_time or self.entry_time
+
+    @property
+    def is_reply(self):
+        return bool(self.parent_id) and self.parent_id != self.post_id
+
+    @property
+    def is_from_page(self):
+        """Comments the Page wrote itself (our own replies) must be ignored."""
+        return bool(self.from_id) and self.from_id == self.account_id
+
+    def _key_suffix(self):
+        stamp = int(self.created_time.timestamp()) if self.created_time else ""
+        suffix = f"{self.comment_id}:{self.verb}:{stamp}"
+        if self.verb == "edited":
+            # several edits of one comment are distinct events
+            suffix += f":{_digest(self.message)}"
+        return suffix
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagingEvent(WebhookEvent):
+    """Base of Messenger / Instagram Direct events (``messaging[]``)."""
+
+    kind: ClassVar[str] = "messaging"
+    action: ClassVar[str] = "event"
+
+    sender_id: str
+    recipient_id: str
+    timestamp: datetime | None = None
+    standby: bool = False
+
+    @property
+    def channel(self):
+        return "instagram" if self.object == "instagram" else "messenger"
+
+    @property
+    def occurred_at(self):
+        return self.timestamp or self.entry_time
+
+    @property
+    def key(self):
+        return f"{self.channel}_{self.action}:{self.account_id}:{self._key_suffix()}"
+
+    @property
+    def customer_id(self):
+        """PSID/IGSID of the person, whichever direction the event goes."""
+        return (
+            self.recipient_id if self.sender_id == self.account_id else self.sender_id
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEvent(MessagingEvent):
+    """An inbound message (or, with ``is_deleted``, its deletion)."""
+
+    kind: ClassVar[str] = "message"
+    action: ClassVar[str] = "message"
+
+    mid: str
+    text: str = ""
+    attachments: tuple = ()
+    is_deleted: bool = False
+    reply_to: dict | None = field(default=None, compare=False)
+    quick_reply_payload: str = ""
+
+    def _key_suffix(self):
+        return f"{self.mid}:deleted" if self.is_deleted else self.mid
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEchoEvent(MessageEvent):
+    """A message the Page sent (from Odoo, the Page inbox or another tool)."""
+
+    kind: ClassVar[str] = "message_echo"
+    action: ClassVar[str] = "echo"
+
+    app_id: str = ""
+    metadata: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostbackEvent(MessagingEvent):
+    kind: ClassVar[str] = "postback"
+    action: ClassVar[str] = "postback"
+
+    mid: str = ""
+    title: str = ""
+    payload: str = ""
+
+    def _key_suffix(self):
+        if self.mid:
+            return self.mid
+        stamp = int(self.timestamp.timestamp() * 1000) if self.timestamp else ""
+        return f"{self.sender_id}:{stamp}:{_digest(self.payload)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadEvent(MessagingEvent):
+    """Read receipt: a watermark (Messenger) or a message id (Instagram)."""
+
+    kind: ClassVar[str] = "read"
+    action: ClassVar[str] = "read"
+
+    watermark: datetime | None = None
+    mid: str = ""
+
+    def _key_suffix(self):
+        mark = int(self.watermark.timestamp() * 1000) if self.watermark else self.mid
+        return f"{self.sender_id}:{mark}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryEvent(MessagingEvent):
+    kind: ClassVar[str] = "delivery"
+    action: ClassVar[str] = "delivery"
+
+    watermark: datetime | None = None
+    mids: tuple = ()
+
+    def _key_suffix(self):
+        mark = int(self.watermark.timestamp() * 1000) if self.watermark else ""
+        return f"{self.sender_id}:{mark}:{_digest(list(self.mids))}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionEvent(MessagingEvent):
+    kind: ClassVar[str] = "reaction"
+    action: ClassVar[str] = "reaction"
+
+    mid: str = ""
+    reaction: str = ""
+    emoji: str = ""
+    reaction_action: str = ""
+
+    def _key_suffix(self):
+        stamp = int(self.timestamp.timestamp() * 1000) if self.timestamp else ""
+        return f"{self.mid}:{self.sender_id}:{self.reaction_action}:{stamp}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstagramCommentEvent(WebhookEvent):
+    """A comment on an Instagram media (§4.5; id under ``id`` or ``comment_id``)."""
+
+    kind: ClassVar[str] = "instagram_comment"
+
+    comment_id: str
+    text: str = ""
+    parent_id: str = ""
+    from_id: str = ""
+    from_username: str = ""
+    media_id: str = ""
+    media_product_type: str = ""
+    ad_id: str = ""
+
+    def _key_suffix(self):
+        return self.comment_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstagramMentionEvent(WebhookEvent):
+    """The Instagram account was @mentioned in a caption or a comment."""
+
+    kind: ClassVar[str] = "instagram_mention"
+
+    media_id: str
+    comment_id: str = ""
+
+    def _key_suffix(self):
+        return f"{self.media_id}:{self.comment_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnhandledEvent(WebhookEvent):
+    """A well-formed update of a kind the addon does not process (yet)."""
+
+    kind: ClassVar[str] = "unhandled"
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MalformedEvent(WebhookEvent):
+    """An update inside a valid delivery that lacks what its kind requires."""
+
+    kind: ClassVar[str] = "malformed"
+
+    reason: str = ""
+
+
+# ------------------------------------------------------------------ parsing
+
+#: Largest nesting we accept; Meta's deepest shape is ~6 levels. A hostile
+#: body nested 10,000 levels deep must be refused without a RecursionError.
+MAX_DEPTH = 32
+
+
+def parse_delivery(body):
+    """Parse one webhook delivery into a list of events.
+
+    :param body: raw bytes/str, or an already decoded dict.
+    :raises MalformedPayloadError: when the envelope is not a Meta delivery.
+    """
+    payload = _decode(body) if isinstance(body, bytes | bytearray | str) else body
+    if not isinstance(payload, dict):
+        raise MalformedPayloadError("a delivery must be a JSON object")
+    obj = payload.get("object")
+    if not isinstance(obj, str) or not obj:
+        raise MalformedPayloadError("a delivery needs an 'object'")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise MalformedPayloadError("a delivery needs an 'entry' list")
+    events = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise MalformedPayloadError("every entry must be a JSON object")
+        account_id = _id(entry.get("id"))
+        entry_time = _ts(entry.get("time"))
+        found = False
+        for item_type in ("changes", "messaging", "standby"):
+            items = entry.get(item_type)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise MalformedPayloadError(f"entry '{item_type}' must be a list")
+            found = True
+            events.extend(
+                parse_item(obj, account_id, entry_time, item_type, item)
+                for item in items
+            )
+        if not found:
+            events.append(
+                UnhandledEvent(
+                    object=obj,
+                    account_id=account_id,
+                    entry_time=entry_time,
+                    item_type="entry",
+                    item=entry,
+                    reason="entry without changes or messaging",
+                )
+            )
+    return events
+
+
+def _decode(body):
+    if isinstance(body, bytes | bytearray):
+        try:
+            body = bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedPayloadError("the body is not UTF-8") from None
+    if len(body) > 2 * MAX_DEPTH and _too_deep(body):
+        raise MalformedPayloadError("the body is nested too deeply")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise MalformedPayloadError("the body is not valid JSON") from None
+
+
+def _too_deep(text):
+    """Cheap pre-scan: JSON nesting deeper than MAX_DEPTH (strings skipped)."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def parse_item(obj, account_id, entry_time, item_type, item):
+    """Build the typed event of one ``changes[]``/``messaging[]`` element."""
+    base = {
+        "object": obj,
+        "account_id": account_id,
+        "entry_time": entry_time,
+        "item_type": item_type,
+        "item": item if isinstance(item, dict) else {"value": item},
+    }
+    if not isinstance(item, dict):
+        return MalformedEvent(**base, reason=f"{item_type} item is not an object")
+    try:
+        if item_type == "changes":
+            return _parse_change(base, obj, item)
+        return _parse_messaging(base, item, standby=item_type == "standby")
+    except _Invalid as exc:
+        return MalformedEvent(**base, reason=str(exc))
+
+
+def event_from_record(record):
+    """Rebuild an event from :meth:`WebhookEvent.to_record` output."""
+    if not isinstance(record, dict):
+        raise MalformedPayloadError("a stored event must be a JSON object")
+    return parse_item(
+        str(record.get("object") or ""),
+        _id(record.get("account_id")),
+        _ts(record.get("entry_time")),
+        str(record.get("item_type") or "changes"),
+        record.get("item"),
+    )
+
+
+class _Invalid(Exception):
+    """Internal: an item lacks a required attribute."""
+
+
+def _require(mapping, key, what):
+    value = _id(mapping.get(key))
+    if not value:
+        raise _Invalid(f"{what} without '{key}'")
+    return value
+
+
+def _text(value):
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _parse_change(base, obj, item):
+    field_name = item.get("field")
+    value = item.get("value")
+    if not isinstance(field_name, str) or not isinstance(value, dict):
+        raise _Invalid("change without 'field' and object 'value'")
+    if obj == "page" and field_name == "leadgen":
+        return LeadgenEvent(
+            **base,
+            leadgen_id=_require(value, "leadgen_id", "leadgen change"),
+            page_id=_id(value.get("page_id")) or base["account_id"],
+            form_id=_id(value.get("form_id")),
+            ad_id=_id(value.get("ad_id")),
+            adgroup_id=_id(value.get("adgroup_id")),
+            created_time=_ts(value.get("created_time")),
+        )
+    if obj == "page" and field_name == "feed":
+        if value.get("item") != "comment":
+            return UnhandledEvent(
+                **base, reason=f"feed item '{_text(value.get('item'))}'"
+            )
+        sender = _dict(value.get("from"))
+        return PageCommentEvent(
+            **base,
+            verb=_text(value.get("verb")) or "add",
+            comment_id=_require(value, "comment_id", "feed comment"),
+            post_id=_id(value.get("post_id")),
+            parent_id=_id(value.get("parent_id")),
+            from_id=_id(sender.get("id")),
+            from_name=_text(sender.get("name")),
+            message=_text(value.get("message")),
+            created_time=_ts(value.get("created_time")),
+        )
+    if obj == "instagram" and field_name in ("comments", "live_comments"):
+        media = _dict(value.get("media"))
+        sender = _dict(value.get("from"))
+        # Docs name the comment id ``id``; one Facebook-Login example uses
+        # ``comment_id`` (§4.5, [U]): accept both.
+        comment_id = _id(value.get("id")) or _id(value.get("comment_id"))
+        if not comment_id:
+            raise _Invalid("instagram comment without 'id'")
+        return InstagramCommentEvent(
+            **base,
+            comment_id=comment_id,
+            text=_text(value.get("text")),
+            parent_id=_id(value.get("parent_id")),
+            from_id=_id(sender.get("id")),
+            from_username=_text(sender.get("username")),
+            media_id=_id(media.get("id")),
+            media_product_type=_text(media.get("media_product_type")),
+            ad_id=_id(media.get("ad_id")),
+        )
+    if obj == "instagram" and field_name == "mentions":
+        return InstagramMentionEvent(
+            **base,
+            media_id=_require(value, "media_id", "instagram mention"),
+            comment_id=_id(value.get("comment_id")),
+        )
+    return UnhandledEvent(**base, reason=f"{obj} field '{field_name}'")
+
+
+def _parse_messaging(base, item, standby):
+    common = {
+        **base,
+        "sender_id": _require(_dict(item.get("sender")), "id", "messaging sender"),
+        "recipient_id": _id(_dict(item.get("recipient")).get("id")),
+        "timestamp": _ts(item.get("timestamp")),
+        "standby": standby,
+    }
+    if isinstance(item.get("message"), dict):
+        message = item["message"]
+        values = {
+            "mid": _require(message, "mid", "message"),
+            "text": _text(message.get("text")),
+            "attachments": tuple(
+                a for a in message.get("attachments") or () if isinstance(a, dict)
+            ),
+            "is_deleted": bool(message.get("is_deleted")),
+            "reply_to": message.get("reply_to")
+            if isinstance(message.get("reply_to"), dict)
+            else None,
+            "quick_reply_payload": _text(
+                _dict(message.get("quick_reply")).get("payload")
+            ),
+        }
+        if message.get("is_echo"):
+            return MessageEchoEvent(
+                **common,
+                **values,
+                app_id=_id(message.get("app_id")),
+                metadata=_text(message.get("metadata")),
+            )
+        return MessageEvent(**common, **values)
+    if isinstance(item.get("postback"), dict):
+        postback = item["postback"]
+        return PostbackEvent(
+            **common,
+            mid=_id(postback.get("mid")),
+            title=_text(postback.get("title")),
+            payload=_text(postback.get("payload")),
+        )
+    if isinstance(item.get("read"), dict):
+        read = item["read"]
+        return ReadEvent(
+            **common, watermark=_ts(read.get("watermark")), mid=_id(read.get("mid"))
+        )
+    if isinstance(item.get("delivery"), dict):
+        delivery = item["delivery"]
+        return DeliveryEvent(
+            **common,
+            watermark=_ts(delivery.get("watermark")),
+            mids=tuple(_id(m) for m in delivery.get("mids") or () if _id(m)),
+        )
+    if isinstance(item.get("reaction"), dict):
+        reaction = item["reaction"]
+        return ReactionEvent(
+            **common,
+            mid=_id(reaction.get("mid")),
+            reaction=_text(reaction.get("reaction")),
+            emoji=_text(reaction.get("emoji")),
+            reaction_action=_text(reaction.get("action")),
+        )
+    keys = sorted(k for k in item if k not in ("sender", "recipient", "timestamp"))
+    return UnhandledEvent(**base, reason=f"messaging '{','.join(keys)}'")
+
+
+#: Every event class by kind, for registries and documentation.
+EVENT_KINDS = {
+    cls.kind: cls
+    for cls in (
+        LeadgenEvent,
+        PageCommentEvent,
+        MessageEvent,
+        MessageEchoEvent,
+        PostbackEvent,
+        ReadEvent,
+        DeliveryEvent,
+        ReactionEvent,
+        InstagramCommentEvent,
+        InstagramMentionEvent,
+        UnhandledEvent,
+        MalformedEvent,
+    )
+}
+
+
+def event_kind(event):
+    """Routing kind of an event: messaging kinds carry their channel.
+
+    ``leadgen``, ``page_comment``, ``messenger_message``, ``instagram_echo``,
+    ``instagram_comment``, ``unhandled`` …
+    """
+    if isinstance(event, MessagingEvent):
+        return f"{event.channel}_{event.action}"
+    return event.kind
