@@ -1,0 +1,141 @@
+"""A local, deterministic imitation of Meta's Graph API and webhooks.
+
+It stands in for ``graph.facebook.com`` in every test, benchmark and demo,
+so it follows Meta's documented behaviour (``/work/shared/meta-api.md``) —
+including the unpleasant parts: error shapes and codes, token death,
+``appsecret_proof``, cursor paging with short pages, 90-day lead expiry,
+usage headers, throttling, batching, and webhooks that arrive batched,
+duplicated, shuffled and retried.  It is an independent implementation: it
+imports nothing from ``meta_graph_connector``.
+
+Python API
+==========
+
+::
+
+    from meta_simulator import MetaSimulator, FakeClock, payloads
+
+    with MetaSimulator(seed=0, app_id="111111", app_secret="sim_app_secret",
+                       require_appsecret_proof=True, clock=None) as sim:
+        page = sim.add_page("Demo Mağaza", ig_account_id=True)
+        token = sim.add_user_token(pages=[page["id"]], token_type="SYSTEM_USER")
+        form = sim.add_form(page["id"], "Teklif")
+        sim.add_leads(form["id"], 500)
+        requests.get(f"{sim.base_url}/v26.0/{form['id']}/leads", params={...})
+
+State: ``add_page``, ``add_user_token``, ``page_token``, ``add_form``,
+``add_lead``, ``add_leads``, ``submit_lead``; token lifecycle:
+``invalidate_token``, ``revoke_scope``; ``deny_object``/``allow_object``;
+``faults`` (``error_rate``, ``hang_rate``/``hang_seconds``, ``short_pages``,
+``throttle()``, ``reset()``); ``requests``/``clear_requests()``; ``clock``;
+``app_call_budget``/``buc_call_budget``/``enforce_usage_limits``;
+``subscriptions(page_id)``, ``set_subscription``; ``set_callback``; ``webhooks`` (a
+:class:`~meta_simulator.webhooks.WebhookSender`); ``drop_webhooks``.
+
+Graph endpoints (version = first path segment, v21.0 … v27.0)
+==============================================================
+
+``GET debug_token``, ``GET|POST oauth/access_token``, ``GET me``,
+``GET me/accounts``, ``GET {page}``, ``GET {ig-user}``,
+``GET|POST|DELETE {page}/subscribed_apps``, ``GET {page}/leadgen_forms``,
+``GET {form}``, ``GET {form}/leads``, ``GET|POST {form}/test_leads``,
+``GET|DELETE {lead}``, ``GET {app-id}``, ``POST /`` (batch).
+New endpoints: one decorated function in ``routes/<domain>.py`` (see
+:mod:`meta_simulator.graph`).
+
+Control API (``/_sim/…`` on the same port, JSON in and out)
+===========================================================
+
+=======  ===========================  =========================================
+GET      /_sim/health                 ``{"ok", "base_url", "seed"}``
+GET      /_sim/fixture                what ``--fixture demo`` created
+GET      /_sim/state                  pages, forms (lead counts), subscriptions
+POST     /_sim/pages                  ``add_page`` kwargs → page
+POST     /_sim/tokens                 ``add_user_token`` kwargs → access_token
+POST     /_sim/tokens/invalidate      ``{"token", "subcode"}``
+POST     /_sim/tokens/revoke_scope    ``{"token", "scope"}``
+POST     /_sim/forms                  ``add_form`` kwargs → form
+POST     /_sim/leads                  ``add_lead`` kwargs, or ``form_id`` + ``n``;
+                                      sends the leadgen webhook(s) unless
+                                      ``"webhook": false`` (``callback_url``
+                                      optional, else the configured callback
+                                      if the Page subscribed ``leadgen``)
+GET      /_sim/requests?since=N       recorded Graph requests
+DELETE   /_sim/requests               clear the log
+GET|POST /_sim/faults                 knobs ``error_rate``, ``hang_rate``,
+                                      ``hang_seconds``, ``short_pages``,
+                                      ``short_page_rate``; ``throttle``:
+                                      ``{code, calls, regain_minutes,
+                                      page_id}``; ``"reset": true``
+POST     /_sim/deny, /_sim/allow      ``{"object_id", "code"}``
+GET|POST /_sim/clock                  ``{"advance": seconds}`` → ``{"now"}``
+POST     /_sim/callback               ``{"url", "verify_token", "fields",
+                                      "verify"}`` app-level callback
+GET|POST /_sim/subscriptions          ``?page_id=`` / ``{"page_id", "fields"}``
+POST     /_sim/drop_webhooks          ``{"drop": true}``
+POST     /_sim/webhooks               ``{"payloads": [...]}`` + deliver_changes
+                                      options → counts, dropped keys
+GET      /_sim/webhooks/log           every delivery attempt
+POST     /_sim/handshake              GET-verification of the callback
+=======  ===========================  =========================================
+
+CLI
+===
+
+``python -m meta_simulator --port 8765 --seed 0 --fixture demo
+[--state-file state.json] [--callback-url URL]`` prints one JSON line
+(``base_url`` and, with the demo fixture, ``system_user_token``,
+``page_id``, ``page_token``, ``ig_account_id``, ``form_ids``, ``lead_ids``,
+``app_id``, ``app_secret``, ``verify_token``) and serves until interrupted.
+
+Deliberate deviations from Meta
+===============================
+
+* Versions newer than the newest live one answer 2500 "Unknown path
+  components"; unversioned and expired versions are served by the oldest
+  live version (v21.0) as Meta does (``facebook-api-version`` header).
+* ``limit`` is capped silently at 100 on every edge.
+* App tokens are exempt from ``appsecret_proof``; batch items reusing the
+  batch token inherit its proof check; ``depends_on`` is not supported.
+* Usage is a one-hour sliding window of the simulated clock against
+  ``app_call_budget``/``buc_call_budget`` (Meta's formulas depend on
+  engaged users and leads); used-up budgets only refuse calls when
+  ``enforce_usage_limits`` is on, otherwise only ``faults.throttle`` does.
+* Webhook retries resend the same bytes (re-batching is ``rebatch_rate``).
+* ``POST subscribed_apps`` replaces the field list.
+"""
+
+from . import payloads
+from .clock import Clock, FakeClock
+from .errors import GraphError
+from .faults import Faults, Throttle
+from .graph import CURRENT_VERSION, VERSIONS, RecordedRequest
+from .simulator import CallbackConfig, MetaSimulator
+from .webhooks import (
+    DEFAULT_TIME_SCALE,
+    RETRY_OFFSETS,
+    Delivery,
+    DeliveryReport,
+    Update,
+    WebhookSender,
+)
+
+__all__ = [
+    "CURRENT_VERSION",
+    "CallbackConfig",
+    "Clock",
+    "DEFAULT_TIME_SCALE",
+    "Delivery",
+    "DeliveryReport",
+    "FakeClock",
+    "Faults",
+    "GraphError",
+    "MetaSimulator",
+    "RETRY_OFFSETS",
+    "RecordedRequest",
+    "Throttle",
+    "Update",
+    "VERSIONS",
+    "WebhookSender",
+    "payloads",
+]

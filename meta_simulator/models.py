@@ -1,0 +1,128 @@
+"""Records the simulator keeps (plain dataclasses, no behaviour).
+
+Ids are strings of digits like Meta's; times are Unix seconds (ints) and are
+only formatted (ISO ``+0000``) when rendered.
+"""
+
+from dataclasses import dataclass, field
+
+# Token kinds of meta-api.md §2.1 (as reported by debug_token "type").
+USER = "USER"
+PAGE = "PAGE"
+SYSTEM_USER = "SYSTEM_USER"
+APP = "APP"
+
+#: Every permission named in meta-api.md §3; the demo system user gets all.
+ALL_SCOPES = (
+    "pages_show_list",
+    "business_management",
+    "pages_manage_metadata",
+    "pages_read_engagement",
+    "pages_read_user_content",
+    "pages_manage_engagement",
+    "pages_manage_ads",
+    "pages_messaging",
+    "leads_retrieval",
+    "ads_management",
+    "ads_read",
+    "instagram_basic",
+    "instagram_manage_comments",
+    "instagram_manage_messages",
+)
+
+#: Page tasks of a full admin as /me/accounts reports them (§3, ``MESSAGING``).
+ADMIN_TASKS = (
+    "ADVERTISE",
+    "ANALYZE",
+    "CREATE_CONTENT",
+    "MESSAGING",
+    "MODERATE",
+    "MANAGE",
+    "MANAGE_LEADS",
+)
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+
+
+@dataclass
+class Page:
+    id: str
+    name: str
+    access_token: str
+    category: str = "Shopping & Retail"
+    ig_account_id: str | None = None
+    username: str | None = None
+    created_time: int = 0
+    fan_count: int = 0
+
+
+@dataclass
+class IgAccount:
+    id: str
+    username: str
+    name: str
+    page_id: str
+    followers_count: int = 0
+    media_count: int = 0
+
+
+@dataclass
+class Token:
+    value: str
+    type: str
+    user_id: str | None = None
+    #: None on page tokens derived from a user token: they inherit its scopes.
+    scopes: list[str] | None = None
+    pages: list[str] = field(default_factory=list)
+    page_id: str | None = None
+    #: The user/system-user token a page token was derived from (§2.1: page
+    #: tokens die with it, e.g. on a password change, 190/460).
+    parent: str | None = None
+    issued_at: int = 0
+    expires_at: int = 0
+    data_access_expires_at: int = 0
+    invalid_subcode: int | None = None
+    tasks: tuple = ADMIN_TASKS
+
+
+@dataclass
+class Form:
+    id: str
+    page_id: str
+    name: str
+    questions: list[dict]
+    locale: str = "tr_TR"
+    status: str = "ACTIVE"
+    created_time: int = 0
+    privacy_policy_url: str = "https://example.com/gizlilik"
+    test_lead_id: str | None = None
+
+
+@dataclass
+class Lead:
+    id: str
+    form_id: str
+    page_id: str
+    created_time: int
+    field_data: list[dict]
+    ad_id: str | None = None
+    ad_name: str | None = None
+    adset_id: str | None = None
+    adset_name: str | None = None
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    platform: str = "fb"
+    is_organic: bool = False
+    custom_disclaimer_responses: list[dict] | None = None
+    partner_name: str | None = None
+    retailer_item_id: str | None = None
+    is_test: bool = False
+
+    @property
+    def sort_key(self) -> tuple:
+        """Newest first, ties broken by id, as the /leads edge lists them."""
+        return (-self.created_time, -int(self.id))

@@ -1,0 +1,7 @@
+"""Graph endpoints by domain; importing this package registers them all.
+
+Later domains (messaging, comments, custom audiences, conversions) add a
+module here and import it below.
+"""
+
+from . import auth, batch, leads, pages  # noqa: F401  (registration side effects)

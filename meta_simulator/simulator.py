@@ -1,0 +1,738 @@
+"""The :class:`MetaSimulator` facade: state helpers, faults, server lifecycle."""
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from . import control, payloads, routes  # noqa: F401  (routes register themselves)
+from .clock import Clock
+from .fakedata import LeadFaker, ascii_slug, default_questions
+from .faults import Faults
+from .graph import GraphApp, RecordedRequest, graph_json
+from .ids import IdFactory
+from .models import (
+    ADMIN_TASKS,
+    ALL_SCOPES,
+    PAGE,
+    SYSTEM_USER,
+    USER,
+    Form,
+    IgAccount,
+    Lead,
+    Page,
+    Token,
+    User,
+)
+from .routes.leads import iso_time, lead_full
+from .server import SimHTTPServer, parse_body
+from .store import FORM_NODE, IG_NODE, LEAD_NODE, PAGE_NODE, USER_NODE, Store
+from .usage import UsageMeter
+from .webhooks import DEFAULT_TIME_SCALE, WebhookSender
+
+#: Data-access window of user-based tokens (§2.2 [R]).
+DATA_ACCESS_SECONDS = 90 * 86400
+
+
+@dataclass
+class CallbackConfig:
+    """The app-level webhook subscription (App Dashboard → Webhooks, §4.1)."""
+
+    url: str
+    verify_token: str | None = None
+    fields: tuple | None = None
+    object: str = "page"
+    disabled: bool = False
+
+
+class MetaSimulator:
+    """A local, deterministic Meta Graph API + webhook sender.
+
+    See the package docstring for the whole API.  State changes are
+    thread-safe; ids and tokens derive from ``seed``.
+    """
+
+    def __init__(
+        self,
+        seed=0,
+        app_id: str = "111111",
+        app_secret: str = "sim_app_secret",
+        require_appsecret_proof: bool = True,
+        clock=None,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        app_name: str = "Odoo Meta Connector",
+    ):
+        self.seed = seed
+        self.app_id = str(app_id)
+        self.app_secret = app_secret
+        self.app_name = app_name
+        self.require_appsecret_proof = require_appsecret_proof
+        self.clock = clock if clock is not None else Clock()
+        self.host, self.port = host, port
+        self.ids = IdFactory(seed)
+        self.ids.reserve(self.app_id)
+        self.store = Store(self.app_id, app_secret, app_name)
+        self.faults = Faults(self.ids, self.clock)
+        self.usage = UsageMeter(self.clock)
+        self.graph = GraphApp(self)
+        self.webhooks = WebhookSender(
+            app_secret, rng=self.ids.rng("webhooks"), on_disable=self._on_disabled
+        )
+        #: When True no webhook is sent at all (deliveries Meta never made).
+        self.drop_webhooks = False
+        #: When True a used-up hourly budget (``app_call_budget``,
+        #: ``buc_call_budget``) answers Meta's throttle codes (§9.2).
+        self.enforce_usage_limits = False
+        self.callback: CallbackConfig | None = None
+        #: What ``--fixture demo`` created (also served at GET /_sim/fixture).
+        self.fixture: dict | None = None
+        self._faker = LeadFaker(self.ids.rng("leads:data"))
+        self._lead_rng = self.ids.rng("leads:meta")
+        self._ads: dict[str, list[dict]] = {}
+        self._requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._server: SimHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def start(self) -> "MetaSimulator":
+        """Serve on ``host:port`` (0 = a free port) from a daemon thread."""
+        if self._server is not None:
+            return self
+        self._stopping = threading.Event()
+        self._server = SimHTTPServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"meta-simulator:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port (hanging answers are cut short)."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The Graph root, e.g. ``http://127.0.0.1:PORT`` (add ``/v26.0/…``)."""
+        return f"http://{self.host}:{self.port}"
+
+    # --- usage budgets (§9.2) ------------------------------------------------
+
+    @property
+    def app_call_budget(self) -> int:
+        """Calls per hour that make ``X-App-Usage`` read 100 %."""
+        return self.usage.app_budget
+
+    @app_call_budget.setter
+    def app_call_budget(self, value: int) -> None:
+        self.usage.app_budget = int(value)
+
+    @property
+    def buc_call_budget(self) -> int:
+        """Calls per hour per Page and bucket for ``X-Business-Use-Case-Usage``."""
+        return self.usage.buc_budget
+
+    @buc_call_budget.setter
+    def buc_call_budget(self, value: int) -> None:
+        self.usage.buc_budget = int(value)
+
+    # --- request log ---------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every Graph call answered so far (batch items too, ``in_batch``)."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._requests_lock:
+            self._requests.clear()
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._requests_lock:
+            self._requests.append(request)
+
+    # --- HTTP entry point ----------------------------------------------------
+
+    def handle_http(self, method: str, raw_path: str, headers: dict, body: bytes):
+        """Answer one HTTP request: ``(status, headers, body bytes)``."""
+        parts = urlsplit(raw_path)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if parts.path == "/_sim" or parts.path.startswith("/_sim/"):
+            return control.handle(self, method, parts.path, query, body)
+        form = parse_body(headers, body)
+        if self.faults.draw_hang():
+            # Sleep before answering so that the client's read timeout fires.
+            self._stopping.wait(self.faults.hang_seconds)
+        result = self.graph.execute(method, parts.path, query, form, headers)
+        return result.status, result.headers, graph_json(result.body)
+
+    # --- pages and tokens (§2.1) ---------------------------------------------
+
+    def _now(self) -> int:
+        return int(self.clock.now())
+
+    def _new_token(self, token_type: str, value: str | None = None, **fields) -> str:
+        value = value or self.ids.token(token_type.lower())
+        now = self._now()
+        data_access = now + DATA_ACCESS_SECONDS if token_type != SYSTEM_USER else 0
+        fields.setdefault("data_access_expires_at", data_access)
+        token = Token(value=value, type=token_type, issued_at=now, **fields)
+        with self.store.lock:
+            self.store.tokens[value] = token
+            if token_type in (USER, SYSTEM_USER):
+                for page_id in token.pages:
+                    self._derive_page_token(token, page_id)
+        return value
+
+    def _derive_page_token(self, user_token: Token, page_id: str) -> str:
+        """A page token as /me/accounts hands it out; it dies with its parent.
+
+        Page tokens always belong to a person (§2.1): the token ``add_page``
+        returned becomes the page token of the Page's *first* manager (it then
+        inherits that manager's scopes and dies with its token); every later
+        manager gets a page token of its own.
+        """
+        page = self.store.pages[page_id]
+        own = self.store.tokens.get(page.access_token)
+        if own is not None and own.parent is None and own.user_id is None:
+            value = own.value
+        else:
+            value = self.ids.token("page")
+        self.store.tokens[value] = Token(
+            value=value,
+            type=PAGE,
+            user_id=user_token.user_id,
+            scopes=None,
+            pages=[page_id],
+            page_id=page_id,
+            parent=user_token.value,
+            issued_at=user_token.issued_at,
+            data_access_expires_at=user_token.data_access_expires_at,
+            tasks=user_token.tasks,
+        )
+        self.store.page_tokens[(user_token.value, page_id)] = value
+        return value
+
+    def add_page(
+        self,
+        name: str = "Demo Mağaza",
+        page_id: str | None = None,
+        ig_account_id=None,
+        *,
+        category: str = "Shopping & Retail",
+        username: str | None = None,
+        ig_username: str | None = None,
+    ) -> dict:
+        """Create a Page (and its IG professional account when asked).
+
+        ``ig_account_id=True`` creates an IG account with a seeded id.  The
+        returned ``access_token`` is the Page's token: every scope while no
+        manager exists, then the page token /me/accounts gives the first
+        manager (``add_user_token(pages=[…])``), with that manager's scopes.
+        """
+        with self.store.lock:
+            page_id = str(page_id) if page_id else self.ids.digits("page", 15, "10")
+            self.ids.reserve(page_id)
+            username = username or ascii_slug(name).replace(".", "")[:30]
+            token_value = self.ids.token("page")
+            page = Page(
+                id=page_id,
+                name=name,
+                access_token=token_value,
+                category=category,
+                username=username,
+                created_time=self._now(),
+                fan_count=1000 + int(page_id[-3:]),
+            )
+            self.store.pages[page_id] = page
+            self.store.register(PAGE_NODE, page)
+            self.store.tokens[token_value] = Token(
+                value=token_value,
+                type=PAGE,
+                scopes=list(ALL_SCOPES),
+                pages=[page_id],
+                page_id=page_id,
+                issued_at=self._now(),
+            )
+            if ig_account_id:
+                ig_id = (
+                    self.ids.digits("ig", 17, "17841")
+                    if ig_account_id is True
+                    else str(ig_account_id)
+                )
+                self.ids.reserve(ig_id)
+                ig = IgAccount(
+                    id=ig_id,
+                    username=ig_username or f"{username}.tr",
+                    name=name,
+                    page_id=page_id,
+                    followers_count=2000 + int(ig_id[-3:]),
+                )
+                self.store.ig_accounts[ig_id] = ig
+                self.store.register(IG_NODE, ig)
+                page.ig_account_id = ig_id
+            return self.page_info(page_id)
+
+    def page_info(self, page_id: str) -> dict:
+        page = self.store.pages[str(page_id)]
+        ig = self.store.ig_accounts.get(page.ig_account_id or "")
+        return {
+            "id": page.id,
+            "name": page.name,
+            "category": page.category,
+            "username": page.username,
+            "access_token": page.access_token,
+            "ig_account_id": ig.id if ig else None,
+            "instagram_business_account": (
+                {"id": ig.id, "username": ig.username} if ig else None
+            ),
+        }
+
+    def add_user_token(
+        self,
+        scopes=None,
+        pages=None,
+        token_type: str = USER,
+        expires_at: int = 0,
+        *,
+        user_name: str | None = None,
+        tasks=ADMIN_TASKS,
+        access_token: str | None = None,
+    ) -> str:
+        """A user or system-user token (all scopes by default) managing ``pages``.
+
+        ``/me/accounts`` with it lists those pages with page tokens derived
+        from it (they inherit its scopes and die with it).  ``access_token``
+        fixes the token string (e.g. the ``EAAtoken123`` test vector, §2.3).
+        """
+        if token_type not in (USER, SYSTEM_USER):
+            raise ValueError("token_type must be USER or SYSTEM_USER")
+        with self.store.lock:
+            user_id = self.ids.digits("user", 15, "10")
+            default_name = "Sistem Kullanıcısı" if token_type == SYSTEM_USER else None
+            user = User(user_id, user_name or default_name or "Ayşe Yönetici")
+            self.store.users[user_id] = user
+            self.store.register(USER_NODE, user)
+            page_ids = [str(p) for p in (pages or [])]
+            for page_id in page_ids:
+                if page_id not in self.store.pages:
+                    raise KeyError(f"unknown page {page_id}")
+            return self._new_token(
+                token_type,
+                value=access_token,
+                user_id=user_id,
+                scopes=list(ALL_SCOPES if scopes is None else scopes),
+                pages=page_ids,
+                expires_at=int(expires_at or 0),
+                tasks=tuple(tasks),
+            )
+
+    def page_token(self, user_token: str, page_id: str) -> str:
+        """The page token /me/accounts gives ``user_token`` for ``page_id``."""
+        return self.store.page_tokens[(user_token, str(page_id))]
+
+    def token_info(self, token: str) -> Token:
+        return self.store.tokens[token]
+
+    def invalidate_token(self, token: str, subcode: int = 460) -> None:
+        """Kill a token as Meta does: 190 + ``subcode`` from now on (§9.1).
+
+        Page tokens derived from a user token die with it (password change).
+        """
+        with self.store.lock:
+            self.store.tokens[token].invalid_subcode = int(subcode)
+
+    def revoke_scope(self, token: str, scope: str) -> None:
+        """Remove a granted permission (page tokens derived from it lose it too)."""
+        with self.store.lock:
+            record = self.store.tokens[token]
+            scopes = self.store.scopes_of(record)
+            record.scopes = [s for s in scopes if s != scope]
+
+    def deny_object(self, object_id: str, code: int = 10, subcode=None) -> None:
+        """Answer a permission error (10 or 200-299) for this object and its
+        children (page → forms → leads)."""
+        with self.store.lock:
+            self.store.denied[str(object_id)] = (int(code), subcode)
+
+    def allow_object(self, object_id: str) -> None:
+        with self.store.lock:
+            self.store.denied.pop(str(object_id), None)
+
+    # --- subscriptions (§4.1) ------------------------------------------------
+
+    def subscriptions(self, page_id: str) -> list[str]:
+        """Fields our app is subscribed to on the Page (empty: not subscribed)."""
+        with self.store.lock:
+            return list(self.store.subscriptions.get(str(page_id), []))
+
+    def set_subscription(self, page_id: str, fields) -> None:
+        """Subscribe directly, as if ``POST subscribed_apps`` had been called."""
+        with self.store.lock:
+            if fields:
+                self.store.subscriptions[str(page_id)] = list(fields)
+            else:
+                self.store.subscriptions.pop(str(page_id), None)
+
+    def set_callback(
+        self,
+        url: str,
+        verify_token: str | None = None,
+        *,
+        fields=None,
+        object: str = "page",  # noqa: A002 - Meta's parameter name
+        verify: bool = False,
+    ) -> CallbackConfig:
+        """The app-level webhook callback (§4.1 step 1).
+
+        ``verify=True`` runs the GET handshake first and raises if the
+        endpoint does not echo the challenge (as the App Dashboard refuses).
+        """
+        if verify:
+            status, body, challenge = self.webhooks.handshake(url, verify_token or "")
+            if status != 200 or body != challenge:
+                raise RuntimeError(f"callback verification failed: {status} {body!r}")
+        self.callback = CallbackConfig(
+            url, verify_token, tuple(fields) if fields else None, object
+        )
+        return self.callback
+
+    def _on_disabled(self, report) -> None:
+        """Meta disables the webhook and unsubscribes the Pages (§4.4)."""
+        with self.store.lock:
+            for update in report.dropped:
+                entry_id = str(update.entry_id)
+                ig = self.store.ig_accounts.get(entry_id)
+                page_id = ig.page_id if ig else entry_id
+                self.store.subscriptions.pop(page_id, None)
+            if self.callback is not None:
+                self.callback.disabled = True
+
+    # --- forms and leads (§5) ------------------------------------------------
+
+    def add_form(
+        self,
+        page_id: str,
+        name: str = "İletişim Formu",
+        questions=None,
+        locale: str = "tr_TR",
+        status: str = "ACTIVE",
+        *,
+        created_time=None,
+        form_id: str | None = None,
+    ) -> dict:
+        """A lead form; default questions: full_name, email, phone_number,
+        city and a multiple-choice custom question (§5.3)."""
+        with self.store.lock:
+            page_id = str(page_id)
+            if page_id not in self.store.pages:
+                raise KeyError(f"unknown page {page_id}")
+            form_id = str(form_id) if form_id else self.ids.digits("form", 16, "1")
+            self.ids.reserve(form_id)
+            prepared = []
+            for question in questions or default_questions():
+                question = dict(question)
+                question.setdefault("type", "CUSTOM")
+                question.setdefault(
+                    "key", ascii_slug(question.get("label", "soru")).replace(" ", "_")
+                )
+                question.setdefault("label", question["key"])
+                question.setdefault("id", self.ids.digits("question", 15, "3"))
+                prepared.append(question)
+            form = Form(
+                id=form_id,
+                page_id=page_id,
+                name=name,
+                questions=prepared,
+                locale=locale,
+                status=status,
+                created_time=self._unix(created_time),
+            )
+            self.store.forms[form_id] = form
+            self.store.register(FORM_NODE, form)
+            self.store.page_forms[page_id].append(form_id)
+            return {
+                "id": form.id,
+                "page_id": page_id,
+                "name": form.name,
+                "status": form.status,
+                "locale": form.locale,
+                "created_time": iso_time(form.created_time),
+                "questions": [dict(q) for q in form.questions],
+            }
+
+    def _unix(self, value) -> int:
+        if value is None:
+            return self._now()
+        if isinstance(value, dt.datetime):
+            return payloads.unix_seconds(value)
+        return int(value)
+
+    def _ads_for(self, form: Form) -> list[dict]:
+        """A small seeded ad hierarchy per form, shared by its paid leads."""
+        ads = self._ads.get(form.id)
+        if ads is None:
+            campaign_id = self.ids.digits("campaign", 18, "120")
+            adsets = [self.ids.digits("adset", 18, "120") for _ in range(2)]
+            ads = []
+            for number in range(3):
+                adset = adsets[number % 2]
+                ads.append(
+                    {
+                        "ad_id": self.ids.digits("ad", 18, "120"),
+                        "ad_name": f"Reklam {number + 1} – {form.name}",
+                        "adset_id": adset,
+                        "adset_name": f"Reklam seti {number % 2 + 1} – Türkiye",
+                        "campaign_id": campaign_id,
+                        "campaign_name": f"Kampanya – {form.name}",
+                    }
+                )
+            self._ads[form.id] = ads
+        return ads
+
+    def _build_lead(self, form: Form, options: dict) -> Lead:
+        field_data = options.get("field_data")
+        if field_data is None:
+            field_data = self._faker.answers(form.questions)
+        elif isinstance(field_data, dict):
+            field_data = [
+                {"name": k, "values": list(v) if isinstance(v, list | tuple) else [v]}
+                for k, v in field_data.items()
+            ]
+        else:
+            field_data = [
+                {"name": row["name"], "values": list(row["values"])}
+                for row in field_data
+            ]
+        is_organic = bool(options.get("is_organic", False))
+        ad = {}
+        if not is_organic:
+            ad = dict(self._lead_rng.choice(self._ads_for(form)))
+            for key in ad:
+                if options.get(key) is not None:
+                    ad[key] = str(options[key])
+        lead_id = options.get("lead_id")
+        lead_id = str(lead_id) if lead_id else self.ids.digits("lead", 15, "9")
+        self.ids.reserve(lead_id)
+        return Lead(
+            id=lead_id,
+            form_id=form.id,
+            page_id=form.page_id,
+            created_time=self._unix(options.get("created_time")),
+            field_data=field_data,
+            platform=options.get("platform") or "fb",
+            is_organic=is_organic,
+            custom_disclaimer_responses=options.get("custom_disclaimer_responses"),
+            partner_name=options.get("partner_name"),
+            is_test=bool(options.get("is_test", False)),
+            **ad,
+        )
+
+    def _store_leads(self, leads: list[Lead]) -> None:
+        with self.store.lock:
+            for lead in leads:
+                self.store.leads[lead.id] = lead
+                self.store.register(LEAD_NODE, lead)
+            by_form: dict[str, list[Lead]] = {}
+            for lead in leads:
+                by_form.setdefault(lead.form_id, []).append(lead)
+            for form_id, group in by_form.items():
+                index = self.store.form_leads[form_id]
+                if len(group) == 1:
+                    index.add(group[0])
+                else:
+                    index.extend(group)
+
+    @staticmethod
+    def lead_dict(lead: Lead) -> dict:
+        """A lead as Graph renders it, plus ``page_id`` and ``created_timestamp``."""
+        data = {k: v for k, v in lead_full(lead).items() if v is not None}
+        data["page_id"] = lead.page_id
+        data["created_timestamp"] = lead.created_time
+        return data
+
+    def add_lead(
+        self,
+        form_id: str,
+        field_data=None,
+        created_time=None,
+        ad_id=None,
+        ad_name=None,
+        adset_id=None,
+        adset_name=None,
+        campaign_id=None,
+        campaign_name=None,
+        platform: str = "fb",
+        is_organic: bool = False,
+        custom_disclaimer_responses=None,
+        *,
+        partner_name=None,
+        lead_id=None,
+    ) -> dict:
+        """One lead (seeded 15-digit id); answers generated when not given."""
+        options = dict(locals())
+        options.pop("self")
+        with self.store.lock:
+            form = self.store.forms[str(form_id)]
+            lead = self._build_lead(form, options)
+            self._store_leads([lead])
+        return self.lead_dict(lead)
+
+    def add_leads(
+        self,
+        form_id: str,
+        n: int,
+        *,
+        start=None,
+        end=None,
+        ig_share: float = 0.3,
+        organic_share: float = 0.0,
+    ) -> list[dict]:
+        """``n`` realistic Turkish leads spread over [start, end] (default: the
+        last 30 days), fast enough for benchmarks (one sort for all)."""
+        with self.store.lock:
+            form = self.store.forms[str(form_id)]
+            end_ts = self._unix(end)
+            start_ts = self._unix(start) if start is not None else end_ts - 30 * 86400
+            rng = self._lead_rng
+            leads = []
+            for _ in range(int(n)):
+                options = {
+                    "created_time": rng.randint(start_ts, end_ts),
+                    "platform": "ig" if rng.random() < ig_share else "fb",
+                    "is_organic": rng.random() < organic_share,
+                }
+                leads.append(self._build_lead(form, options))
+            self._store_leads(leads)
+        return [self.lead_dict(lead) for lead in leads]
+
+    def _create_test_lead(self, form: Form, field_data, disclaimers) -> Lead:
+        """``POST /{form}/test_leads``: organic, dummy answers, webhook sent."""
+        if field_data is None:
+            field_data = [
+                {
+                    "name": q["key"],
+                    "values": [
+                        "test@fb.com"
+                        if q.get("type") == "EMAIL"
+                        else f"<test lead: dummy data for {q['key']}>"
+                    ],
+                }
+                for q in form.questions
+            ]
+        options = {
+            "field_data": field_data,
+            "is_organic": True,
+            "is_test": True,
+            "custom_disclaimer_responses": disclaimers,
+        }
+        lead = self._build_lead(form, options)
+        self._store_leads([lead])
+        form.test_lead_id = lead.id
+        self._deliver_leadgen(self.lead_dict(lead), None, background=True)
+        return lead
+
+    def _delete_lead(self, lead: Lead) -> None:
+        with self.store.lock:
+            self.store.leads.pop(lead.id, None)
+            self.store.objects.pop(lead.id, None)
+            self.store.form_leads[lead.form_id].remove(lead)
+            form = self.store.forms.get(lead.form_id)
+            if form is not None and form.test_lead_id == lead.id:
+                form.test_lead_id = None
+
+    def submit_lead(
+        self,
+        form_id: str,
+        *,
+        callback_url: str | None = None,
+        background: bool = False,
+        retry: bool = True,
+        time_scale: float = DEFAULT_TIME_SCALE,
+        **lead_fields,
+    ) -> dict:
+        """A person submits a form: create the lead and send its ``leadgen``
+        webhook — to ``callback_url``, or to the app callback when the Page is
+        subscribed to ``leadgen`` (unless ``drop_webhooks``)."""
+        lead = self.add_lead(form_id, **lead_fields)
+        self._deliver_leadgen(
+            lead,
+            callback_url,
+            background=background,
+            retry=retry,
+            time_scale=time_scale,
+        )
+        return lead
+
+    def _webhook_target(self, page_id: str, field: str, callback_url: str | None):
+        if self.drop_webhooks:
+            return None
+        if callback_url:
+            return callback_url
+        callback = self.callback
+        if callback is None or callback.disabled:
+            return None
+        if callback.fields is not None and field not in callback.fields:
+            return None
+        if field not in self.subscriptions(page_id):
+            return None
+        return callback.url
+
+    def _deliver_leadgen(self, lead: dict, callback_url, *, background, **options):
+        url = self._webhook_target(lead["page_id"], "leadgen", callback_url)
+        if url is None:
+            return None
+        payload = payloads.leadgen_change(lead)
+        return self._deliver(url, [payload], background, options)
+
+    def _deliver(self, url, events, background, options):
+        def run():
+            return self.webhooks.deliver_changes(url, events, **options)
+
+        if background:
+            threading.Thread(target=run, name="meta-webhook", daemon=True).start()
+            return None
+        return run()
+
+    def send_webhooks(
+        self,
+        events,
+        *,
+        callback_url: str | None = None,
+        background: bool = False,
+        **options,
+    ):
+        """Deliver arbitrary payloads to ``callback_url`` or the app callback
+        (``deliver_changes`` options apply); None when nothing was sent."""
+        if self.drop_webhooks:
+            return None
+        url = callback_url or (
+            self.callback.url if self.callback and not self.callback.disabled else None
+        )
+        if url is None:
+            return None
+        return self._deliver(url, events, background, options)
+
+    def __repr__(self) -> str:
+        state = "running" if self._server else "stopped"
+        return f"<MetaSimulator {self.base_url} seed={self.seed} {state}>"
