@@ -94,6 +94,19 @@ def list_pages(user_client):
     return [page for page in pages if page.page_id]
 
 
+def page_fields_for_scopes(scopes, fields=const.PAGE_SUBSCRIBED_FIELDS):
+    """The webhook fields a token with ``scopes`` may subscribe, in order.
+
+    ``scopes=None`` (not inspected yet) allows every field.
+    """
+    if scopes is None:
+        return tuple(fields)
+    granted = set(scopes)
+    return tuple(
+        name for name in fields if const.PAGE_FIELD_SCOPES.get(name) in (None, *granted)
+    )
+
+
 def subscribe_page(page_client, page_id, fields=const.PAGE_SUBSCRIBED_FIELDS):
     """Subscribe the app to a Page's webhook fields (§4.1 step 2)."""
     answer = page_client.post(

@@ -47,6 +47,18 @@ PAGE_SUBSCRIBED_FIELDS = (
     "message_deliveries",
 )
 
+#: The permission a Page webhook field needs besides ``pages_manage_metadata``
+#: (§3, §4.1): Meta refuses the whole subscription call when one is missing,
+#: so a connection subscribes only the fields its token allows.
+PAGE_FIELD_SCOPES = {
+    "leadgen": "leads_retrieval",
+    "messages": "pages_messaging",
+    "messaging_postbacks": "pages_messaging",
+    "message_echoes": "pages_messaging",
+    "message_reads": "pages_messaging",
+    "message_deliveries": "pages_messaging",
+}
+
 #: Fields read on a lead (§5.1, field list of the official SDK).
 LEAD_FIELDS = (
     "id",

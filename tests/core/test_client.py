@@ -300,6 +300,21 @@ def test_subscribe_read_back_and_unsubscribe(sim, page, page_client):
     assert api.page_subscriptions(page_client, page["id"], APP_ID) == set()
 
 
+def test_webhook_fields_follow_scopes():
+    everything = api.page_fields_for_scopes(None)
+    assert "leadgen" in everything and "messages" in everything
+    assert api.page_fields_for_scopes(["pages_manage_metadata"]) == ("feed",)
+    assert api.page_fields_for_scopes(["leads_retrieval"]) == ("leadgen", "feed")
+    assert set(api.page_fields_for_scopes(["pages_messaging"])) == {
+        "feed",
+        "messages",
+        "messaging_postbacks",
+        "message_echoes",
+        "message_reads",
+        "message_deliveries",
+    }
+
+
 def test_forms_and_leads(sim, page, page_client):
     form = sim.add_form(page["id"], name="Kampanya")
     lead = sim.add_lead(form["id"], campaign_name="Kış")
