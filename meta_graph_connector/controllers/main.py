@@ -1,0 +1,118 @@
+import hashlib
+import logging
+import time
+
+from odoo import http
+from odoo.http import request
+
+from ..graph import const
+from ..graph.errors import MalformedPayloadError, SignatureError
+from ..graph.webhook import (
+    SIGNATURE_HEADER,
+    parse_delivery,
+    verify_handshake,
+    verify_signature,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+class _RateLimitedLog:
+    """At most one warning per ``interval`` seconds for rejected deliveries.
+
+    A public route must not let a forger flood the logs (reliability.md REQ-W3).
+    """
+
+    def __init__(self, interval=60):
+        self.interval = interval
+        self.last = 0.0
+        self.suppressed = 0
+
+    def warning(self, message, *args):
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            self.suppressed += 1
+            return
+        if self.suppressed:
+            message += " (%d similar rejections not logged)"
+            args = (*args, self.suppressed)
+        self.last, self.suppressed = now, 0
+        _logger.warning(message, *args)
+
+
+_rejections = _RateLimitedLog()
+
+
+class MetaWebhookController(http.Controller):
+    """``/meta/webhook``: verify, store, trigger, answer. Nothing else.
+
+    No Graph call, no lead, no chatter here: Odoo may run a request again
+    after a serialization failure, and Meta wants its 200 fast. The inbox
+    model and its cron do the work.
+    """
+
+    _webhook_url = "/meta/webhook"
+
+    @http.route(
+        _webhook_url,
+        type="http",
+        auth="public",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+    )
+    def meta_webhook_handshake(self, **kwargs):
+        config = request.env["res.config.settings"]._meta_app_config()
+        challenge = verify_handshake(request.httprequest.args, config["verify_token"])
+        if challenge is None:
+            _rejections.warning("Refused a Meta webhook handshake")
+            return self._plain("Forbidden", 403)
+        return self._plain(challenge, 200)
+
+    @http.route(
+        _webhook_url,
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def meta_webhook_receive(self, **kwargs):
+        httprequest = request.httprequest
+        cap = const.MAX_WEBHOOK_BODY_BYTES
+        if (httprequest.content_length or 0) > cap:
+            _rejections.warning("Refused a Meta delivery over %d bytes", cap)
+            return self._plain("Payload Too Large", 413)
+        body = httprequest.get_data(cache=True)
+        if len(body) > cap:
+            return self._plain("Payload Too Large", 413)
+        config = request.env["res.config.settings"]._meta_app_config()
+        try:
+            verify_signature(
+                body,
+                httprequest.headers.get(SIGNATURE_HEADER),
+                (config["app_secret"], config["app_secret_previous"]),
+            )
+        except SignatureError as error:
+            _rejections.warning(
+                "Refused a Meta delivery from %s: %s", httprequest.remote_addr, error
+            )
+            return self._plain("Forbidden", 403)
+        try:
+            events = parse_delivery(body)
+        except MalformedPayloadError as error:
+            _rejections.warning("Refused a malformed Meta delivery: %s", error)
+            return self._plain("Bad Request", 400)
+        # sudo: meta.webhook.event - the public route stores the verified
+        # delivery; the inbox is a technical model no public user can read.
+        request.env["meta.webhook.event"].sudo()._meta_store_events(
+            events, body_sha256=hashlib.sha256(body).hexdigest()
+        )
+        return self._plain("EVENT_RECEIVED", 200)
+
+    @staticmethod
+    def _plain(text, status):
+        # A constant or digits-only body: nothing from the request is reflected.
+        return request.make_response(
+            text, headers=[("Content-Type", "text/plain; charset=utf-8")], status=status
+        )

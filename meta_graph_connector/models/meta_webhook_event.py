@@ -1,0 +1,421 @@
+import json
+import logging
+import random
+import time
+from datetime import timedelta
+
+from odoo import api, fields, models, modules
+from odoo.tools import SQL
+
+from ..graph.errors import (
+    GraphError,
+    MalformedPayloadError,
+    MissingPermissionError,
+    RateLimitError,
+    TokenError,
+)
+from ..graph.webhook import event_from_record, event_kind
+
+_logger = logging.getLogger(__name__)
+
+#: Defaults of the processing cron, overridable by system parameters.
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_MAX_ATTEMPTS = 10
+RETRY_BASE_SECONDS = 60
+RETRY_MAX_SECONDS = 6 * 3600
+#: A cron run stops starting new batches after this many seconds, well inside
+#: Odoo's default 120 s cron time limit; the scheduler runs it again at once
+#: when it reported remaining work.
+RUN_TIME_BUDGET = 60
+
+
+class MetaWebhookEvent(models.Model):
+    """Durable inbox of Meta webhook events.
+
+    The webhook request only inserts rows here (one per update, unique by
+    Meta's natural key) and triggers the processing cron; the cron claims due
+    rows with ``FOR UPDATE SKIP LOCKED`` and dispatches each to its handler.
+
+    States: ``pending`` → ``done`` | ``ignored`` (nothing to do, with the
+    reason) | ``failed`` (will retry at ``next_attempt_at``) → ``dead`` after
+    too many attempts. ``dead`` and ``failed`` rows can be replayed.
+    """
+
+    _name = "meta.webhook.event"
+    _description = "Meta Webhook Event"
+    _order = "id desc"
+    _rec_name = "key"
+
+    key = fields.Char(required=True, readonly=True, index=True)
+    kind = fields.Char(readonly=True, index=True)
+    meta_object = fields.Char(string="Object", readonly=True)
+    external_account_id = fields.Char(
+        string="Page / Instagram ID", readonly=True, index=True
+    )
+    account_id = fields.Many2one(
+        "meta.account",
+        string="Connection",
+        readonly=True,
+        index=True,
+        ondelete="set null",
+    )
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("ignored", "Ignored"),
+            ("failed", "Failed"),
+            ("dead", "Dead"),
+        ],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    attempts = fields.Integer(readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True, index=True)
+    last_error = fields.Text(readonly=True)
+    payload = fields.Json(readonly=True)
+    payload_text = fields.Text(string="Raw Payload", compute="_compute_payload_text")
+    body_sha256 = fields.Char(string="Delivery SHA-256", readonly=True)
+    received_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
+    occurred_at = fields.Datetime(readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    res_model = fields.Char(string="Result Model", readonly=True)
+    res_id = fields.Many2oneReference(
+        string="Result ID", model_field="res_model", readonly=True
+    )
+
+    _sql_constraints = [
+        ("key_unique", "unique(key)", "A Meta event is stored only once."),
+    ]
+
+    def _compute_payload_text(self):
+        for event in self:
+            event.payload_text = json.dumps(
+                event.payload, indent=2, ensure_ascii=False, sort_keys=True
+            )
+
+    # ------------------------------------------------------------ intake
+
+    @api.model
+    def _meta_store_events(self, events, body_sha256=None):
+        """Insert parsed events; return the ids of the rows that are new.
+
+        One multi-row ``INSERT … ON CONFLICT (key) DO NOTHING``: a thousand
+        updates cost one statement, a redelivery (or Odoo re-running the
+        request after a serialization failure) inserts nothing.
+        """
+        if not events:
+            return []
+        accounts = self._meta_accounts_by_external_id({e.account_id for e in events})
+        now = fields.Datetime.now()
+        rows = []
+        for event in events:
+            account = accounts.get(event.account_id)
+            occurred = event.occurred_at
+            rows.append(
+                SQL(
+                    "(%s, %s, %s, %s, %s, %s, 'pending', 0, %s::jsonb, %s, %s, %s,"
+                    " %s, %s, %s, %s)",
+                    event.key,
+                    event_kind(event),
+                    event.object,
+                    event.account_id,
+                    account.id if account else None,
+                    account.company_id.id if account else None,
+                    json.dumps(event.to_record()),
+                    body_sha256,
+                    now,
+                    occurred.replace(tzinfo=None) if occurred else None,
+                    self.env.uid,
+                    now,
+                    self.env.uid,
+                    now,
+                )
+            )
+        inserted = []
+        # keep statements bounded: a 1000-update delivery is one statement
+        for start in range(0, len(rows), 1000):
+            inserted += [
+                row[0]
+                for row in self.env.execute_query(
+                    SQL(
+                        """INSERT INTO meta_webhook_event
+                             (key, kind, meta_object, external_account_id,
+                              account_id, company_id, state, attempts, payload,
+                              body_sha256, received_at, occurred_at,
+                              create_uid, create_date, write_uid, write_date)
+                           VALUES %s
+                           ON CONFLICT (key) DO NOTHING
+                           RETURNING id""",
+                        SQL(", ").join(rows[start : start + 1000]),
+                    )
+                )
+            ]
+        if inserted:
+            self._meta_trigger_processing()
+        return inserted
+
+    @api.model
+    def _meta_accounts_by_external_id(self, external_ids):
+        external_ids = [i for i in external_ids if i]
+        if not external_ids:
+            return {}
+        # sudo: meta.account - routing an event to its connection happens for
+        # the public webhook route and the cron, whatever the company.
+        accounts = (
+            self.env["meta.account"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    "|",
+                    ("page_id", "in", external_ids),
+                    ("instagram_account_id", "in", external_ids),
+                ]
+            )
+        )
+        mapping = {}
+        for account in accounts:
+            mapping[account.page_id] = account
+            if account.instagram_account_id:
+                mapping[account.instagram_account_id] = account
+        return mapping
+
+    @api.model
+    def _meta_trigger_processing(self, at=None):
+        cron = self.env.ref(
+            "meta_graph_connector.ir_cron_meta_process_events",
+            raise_if_not_found=False,
+        )
+        if cron:
+            cron._trigger(at)
+
+    # --------------------------------------------------------- processing
+
+    @api.model
+    def _cron_process_events(self, batch_size=None, time_budget=RUN_TIME_BUDGET):
+        """Process due events in batches, committing each batch.
+
+        Safe with several workers/servers: rows are claimed with ``FOR UPDATE
+        SKIP LOCKED``, so a row another transaction holds is skipped, and a
+        worker that dies releases its rows when its transaction aborts.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        batch_size = batch_size or int(
+            params.get_param(
+                "meta_graph_connector.event_batch_size", DEFAULT_BATCH_SIZE
+            )
+        )
+        # Tests run inside one transaction that must not be committed.
+        auto_commit = not modules.module.current_test
+        started = time.monotonic()
+        processed = 0
+        while time.monotonic() - started < time_budget:
+            batch = self._meta_claim_due(batch_size)
+            if not batch:
+                break
+            for event in batch:
+                event._meta_process()
+            processed += len(batch)
+            if auto_commit:
+                # Commit per batch: releases the row locks and makes the
+                # results (leads, messages) visible without waiting for the run.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            if len(batch) < batch_size:
+                break
+        remaining = self.search_count(self._meta_due_domain())
+        self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
+        self._meta_schedule_next_retry()
+        return processed
+
+    def _meta_due_domain(self):
+        now = fields.Datetime.now()
+        return [
+            ("state", "in", ("pending", "failed")),
+            "|",
+            ("next_attempt_at", "=", False),
+            ("next_attempt_at", "<=", now),
+        ]
+
+    @api.model
+    def _meta_claim_due(self, limit):
+        # the claim is raw SQL: pending ORM writes (a replay) must reach it
+        self.flush_model(["state", "next_attempt_at"])
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT id FROM meta_webhook_event
+                    WHERE state IN ('pending', 'failed')
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                 ORDER BY id
+                    LIMIT %s
+               FOR UPDATE SKIP LOCKED""",
+                fields.Datetime.now(),
+                limit,
+            )
+        )
+        return self.browse([row[0] for row in rows])
+
+    @api.model
+    def _meta_schedule_next_retry(self):
+        """Wake the cron when the earliest failed event becomes due."""
+        upcoming = self.search(
+            [("state", "=", "failed"), ("next_attempt_at", ">", fields.Datetime.now())],
+            order="next_attempt_at",
+            limit=1,
+        )
+        if upcoming:
+            self._meta_trigger_processing(upcoming.next_attempt_at)
+
+    def _meta_process(self):
+        """Run this event's handler inside a savepoint and record the outcome."""
+        self.ensure_one()
+        try:
+            event = event_from_record(self.payload)
+        except MalformedPayloadError as error:
+            return self._meta_set_dead(str(error))
+        if event.kind == "malformed":
+            return self._meta_set_dead(event.reason)
+        if event.kind == "unhandled":
+            return self._meta_set_ignored(event.reason)
+        handler_name = self._meta_event_handlers().get(self.kind)
+        if not handler_name:
+            return self._meta_set_ignored(
+                self.env._("No handler for '%(kind)s' events yet.", kind=self.kind)
+            )
+        if not self.account_id:
+            account = self._meta_accounts_by_external_id({self.external_account_id})
+            account = account.get(self.external_account_id)
+            if not account:
+                return self._meta_set_ignored(
+                    self.env._(
+                        "No Meta connection for Page/Instagram account %(id)s.",
+                        id=self.external_account_id,
+                    )
+                )
+            self.write({"account_id": account.id, "company_id": account.company_id.id})
+        handler = getattr(
+            self.with_company(self.company_id or self.env.company), handler_name
+        )
+        try:
+            with self.env.cr.savepoint():
+                result = handler(event)
+        except TokenError as error:
+            # The savepoint rollback also undid the flag _meta_call set on the
+            # connection: set it again, outside (it is idempotent).
+            self.account_id._meta_flag_token_error(error)
+            return self._meta_set_failed(error)
+        except MissingPermissionError as error:
+            self.account_id._meta_flag_permission_error(error)
+            return self._meta_set_failed(error)
+        except RateLimitError as error:
+            return self._meta_set_failed(error, delay=error.retry_after)
+        except GraphError as error:
+            return self._meta_set_failed(error)
+        except Exception as error:  # noqa: BLE001 - one bad event must not stop the batch
+            _logger.exception("Meta event %s (%s) failed", self.id, self.kind)
+            return self._meta_set_failed(error)
+        if isinstance(result, str):
+            return self._meta_set_ignored(result)
+        return self._meta_set_done(result)
+
+    def _meta_event_handlers(self):
+        """Kind → method name of the handler. A hook: capabilities add theirs.
+
+        Handlers receive the parsed core event and return a record (the
+        result, linked on the event), a string (ignored, with that reason) or
+        None. They must be idempotent: an event may be processed again after
+        a crash or a replay.
+        """
+        return {}
+
+    def _meta_set_done(self, result=None):
+        values = {
+            "state": "done",
+            "attempts": self.attempts + 1,
+            "processed_at": fields.Datetime.now(),
+            "next_attempt_at": False,
+            "last_error": False,
+        }
+        if isinstance(result, models.BaseModel) and len(result) == 1:
+            values.update(res_model=result._name, res_id=result.id)
+        self.write(values)
+
+    def _meta_set_ignored(self, reason):
+        self.write(
+            {
+                "state": "ignored",
+                "processed_at": fields.Datetime.now(),
+                "next_attempt_at": False,
+                "last_error": reason,
+            }
+        )
+
+    def _meta_set_dead(self, reason):
+        self.write(
+            {
+                "state": "dead",
+                "attempts": self.attempts + 1,
+                "processed_at": fields.Datetime.now(),
+                "next_attempt_at": False,
+                "last_error": reason,
+            }
+        )
+
+    def _meta_set_failed(self, error, delay=None):
+        attempts = self.attempts + 1
+        max_attempts = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("meta_graph_connector.event_max_attempts", DEFAULT_MAX_ATTEMPTS)
+        )
+        if attempts >= max_attempts:
+            return self.write(
+                {
+                    "state": "dead",
+                    "attempts": attempts,
+                    "next_attempt_at": False,
+                    "last_error": str(error),
+                }
+            )
+        if delay is None:
+            ceiling = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+            # jitter spreads retries of a burst of failures over time
+            delay = ceiling * random.uniform(0.8, 1.2)  # noqa: S311 - not crypto
+        return self.write(
+            {
+                "state": "failed",
+                "attempts": attempts,
+                "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
+                "last_error": str(error),
+            }
+        )
+
+    # ------------------------------------------------------------ actions
+
+    def action_replay(self):
+        """Queue the selected events again, from their stored raw payload."""
+        self.write(
+            {
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": False,
+                "last_error": False,
+                "processed_at": False,
+            }
+        )
+        self._meta_trigger_processing()
+        return True
+
+    def action_open_result(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            return False
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }

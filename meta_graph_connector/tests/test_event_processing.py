@@ -1,0 +1,237 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo import SUPERUSER_ID, api, fields
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..graph.errors import RateLimitError, TokenError, TransientError
+from ..graph.webhook import parse_delivery
+from .common import MetaTransactionCase, payloads
+
+EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_webhook_event"
+
+
+@tagged("post_install", "-at_install")
+class TestEventProcessing(MetaTransactionCase):
+    """The processing cron's state machine, with a test handler for leadgen."""
+
+    def setUp(self):
+        super().setUp()
+        self.Event = self.env["meta.webhook.event"]
+        self.handled = []
+        self.behaviour = {}
+        EventClass = type(self.Event)
+
+        def handler(record, event):
+            self.handled.append(event.leadgen_id)
+            outcome = self.behaviour.get(event.leadgen_id)
+            if isinstance(outcome, Exception):
+                raise outcome
+            if outcome == "graph-call":
+                return self.account._meta_call(
+                    lambda client: client.get(self.sim_page["id"])
+                )
+            if outcome == "write-then-fail":
+                self.account.name = "changed inside the failing handler"
+                raise TransientError("boom after a write")
+            return outcome or self.account
+
+        self.startPatcher(
+            patch.object(
+                EventClass,
+                "_meta_event_handlers",
+                lambda record: {"leadgen": "_meta_handle_test_leadgen"},
+            )
+        )
+        self.startPatcher(
+            patch.object(EventClass, "_meta_handle_test_leadgen", handler, create=True)
+        )
+
+    def _store(self, delivery):
+        ids = self.Event._meta_store_events(parse_delivery(delivery))
+        return self.Event.browse(ids)
+
+    def test_done_with_result(self):
+        events = self._store(self.leadgen_delivery(2))
+        processed = self.Event._cron_process_events()
+        self.assertEqual(processed, 2)
+        self.assertEqual(set(events.mapped("state")), {"done"})
+        self.assertEqual(events[0].res_model, "meta.account")
+        self.assertEqual(events[0].res_id, self.account.id)
+        self.assertEqual(events.mapped("attempts"), [1, 1])
+        self.assertTrue(all(events.mapped("processed_at")))
+
+    def test_kinds_without_handler_are_ignored_with_reason(self):
+        events = self._store(
+            payloads.delivery(
+                "page",
+                [
+                    payloads.feed_comment(self.sim_page["id"], comment_id="1_2"),
+                    payloads.messenger_message(
+                        self.sim_page["id"], "PSID", "m_1", "Selam"
+                    ),
+                ],
+            )
+        )
+        self.Event._cron_process_events()
+        self.assertEqual(set(events.mapped("state")), {"ignored"})
+        self.assertIn("page_comment", events[0].last_error)
+
+    def test_unhandled_and_malformed_items(self):
+        page_id = self.sim_page["id"]
+        events = self._store(
+            {
+                "object": "page",
+                "entry": [
+                    {
+                        "id": page_id,
+                        "time": 1790000000,
+                        "changes": [
+                            {"field": "ratings", "value": {"x": 1}},
+                            {"field": "leadgen", "value": {"page_id": page_id}},
+                        ],
+                    }
+                ],
+            }
+        )
+        self.Event._cron_process_events()
+        unhandled, malformed = events.sorted("id")
+        self.assertEqual(unhandled.state, "ignored")
+        self.assertIn("ratings", unhandled.last_error)
+        self.assertEqual(malformed.state, "dead")
+        self.assertIn("leadgen_id", malformed.last_error)
+
+    def test_unknown_page_is_ignored(self):
+        events = self._store(self.leadgen_delivery(1, page_id="55555"))
+        self.Event._cron_process_events()
+        self.assertEqual(events.state, "ignored")
+        self.assertIn("55555", events.last_error)
+        self.assertFalse(self.handled)
+
+    @mute_logger(EVENT_LOGGER)
+    def test_failure_rolls_back_the_event_only_and_retries_with_backoff(self):
+        events = self._store(self.leadgen_delivery(3))
+        first, second, third = events.sorted("id")
+        self.behaviour[second.payload["item"]["value"]["leadgen_id"]] = (
+            "write-then-fail"
+        )
+        self.behaviour[third.payload["item"]["value"]["leadgen_id"]] = ValueError("bug")
+        before = fields.Datetime.now()
+        self.Event._cron_process_events()
+        self.assertEqual(first.state, "done")
+        self.assertEqual(second.state, "failed")
+        self.assertEqual(third.state, "failed")
+        self.assertNotEqual(
+            self.account.name,
+            "changed inside the failing handler",
+            "savepoint rollback",
+        )
+        self.assertIn("boom after a write", second.last_error)
+        self.assertEqual(second.attempts, 1)
+        # first retry ~60 s later (jitter ±20 %)
+        self.assertGreaterEqual(second.next_attempt_at, before + timedelta(seconds=47))
+        self.assertLessEqual(second.next_attempt_at, before + timedelta(seconds=73))
+        # not due yet: a second run does nothing
+        self.assertEqual(self.Event._cron_process_events(), 0)
+        # a retry is scheduled on the cron
+        cron = self.env.ref("meta_graph_connector.ir_cron_meta_process_events")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", cron.id), ("call_at", ">", before)]
+            )
+        )
+        # once due and fixed, it succeeds
+        self.behaviour.clear()
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=2)):
+            self.Event._cron_process_events()
+        self.assertEqual((second | third).mapped("state"), ["done", "done"])
+        self.assertEqual(second.attempts, 2)
+
+    def test_backoff_grows_and_event_dies_after_max_attempts(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "meta_graph_connector.event_max_attempts", "4"
+        )
+        event = self._store(self.leadgen_delivery(1))
+        self.behaviour[event.payload["item"]["value"]["leadgen_id"]] = TransientError(
+            "Meta is down"
+        )
+        delays = []
+        now = fields.Datetime.now()
+        for _attempt in range(4):
+            with freeze_time(now):
+                self.Event._cron_process_events()
+            if event.state == "failed":
+                delays.append((event.next_attempt_at - now).total_seconds())
+                now = event.next_attempt_at + timedelta(seconds=1)
+        self.assertEqual(event.state, "dead")
+        self.assertEqual(event.attempts, 4)
+        self.assertEqual(len(delays), 3)
+        # exponential: each delay about twice the previous (jitter ±20 %)
+        self.assertGreater(delays[1], delays[0] * 1.3)
+        self.assertGreater(delays[2], delays[1] * 1.3)
+
+    def test_rate_limit_waits_as_long_as_meta_says(self):
+        event = self._store(self.leadgen_delivery(1))
+        self.behaviour[event.payload["item"]["value"]["leadgen_id"]] = RateLimitError(
+            "throttled", code=80005, retry_after=900
+        )
+        before = fields.Datetime.now()
+        self.Event._cron_process_events()
+        self.assertEqual(event.state, "failed")
+        delay = (event.next_attempt_at - before).total_seconds()
+        self.assertAlmostEqual(delay, 900, delta=5)
+
+    def test_replay_requeues_from_the_stored_payload(self):
+        event = self._store(self.leadgen_delivery(1))
+        leadgen_id = event.payload["item"]["value"]["leadgen_id"]
+        self.behaviour[leadgen_id] = TokenError("dead token", code=190)
+        self.env["ir.config_parameter"].sudo().set_param(
+            "meta_graph_connector.event_max_attempts", "1"
+        )
+        self.Event._cron_process_events()
+        self.assertEqual(event.state, "dead")
+        self.behaviour.clear()
+        event.with_user(self.meta_admin).action_replay()
+        self.assertEqual(event.state, "pending")
+        self.assertEqual(event.attempts, 0)
+        self.Event._cron_process_events()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(self.handled, [leadgen_id, leadgen_id])
+
+    def test_token_error_in_a_handler_flags_the_connection(self):
+        """The handler's savepoint rolls back, the connection flag stays."""
+        self.simulator.invalidate_token(self.sim_page["access_token"], subcode=460)
+        event = self._store(self.leadgen_delivery(1))
+        self.behaviour[event.payload["item"]["value"]["leadgen_id"]] = "graph-call"
+        self.Event._cron_process_events()
+        self.assertEqual(event.state, "failed")
+        self.assertIn("190", event.last_error)
+        self.assertEqual(self.account.state, "needs_reconnect")
+        self.assertEqual(len(self.account.activity_ids), 1)
+
+    def test_two_workers_never_claim_the_same_event(self):
+        """Two transactions claiming at once split the rows between them."""
+        delivery = self.leadgen_delivery(5, page_id="777000777")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            ids = env["meta.webhook.event"]._meta_store_events(parse_delivery(delivery))
+        try:
+            with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
+                worker1 = api.Environment(cr1, SUPERUSER_ID, {})["meta.webhook.event"]
+                worker2 = api.Environment(cr2, SUPERUSER_ID, {})["meta.webhook.event"]
+                first = worker1._meta_claim_due(3)
+                # worker 2 does not wait for worker 1's locks: it skips them
+                second = worker2._meta_claim_due(10)
+                self.assertEqual(len(first), 3)
+                self.assertEqual(set(first.ids) | set(second.ids), set(ids))
+                self.assertFalse(set(first.ids) & set(second.ids))
+                cr1.rollback()
+                cr2.rollback()
+        finally:
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
+                )

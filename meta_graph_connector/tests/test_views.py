@@ -1,0 +1,48 @@
+from odoo.tests import Form, tagged
+
+from ..graph.webhook import parse_delivery
+from .common import MetaTransactionCase
+
+
+@tagged("post_install", "-at_install")
+class TestViews(MetaTransactionCase):
+    def test_every_view_of_the_addon_loads(self):
+        views = self.env["ir.ui.view"].search(
+            [("model_data_id.module", "=", "meta_graph_connector")]
+        )
+        self.assertGreaterEqual(len(views), 8)
+        for model in set(views.mapped("model")):
+            self.env[model].get_views(
+                [(False, "list"), (False, "form"), (False, "search")]
+                if model != "res.config.settings"
+                else [(False, "form")]
+            )
+
+    def test_settings_form_shows_meta_values(self):
+        settings = Form(self.env["res.config.settings"])
+        self.assertEqual(settings.meta_app_id, "424242")
+        self.assertTrue(settings.meta_sandbox)
+        self.assertTrue(settings.meta_webhook_url.endswith("/meta/webhook"))
+        settings.meta_api_version = "v25.0"
+        settings.save().execute()
+        self.assertEqual(
+            self.env["res.config.settings"]._meta_app_config()["api_version"], "v25.0"
+        )
+
+    def test_verify_token_is_generated_and_can_be_rotated(self):
+        settings_model = self.env["res.config.settings"]
+        before = settings_model._meta_ensure_verify_token()
+        self.assertTrue(before)
+        self.assertEqual(settings_model._meta_ensure_verify_token(), before)
+        settings_model.create({}).action_meta_regenerate_verify_token()
+        self.assertNotEqual(settings_model._meta_ensure_verify_token(), before)
+
+    def test_account_and_inbox_forms_open(self):
+        form = Form(self.account)
+        self.assertEqual(form.page_id, self.sim_page["id"])
+        Event = self.env["meta.webhook.event"]
+        self.assertEqual(Event._meta_store_events([]), [])
+        ids = Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
+        event = Event.browse(ids)
+        self.assertIn("leadgen_id", event.payload_text)
+        self.assertEqual(Form(event).kind, "leadgen")

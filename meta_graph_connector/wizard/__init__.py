@@ -1,0 +1,1 @@
+from . import meta_account_connect

@@ -1,0 +1,172 @@
+"""Drive an Odoo 18 the user already has, with this repository on its addons path.
+
+Used by ``make test-odoo``, ``make bench-*`` and ``make demo``. It never builds
+or installs Odoo: it takes the path of an Odoo 18.0 source tree (``ODOO``) and
+the Python that has Odoo's requirements (``ODOO_PYTHON``), and talks to
+PostgreSQL with the usual ``PG*`` environment variables.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ADDON = "meta_graph_connector"
+SUMMARY_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
+
+
+class OdooHarness:
+    """Create a database, install the addon, run a server, drop it all after."""
+
+    def __init__(self, odoo, python=None, database=None, http_port=None):
+        self.odoo = Path(odoo).resolve()
+        self.odoo_bin = self.odoo / "odoo-bin"
+        if not self.odoo_bin.exists():
+            raise SystemExit(f"{self.odoo_bin} not found: ODOO must be an Odoo 18 tree")
+        self.python = python or sys.executable
+        self.database = database or f"mgc_{os.getpid()}_{int(time.time())}"
+        self.http_port = http_port or _free_port()
+        self.data_dir = tempfile.mkdtemp(prefix="mgc-odoo-data-")
+        self.server = None
+
+    # ------------------------------------------------------------ commands
+
+    def base_args(self, command=None):
+        args = [
+            self.python,
+            str(self.odoo_bin),
+            *([command] if command else []),
+            f"--addons-path={self.odoo / 'addons'},{REPO}",
+            f"--database={self.database}",
+            f"--data-dir={self.data_dir}",
+            f"--http-port={self.http_port}",
+            "--http-interface=127.0.0.1",
+            "--without-demo=all",
+            f"--db-filter=^{re.escape(self.database)}$",
+        ]
+        for option, variable in (
+            ("--db_host", "PGHOST"),
+            ("--db_port", "PGPORT"),
+            ("--db_user", "PGUSER"),
+            ("--db_password", "PGPASSWORD"),
+        ):
+            if os.environ.get(variable):
+                args.append(f"{option}={os.environ[variable]}")
+        return args
+
+    def run(self, *extra, log_file=None, timeout=1800):
+        """Run odoo-bin to completion; return (exit code, output text)."""
+        with tempfile.TemporaryFile("w+") as sink:
+            process = subprocess.run(
+                [*self.base_args(), *extra],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                timeout=timeout,
+                check=False,
+            )
+            sink.seek(0)
+            output = sink.read()
+        if log_file:
+            Path(log_file).write_text(output)
+        return process.returncode, output
+
+    def install(self, modules=ADDON):
+        code, output = self.run("-i", modules, "--stop-after-init", "--log-level=warn")
+        if code != 0:
+            sys.stderr.write(output[-5000:])
+            raise SystemExit(f"Installing {modules} failed (exit {code})")
+        return output
+
+    def shell(self, script):
+        """Run Python in ``odoo-bin shell`` (``env`` is bound); return output."""
+        process = subprocess.run(
+            [*self.base_args("shell"), "--no-http", "--log-level=warn"],
+            input=script + "\nenv.cr.commit()\n",
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=600,
+            check=False,
+        )
+        if process.returncode != 0:
+            sys.stderr.write(process.stdout[-3000:] + process.stderr[-3000:])
+            raise SystemExit("odoo-bin shell failed")
+        return process.stdout
+
+    def start(self, *extra, log_file=None):
+        """Start the HTTP server in the background and wait until it answers."""
+        log = open(log_file or os.devnull, "w")  # noqa: SIM115 - lives with the server
+        self.server = subprocess.Popen(
+            [*self.base_args(), *extra],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise SystemExit("Odoo stopped while starting; see its log")
+            try:
+                with urllib.request.urlopen(f"{self.url}/web/health", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.5)
+        raise SystemExit("Odoo did not answer within 120 s")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def stop(self):
+        if self.server and self.server.poll() is None:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.server.pid, signal.SIGKILL)
+        self.server = None
+
+    def drop(self):
+        self.stop()
+        subprocess.run(
+            ["dropdb", "--if-exists", self.database],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if os.environ.get("KEEP_DB"):
+            self.stop()
+            print(f"database kept: {self.database}")
+        else:
+            self.drop()
+
+
+def parse_summary(output):
+    """Odoo's closing line: ``N failed, N error(s) of N tests``."""
+    matches = SUMMARY_RE.findall(output)
+    if not matches:
+        return None
+    failed, errors, total = (int(x) for x in matches[-1])
+    return failed, errors, total
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,57 @@
+"""``make test-odoo``: install the addon in a fresh database and run its tests.
+
+Usage: python tools/run_odoo_tests.py --odoo /path/to/odoo [--python PY]
+       [--tags /meta_graph_connector] [--log FILE]
+
+Prints Odoo's summary line (``N failed, N error(s) of N tests``) and exits
+non-zero on any failure, error, or when no test ran.
+"""
+
+import argparse
+import sys
+
+from odoo_harness import ADDON, OdooHarness, parse_summary
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--odoo", required=True, help="Odoo 18.0 source tree")
+    parser.add_argument("--python", default=None, help="Python with Odoo's deps")
+    parser.add_argument("--tags", default=f"/{ADDON}")
+    parser.add_argument("--log", default="odoo-tests.log")
+    args = parser.parse_args()
+
+    with OdooHarness(args.odoo, args.python) as odoo:
+        code, output = odoo.run(
+            "-i",
+            ADDON,
+            f"--test-tags={args.tags}",
+            "--stop-after-init",
+            "--log-level=info",
+            log_file=args.log,
+        )
+        # the addon must also uninstall cleanly
+        module = f"env['ir.module.module'].search([('name', '=', {ADDON!r})])"
+        uninstall = odoo.shell(
+            f"{module}.button_immediate_uninstall()\n"
+            f"print('UNINSTALLED', {module}.state)"
+        )
+    for line in output.splitlines():
+        if " ERROR " in line or " FAIL" in line:
+            print(line)
+    summary = parse_summary(output)
+    if summary is None:
+        print(output[-3000:])
+        print(f"No test summary found (odoo exit {code}); full log in {args.log}")
+        return 1
+    failed, errors, total = summary
+    print(f"Odoo tests: {failed} failed, {errors} error(s) of {total} tests")
+    uninstalled = "UNINSTALLED uninstalled" in uninstall
+    print(f"Uninstall: {'clean' if uninstalled else 'FAILED'}")
+    return (
+        0 if (code == 0 and not failed and not errors and total and uninstalled) else 1
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
