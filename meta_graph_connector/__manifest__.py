@@ -21,6 +21,11 @@
         "views/res_config_settings_views.xml",
         "views/meta_graph_connector_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "meta_graph_connector/static/tests/tours/**/*",
+        ],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,

@@ -1,7 +1,7 @@
-from odoo.tests import Form, tagged
+from odoo.tests import Form, HttpCase, tagged
 
 from ..graph.webhook import parse_delivery
-from .common import MetaTransactionCase
+from .common import MetaCase, MetaTransactionCase
 
 
 @tagged("post_install", "-at_install")
@@ -46,3 +46,13 @@ class TestViews(MetaTransactionCase):
         event = Event.browse(ids)
         self.assertIn("leadgen_id", event.payload_text)
         self.assertEqual(Form(event).kind, "leadgen")
+
+
+@tagged("post_install", "-at_install")
+class TestViewsInBrowser(MetaCase, HttpCase):
+    def test_every_screen_opens_in_the_web_client(self):
+        # one failed event so the inbox's default filter shows a row
+        Event = self.env["meta.webhook.event"]
+        ids = Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
+        Event.browse(ids)._meta_set_failed(ValueError("shown in the inbox"))
+        self.start_tour("/odoo", "meta_graph_connector_views", login="admin")

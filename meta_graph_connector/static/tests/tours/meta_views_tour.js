@@ -1,0 +1,89 @@
+/** @odoo-module **/
+// Click through every screen the addon adds, from the CRM menu, as an
+// administrator would: each step waits for rendered content, and any error
+// dialog or console error fails the tour.
+
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+registry.category("web_tour.tours").add("meta_graph_connector_views", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
+            run: "click",
+        },
+        {
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_account_menu']",
+            run: "click",
+        },
+        {
+            content: "connections list",
+            trigger: ".o_list_view .o_data_row td[name='name']:contains('Anadolu Mobilya')",
+            run: "click",
+        },
+        {
+            content: "connection form with health and chatter",
+            trigger: ".o_form_view .o_field_widget[name='page_id'] input",
+        },
+        {
+            trigger: ".o_form_view .o-mail-Chatter",
+        },
+        {
+            trigger: ".o_form_view button[name='action_check_health']",
+        },
+        {
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_webhook_event_menu']",
+            run: "click",
+        },
+        {
+            content: "inbox list (filter on failed and dead events)",
+            trigger: ".o_list_view .o_data_row td[name='kind']:contains('leadgen')",
+            run: "click",
+        },
+        {
+            content: "inbox form shows the raw payload",
+            trigger: ".o_form_view .o_field_widget[name='payload_text']",
+        },
+        {
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_account_connect_menu']",
+            run: "click",
+        },
+        {
+            content: "connect wizard",
+            trigger: ".modal .o_field_widget[name='access_token'] input",
+        },
+        {
+            trigger: ".modal .btn-secondary",
+            run: "click",
+        },
+        {
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_settings_menu']",
+            run: "click",
+        },
+        {
+            content: "Meta settings block",
+            trigger: ".app_settings_block[data-key='meta_graph_connector'] .o_field_widget[name='meta_app_id'] input",
+        },
+        {
+            trigger: ".o_field_widget[name='meta_graph_base_url'] input",
+        },
+    ],
+});
