@@ -45,7 +45,16 @@ def main():
         print(f"No test summary found (odoo exit {code}); full log in {args.log}")
         return 1
     failed, errors, total = summary
+    skipped = [
+        line
+        for line in output.splitlines()
+        if f"{ADDON}.tests" in line and " skipped " in line
+    ]
     print(f"Odoo tests: {failed} failed, {errors} error(s) of {total} tests")
+    # Odoo counts a skipped test as run: say it, so it is never taken as passed.
+    for line in skipped:
+        print(line.split(" INFO ", 1)[-1])
+    print(f"Skipped: {len(skipped)}")
     uninstalled = "UNINSTALLED uninstalled" in uninstall
     print(f"Uninstall: {'clean' if uninstalled else 'FAILED'}")
     return (
