@@ -57,11 +57,16 @@ class MetaWebhookController(http.Controller):
         _webhook_url,
         type="http",
         auth="public",
-        methods=["GET"],
-        csrf=False,
+        methods=["GET", "POST"],
+        csrf=False,  # the HMAC signature authenticates Meta instead
         save_session=False,
     )
-    def meta_webhook_handshake(self, **kwargs):
+    def meta_webhook(self, **kwargs):
+        if request.httprequest.method == "GET":
+            return self._meta_handshake()
+        return self._meta_receive()
+
+    def _meta_handshake(self):
         config = request.env["res.config.settings"]._meta_app_config()
         challenge = verify_handshake(request.httprequest.args, config["verify_token"])
         if challenge is None:
@@ -69,15 +74,7 @@ class MetaWebhookController(http.Controller):
             return self._plain("Forbidden", 403)
         return self._plain(challenge, 200)
 
-    @http.route(
-        _webhook_url,
-        type="http",
-        auth="public",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-    )
-    def meta_webhook_receive(self, **kwargs):
+    def _meta_receive(self):
         httprequest = request.httprequest
         cap = const.MAX_WEBHOOK_BODY_BYTES
         if (httprequest.content_length or 0) > cap:

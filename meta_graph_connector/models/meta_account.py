@@ -296,37 +296,43 @@ class MetaAccount(models.Model):
         self.write({"last_error": False})
 
     def _meta_flag_token_error(self, error):
-        """Switch to "needs reconnect" and tell the administrators, once.
-
-        The conditional UPDATE is the "once": when several workers hit the
-        dead token at the same time, the row lock makes all but the first
-        see the new state and update nothing.
-        """
-        flagged = self._meta_switch_state("needs_reconnect", str(error))
-        for account in flagged:
-            account._meta_alert(
-                self.env._("Meta connection needs to be reconnected"),
-                self.env._(
-                    "Meta refused the token of %(page)s (%(error)s). Paste a new "
-                    "System User token with “Connect Pages” to resume.",
-                    page=account.name,
-                    error=error,
-                ),
-            )
-        return flagged
+        """Switch to "needs reconnect" and tell the administrators, once."""
+        return self._meta_flag(
+            "needs_reconnect",
+            error,
+            self.env._("Meta connection needs to be reconnected"),
+            lambda account: self.env._(
+                "Meta refused the token of %(page)s (%(error)s). Paste a new "
+                "System User token with “Connect Pages” to resume.",
+                page=account.name,
+                error=error,
+            ),
+        )
 
     def _meta_flag_permission_error(self, error):
-        flagged = self._meta_switch_state("permission_missing", str(error))
+        """Switch to "permission missing" and tell the administrators, once."""
+        return self._meta_flag(
+            "permission_missing",
+            error,
+            self.env._("Meta permission missing"),
+            lambda account: self.env._(
+                "Meta refused a call for %(page)s: %(error)s. Grant the "
+                "missing permission to the app, then run “Check health”.",
+                page=account.name,
+                error=error,
+            ),
+        )
+
+    def _meta_flag(self, state, error, summary, body_for):
+        """Move to ``state`` and alert, only for accounts not already there.
+
+        The conditional UPDATE is the "once": when several workers hit the
+        same dead token at the same time, the row lock makes all but the
+        first see the new state and update nothing.
+        """
+        flagged = self._meta_switch_state(state, str(error))
         for account in flagged:
-            account._meta_alert(
-                self.env._("Meta permission missing"),
-                self.env._(
-                    "Meta refused a call for %(page)s: %(error)s. Grant the "
-                    "missing permission to the app, then run “Check health”.",
-                    page=account.name,
-                    error=error,
-                ),
-            )
+            account._meta_alert(summary, body_for(account))
         return flagged
 
     def _meta_switch_state(self, state, error_text):
