@@ -4,6 +4,7 @@ meta-api.md §5.1 (lead fields), §5.2 (forms, bulk read, paging),
 §5.3 (questions), §5.4 (90-day retention, test leads).
 """
 
+import copy
 import operator
 import time
 
@@ -35,10 +36,9 @@ def lead_full(lead) -> dict:
     return {
         "id": lead.id,
         "created_time": iso_time(lead.created_time),
-        "field_data": [
-            {"name": row["name"], "values": list(row["values"])}
-            for row in lead.field_data
-        ],
+        # copies of the stored rows, verbatim: a test may store a broken row
+        # to play a malformed answer from Meta
+        "field_data": [copy.deepcopy(row) for row in lead.field_data],
         "form_id": lead.form_id,
         "ad_id": lead.ad_id,
         "ad_name": lead.ad_name,
