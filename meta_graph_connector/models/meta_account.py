@@ -134,6 +134,16 @@ class MetaAccount(models.Model):
             account._meta_subscribe_webhooks()
         return self._meta_notification(self._meta_health_summary())
 
+    def action_sync_lead_forms(self):
+        for account in self:
+            try:
+                self.env["meta.lead.form"]._meta_sync_forms(account)
+            except GraphError as error:
+                return self._meta_notification(str(error), kind="warning")
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "meta_graph_connector.meta_lead_form_action"
+        ) | {"domain": [("account_id", "in", self.ids)]}
+
     def action_disconnect(self):
         for account in self:
             try:
@@ -292,8 +302,13 @@ class MetaAccount(models.Model):
         return self.env["res.config.settings"]._meta_app_config()["app_id"] or None
 
     def _meta_mark_connected(self):
-        self.filtered(lambda a: a.state != "connected").write({"state": "connected"})
+        repaired = self.filtered(lambda a: a.state != "connected")
+        repaired.write({"state": "connected"})
         self.write({"last_error": False})
+        if repaired:
+            # sudo: meta.webhook.event - the inbox is technical; reconnecting
+            # releases the events that waited for this connection.
+            self.env["meta.webhook.event"].sudo()._meta_unpark(repaired)
 
     def _meta_flag_token_error(self, error):
         """Switch to "needs reconnect" and tell the administrators, once."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 from odoo import api, fields, models, modules
 from odoo.tools import SQL
 
+from ..graph import api as meta_api
 from ..graph.errors import (
     GraphError,
     MalformedPayloadError,
@@ -38,7 +39,9 @@ class MetaWebhookEvent(models.Model):
 
     States: ``pending`` → ``done`` | ``ignored`` (nothing to do, with the
     reason) | ``failed`` (will retry at ``next_attempt_at``) → ``dead`` after
-    too many attempts. ``dead`` and ``failed`` rows can be replayed.
+    too many attempts; ``parked`` while the connection's token or permission
+    is broken (no retry storm), back to ``pending`` once it is reconnected.
+    ``dead`` and ``failed`` rows can be replayed.
     """
 
     _name = "meta.webhook.event"
@@ -66,6 +69,7 @@ class MetaWebhookEvent(models.Model):
             ("done", "Done"),
             ("ignored", "Ignored"),
             ("failed", "Failed"),
+            ("parked", "Parked"),
             ("dead", "Dead"),
         ],
         default="pending",
@@ -296,20 +300,26 @@ class MetaWebhookEvent(models.Model):
                     )
                 )
             self.write({"account_id": account.id, "company_id": account.company_id.id})
+        if self.account_id.state in ("needs_reconnect", "permission_missing"):
+            # Calling Meta with a token it refused only prolongs the problem.
+            return self._meta_set_parked(self.account_id.last_error)
         handler = getattr(
             self.with_company(self.company_id or self.env.company), handler_name
         )
         try:
             with self.env.cr.savepoint():
                 result = handler(event)
+        except MalformedPayloadError as error:
+            # Meta's data itself is wrong: retrying cannot help; keep it visible.
+            return self._meta_set_dead(str(error))
         except TokenError as error:
             # The savepoint rollback also undid the flag _meta_call set on the
             # connection: set it again, outside (it is idempotent).
             self.account_id._meta_flag_token_error(error)
-            return self._meta_set_failed(error)
+            return self._meta_set_parked(str(error))
         except MissingPermissionError as error:
             self.account_id._meta_flag_permission_error(error)
-            return self._meta_set_failed(error)
+            return self._meta_set_parked(str(error))
         except RateLimitError as error:
             return self._meta_set_failed(error, delay=error.retry_after)
         except GraphError as error:
@@ -329,7 +339,42 @@ class MetaWebhookEvent(models.Model):
         None. They must be idempotent: an event may be processed again after
         a crash or a replay.
         """
-        return {}
+        return {"leadgen": "_meta_handle_leadgen"}
+
+    def _meta_handle_leadgen(self, event):
+        """A lead form was submitted: fetch the lead, make it a CRM lead."""
+        Binding = self.env["meta.lead"]
+        binding = Binding.search([("leadgen_id", "=", event.leadgen_id)], limit=1)
+        if binding:
+            # Redelivery, replay, or the reconciliation poll was first.
+            return binding.lead_id or binding
+        account = self.account_id
+        graph_lead = account._meta_call(meta_api.get_lead, event.leadgen_id)
+        form = self.env["meta.lead.form"]._meta_get_form(
+            account, str(graph_lead.get("form_id") or event.form_id)
+        )
+        if not form.active:
+            return self.env._(
+                "The lead form %(form)s is archived in Odoo.", form=form.name
+            )
+        bindings = form._meta_import_graph_leads(
+            [graph_lead], source="webhook", strict=True
+        )
+        return bindings.lead_id or bindings
+
+    def _meta_set_parked(self, reason):
+        self.write({"state": "parked", "next_attempt_at": False, "last_error": reason})
+
+    @api.model
+    def _meta_unpark(self, accounts):
+        """Queue again what waited for these connections to be repaired."""
+        parked = self.search(
+            [("state", "=", "parked"), ("account_id", "in", accounts.ids)]
+        )
+        if parked:
+            parked.write({"state": "pending", "next_attempt_at": False})
+            self._meta_trigger_processing()
+        return parked
 
     def _meta_set_done(self, result=None):
         values = {

@@ -7,7 +7,7 @@ from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..graph.errors import RateLimitError, TokenError, TransientError
+from ..graph.errors import RateLimitError, TransientError
 from ..graph.webhook import parse_delivery
 from .common import MetaTransactionCase, payloads
 
@@ -187,7 +187,7 @@ class TestEventProcessing(MetaTransactionCase):
     def test_replay_requeues_from_the_stored_payload(self):
         event = self._store(self.leadgen_delivery(1))
         leadgen_id = event.payload["item"]["value"]["leadgen_id"]
-        self.behaviour[leadgen_id] = TokenError("dead token", code=190)
+        self.behaviour[leadgen_id] = TransientError("Meta is down")
         self.env["ir.config_parameter"].sudo().set_param(
             "meta_graph_connector.event_max_attempts", "1"
         )
@@ -207,10 +207,13 @@ class TestEventProcessing(MetaTransactionCase):
         event = self._store(self.leadgen_delivery(1))
         self.behaviour[event.payload["item"]["value"]["leadgen_id"]] = "graph-call"
         self.Event._cron_process_events()
-        self.assertEqual(event.state, "failed")
+        self.assertEqual(event.state, "parked")
         self.assertIn("190", event.last_error)
         self.assertEqual(self.account.state, "needs_reconnect")
         self.assertEqual(len(self.account.activity_ids), 1)
+        # once the connection is healthy again, the event is queued again
+        self.account._meta_mark_connected()
+        self.assertEqual(event.state, "pending")
 
     def test_two_workers_never_claim_the_same_event(self):
         """Two transactions claiming at once split the rows between them."""

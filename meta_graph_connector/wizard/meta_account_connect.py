@@ -84,8 +84,6 @@ class MetaAccountConnect(models.TransientModel):
                 "instagram_account_id": page.instagram_id or False,
                 "instagram_username": page.instagram_username or False,
                 "active": True,
-                "state": "connected",
-                "last_error": False,
             }
             account = existing.get(page.page_id)
             if account and account.company_id != self.company_id:
@@ -98,6 +96,8 @@ class MetaAccountConnect(models.TransientModel):
                     )
                 )
             if account:
+                # the state is left to the health check below: going back to
+                # "connected" there also releases the events parked meanwhile
                 account.write(values)
             else:
                 account = Account.create(

@@ -1,0 +1,185 @@
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    meta_lead_ids = fields.One2many(
+        "meta.lead", "lead_id", string="Meta Submissions", readonly=True
+    )
+    meta_account_id = fields.Many2one(
+        "meta.account", string="Meta Page", readonly=True, index="btree_not_null"
+    )
+    meta_form_id = fields.Many2one(
+        "meta.lead.form", string="Lead Form", readonly=True, index="btree_not_null"
+    )
+    meta_platform = fields.Selection(
+        [("facebook", "Facebook"), ("instagram", "Instagram")],
+        string="Platform",
+        readonly=True,
+    )
+    meta_is_organic = fields.Boolean(string="Organic", readonly=True)
+    meta_ad_id = fields.Char(string="Ad ID", readonly=True)
+    meta_ad_name = fields.Char(string="Ad", readonly=True)
+    meta_adset_id = fields.Char(string="Ad Set ID", readonly=True)
+    meta_adset_name = fields.Char(string="Ad Set", readonly=True)
+    meta_campaign_ref = fields.Char(string="Meta Campaign ID", readonly=True)
+    meta_campaign_name = fields.Char(string="Meta Campaign", readonly=True)
+    meta_submitted_at = fields.Datetime(
+        string="Submitted on Meta", readonly=True, copy=False
+    )
+    meta_first_response_at = fields.Datetime(
+        string="First Response", readonly=True, copy=False
+    )
+    meta_speed_to_lead = fields.Float(
+        string="Seconds to Lead",
+        compute="_compute_meta_speed",
+        store=True,
+        aggregator="avg",
+        help="From the submission on Meta to the lead in Odoo.",
+    )
+    meta_response_minutes = fields.Float(
+        string="Minutes to First Response",
+        compute="_compute_meta_speed",
+        store=True,
+        aggregator="avg",
+        help="From the submission on Meta to the first activity done or the "
+        "first message sent to the customer.",
+    )
+    meta_answers_html = fields.Html(
+        string="Form Answers",
+        compute="_compute_meta_answers_html",
+        sanitize=False,  # built with Markup escaping below, never from raw input
+    )
+
+    @api.depends("meta_submitted_at", "create_date", "meta_first_response_at")
+    def _compute_meta_speed(self):
+        for lead in self:
+            submitted = lead.meta_submitted_at
+            created = lead.create_date
+            lead.meta_speed_to_lead = (
+                max((created - submitted).total_seconds(), 0.0)
+                if submitted and created
+                else 0.0
+            )
+            responded = lead.meta_first_response_at
+            lead.meta_response_minutes = (
+                max((responded - submitted).total_seconds() / 60.0, 0.0)
+                if submitted and responded
+                else 0.0
+            )
+
+    @api.depends("meta_lead_ids")
+    def _compute_meta_answers_html(self):
+        for lead in self:
+            # sudo: meta.lead - the submissions are technical records; this
+            # lead's readers (crm's rules already let them see it) see its answers.
+            lead.meta_answers_html = lead._meta_answers_table(
+                lead.sudo().meta_lead_ids.answers or []
+            )
+
+    # ------------------------------------------------------------ render
+
+    @api.model
+    def _meta_answers_table(self, answers):
+        """An HTML table of form answers; every value Meta sent is escaped."""
+        if not answers:
+            return False
+        rows = Markup("").join(
+            Markup("<tr><th>%s</th><td>%s</td></tr>")
+            % (
+                answer.get("label") or answer.get("key"),
+                ", ".join(answer.get("values") or []),
+            )
+            for answer in answers
+            if isinstance(answer, dict)
+        )
+        return Markup('<table class="table table-sm o_meta_answers">%s</table>') % rows
+
+    # ------------------------------------------------------- business
+
+    def _meta_post_answers(self, binding, form, notify=True):
+        """Chatter note with the answers, as the form submitted them."""
+        self.ensure_one()
+        body = Markup("<p>%s</p>%s") % (
+            self.env._(
+                "New lead from the %(platform)s lead form “%(form)s”.",
+                platform=dict(
+                    self._fields["meta_platform"]._description_selection(self.env)
+                ).get(binding.platform, "Meta"),
+                form=form.name,
+            ),
+            self._meta_answers_table(binding.answers) or "",
+        )
+        if notify:
+            self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        else:
+            # history imported by the backfill: no notification, cheap log
+            self._message_log(body=body)
+
+    def _meta_notify_salesperson(self, form):
+        """A call activity due now, and an instant toast in the web client."""
+        self.ensure_one()
+        if not self.user_id:
+            return
+        today = fields.Date.context_today(self.with_user(self.user_id))
+        self.activity_schedule(
+            "mail.mail_activity_data_call",
+            date_deadline=today,
+            summary=self.env._("Call the new Meta lead"),
+            user_id=self.user_id.id,
+        )
+        self.user_id._bus_send(
+            "simple_notification",
+            {
+                "type": "info",
+                "title": self.env._("New lead from %(form)s", form=form.name),
+                # plain text: the web client renders it escaped
+                "message": self.contact_name or self.email_from or self.name,
+                "sticky": True,
+            },
+        )
+
+    def _meta_merge_into_open_lead(self):
+        """Merge into the customer's open lead with crm's own merge."""
+        self.ensure_one()
+        duplicates = (
+            self._get_lead_duplicates(partner=self.partner_id, email=self.email_from)
+            - self
+        )
+        if not duplicates:
+            return self
+        return (self | duplicates)._merge_opportunity(
+            user_id=(duplicates | self)[0].user_id.id or self.user_id.id or False,
+            auto_unlink=True,
+            max_length=0,
+        )
+
+    def _merge_dependences(self, opportunities):
+        # The submissions follow the merge, so each Meta lead id still points
+        # to exactly one CRM lead and is never imported again.
+        result = super()._merge_dependences(opportunities)
+        # sudo: meta.lead - technical bindings, moved with the merge the user
+        # was allowed to do.
+        opportunities.sudo().meta_lead_ids.write({"lead_id": self.id})
+        return result
+
+    def _meta_mark_first_response(self):
+        pending = self.filtered(
+            lambda lead: lead.meta_submitted_at and not lead.meta_first_response_at
+        )
+        if pending:
+            pending.sudo().meta_first_response_at = fields.Datetime.now()
+
+    def _message_post_after_hook(self, message, msg_vals):
+        # A message to the customer (not a note, not the system) is a response.
+        if (
+            message.message_type in ("comment", "email")
+            and message.subtype_id == self.env.ref("mail.mt_comment")
+            and message.author_id.user_ids.filtered(lambda u: not u.share)
+            and message.author_id != self.env.ref("base.partner_root")
+        ):
+            self._meta_mark_first_response()
+        return super()._message_post_after_hook(message, msg_vals)

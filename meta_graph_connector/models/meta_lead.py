@@ -1,0 +1,54 @@
+from odoo import fields, models
+
+
+class MetaLead(models.Model):
+    """One Lead Ads submission, bound to the CRM lead it became.
+
+    The binding (OCA connector's idea) is the idempotence key: a Meta lead id
+    is imported once, whichever path sees it first (webhook, reconciliation,
+    backfill), and stays imported when its CRM lead is merged into another
+    (the binding follows the merge) or deleted by a salesperson (the binding
+    stays, so the lead is not re-created behind their back).
+    """
+
+    _name = "meta.lead"
+    _description = "Meta Lead Ads Submission"
+    _order = "submitted_at desc, id desc"
+    _rec_name = "leadgen_id"
+
+    leadgen_id = fields.Char(string="Meta Lead ID", required=True, readonly=True)
+    account_id = fields.Many2one(
+        "meta.account", string="Connection", readonly=True, ondelete="cascade"
+    )
+    form_id = fields.Many2one(
+        "meta.lead.form", readonly=True, index=True, ondelete="set null"
+    )
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
+    lead_id = fields.Many2one(
+        "crm.lead", string="CRM Lead", readonly=True, index=True, ondelete="set null"
+    )
+    source = fields.Selection(
+        [
+            ("webhook", "Webhook"),
+            ("reconciliation", "Reconciliation"),
+            ("backfill", "Backfill"),
+        ],
+        readonly=True,
+        help="Which path imported it: a lead found by reconciliation is one "
+        "whose webhook Meta never delivered.",
+    )
+    submitted_at = fields.Datetime(readonly=True)
+    platform = fields.Selection(
+        [("facebook", "Facebook"), ("instagram", "Instagram")], readonly=True
+    )
+    is_organic = fields.Boolean(readonly=True)
+    answers = fields.Json(readonly=True)
+    consents = fields.Json(readonly=True)
+
+    _sql_constraints = [
+        (
+            "leadgen_unique",
+            "unique(leadgen_id)",
+            "A Meta lead is imported only once.",
+        ),
+    ]

@@ -1,0 +1,663 @@
+import logging
+from datetime import datetime, timedelta, timezone
+
+from odoo import Command, api, fields, models, modules
+from odoo.tools import split_every
+
+from ..graph import api as meta_api
+from ..graph.errors import GraphError, InvalidLeadError, TokenError
+from ..graph.leads import normalize_lead
+
+_logger = logging.getLogger(__name__)
+
+#: Leads submitted less than this long ago get the "call now" treatment even
+#: when the reconciliation poll (not the webhook) finds them; older ones are
+#: history (backfill) and are imported quietly.
+FRESH_LEAD_WINDOW = timedelta(hours=24)
+#: The poll re-reads this much before its watermark: Meta's clock, indexing
+#: delays and equal timestamps must not make it skip a lead.
+WATERMARK_OVERLAP = timedelta(hours=1)
+IMPORT_BATCH = 200
+
+
+class MetaLeadForm(models.Model):
+    """A Lead Ads form of a connected Page, and how its leads enter the CRM."""
+
+    _name = "meta.lead.form"
+    _description = "Meta Lead Form"
+    _inherit = ["mail.thread"]
+    _order = "name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(
+        default=True,
+        tracking=True,
+        help="Archived forms do not create leads; their webhooks are ignored.",
+    )
+    account_id = fields.Many2one(
+        "meta.account",
+        string="Connection",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
+    )
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True, readonly=True
+    )
+    meta_form_id = fields.Char(string="Meta Form ID", required=True, readonly=True)
+    status = fields.Selection(
+        [
+            ("ACTIVE", "Active"),
+            ("ARCHIVED", "Archived"),
+            ("DELETED", "Deleted"),
+            ("DRAFT", "Draft"),
+        ],
+        string="Status on Meta",
+        readonly=True,
+    )
+    locale = fields.Char(readonly=True)
+    questions = fields.Json(readonly=True)
+    field_ids = fields.One2many(
+        "meta.lead.form.field", "form_id", string="Question Mapping"
+    )
+    # --- what a lead of this form becomes
+    lead_type = fields.Selection(
+        [("lead", "Lead"), ("opportunity", "Opportunity")],
+        default=lambda self: self._default_lead_type(),
+        required=True,
+    )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales Team",
+        check_company=True,
+        help="Leads go to this team; without a salesperson below, the team "
+        "member with the most free capacity gets each lead.",
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Salesperson",
+        check_company=True,
+        domain="[('share', '=', False)]",
+        help="Every lead of this form goes to this salesperson.",
+    )
+    tag_ids = fields.Many2many("crm.tag", string="Tags")
+    create_partner = fields.Boolean(
+        string="Create Customer",
+        default=True,
+        help="Create a contact when no existing customer has the lead's "
+        "e-mail or phone.",
+    )
+    merge_duplicates = fields.Boolean(
+        string="Merge into Open Lead",
+        help="When the customer already has an open lead or opportunity, merge "
+        "the new one into it (CRM's own merge) instead of adding another.",
+    )
+    # --- synchronisation
+    sync_watermark = fields.Datetime(
+        readonly=True, help="Creation time of the newest lead read from Meta."
+    )
+    last_sync_at = fields.Datetime(readonly=True)
+    last_sync_error = fields.Text(readonly=True)
+    sync_requested = fields.Boolean(readonly=True)
+    backfill_state = fields.Selection(
+        [("todo", "To Do"), ("running", "Running"), ("done", "Done")],
+        default="todo",
+        readonly=True,
+        copy=False,
+    )
+    backfill_seen = fields.Integer(string="Leads Read", readonly=True)
+    backfill_imported = fields.Integer(string="Leads Imported", readonly=True)
+    missed_webhook_count = fields.Integer(
+        string="Recovered Leads",
+        readonly=True,
+        help="Leads the reconciliation found whose webhook never arrived.",
+    )
+    lead_count = fields.Integer(compute="_compute_lead_count")
+
+    _sql_constraints = [
+        (
+            "form_unique",
+            "unique(account_id, meta_form_id)",
+            "This lead form is already known for this connection.",
+        ),
+    ]
+
+    def _default_lead_type(self):
+        return (
+            "lead" if self.env.user.has_group("crm.group_use_lead") else "opportunity"
+        )
+
+    def _compute_lead_count(self):
+        counts = dict(
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            ._read_group(
+                [("meta_form_id", "in", self.ids)], ["meta_form_id"], ["__count"]
+            )
+        )
+        for form in self:
+            form.lead_count = counts.get(form, 0)
+
+    # ------------------------------------------------------------ CRUD
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("active"):
+            # (Re)activated: start the initial backfill in the background.
+            self.filtered(lambda f: f.backfill_state != "done")._meta_request_sync()
+        return result
+
+    # ---------------------------------------------------------- actions
+
+    def action_sync_now(self):
+        self._meta_request_sync()
+        return self.account_id._meta_notification(
+            self.env._("Synchronisation started; leads appear as they are read.")
+        )
+
+    def action_view_leads(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crm.crm_lead_all_leads")
+        action.update(
+            domain=[("meta_form_id", "=", self.id)],
+            context={"active_test": False, "create": False},
+        )
+        return action
+
+    def action_send_test_lead(self):
+        """Create a Meta test lead: Meta (or the simulator) then sends its webhook.
+
+        Against real Meta this needs the Advertiser role on the Page; Meta's
+        own Lead Ads Testing Tool does the same from the browser.
+        """
+        self.ensure_one()
+        try:
+            self.account_id._meta_call(
+                lambda client: client.post(f"{self.meta_form_id}/test_leads")
+            )
+        except GraphError as error:
+            return self.account_id._meta_notification(
+                self.env._(
+                    "Meta refused the test lead: %(error)s. A form keeps one "
+                    "test lead: delete it in Meta's Lead Ads Testing Tool "
+                    "(https://developers.facebook.com/tools/lead-ads-testing) "
+                    "to create another.",
+                    error=error.message,
+                ),
+                kind="warning",
+            )
+        return self.account_id._meta_notification(
+            self.env._(
+                "Test lead submitted: Meta sends its webhook and the lead "
+                "appears in the pipeline within seconds."
+            ),
+            kind="success",
+        )
+
+    # ------------------------------------------------------- form sync
+
+    @api.model
+    def _meta_sync_forms(self, account):
+        """Create or update the forms of a Page from Meta (§5.2)."""
+        graph_forms = account._meta_call(meta_api.list_lead_forms, account.page_id)
+        return self._meta_upsert_forms(account, graph_forms)
+
+    @api.model
+    def _meta_get_form(self, account, meta_form_id):
+        """The form of a lead; read from Meta the first time it is seen."""
+        form = self.with_context(active_test=False).search(
+            [("account_id", "=", account.id), ("meta_form_id", "=", meta_form_id)],
+            limit=1,
+        )
+        if form:
+            return form
+        graph_form = account._meta_call(meta_api.get_lead_form, meta_form_id)
+        return self._meta_upsert_forms(account, [graph_form])
+
+    @api.model
+    def _meta_upsert_forms(self, account, graph_forms):
+        existing = {
+            form.meta_form_id: form
+            for form in self.with_context(active_test=False).search(
+                [("account_id", "=", account.id)]
+            )
+        }
+        forms = self.browse()
+        for graph_form in graph_forms:
+            meta_form_id = str(graph_form.get("id") or "")
+            if not meta_form_id:
+                continue
+            values = {
+                "name": graph_form.get("name") or meta_form_id,
+                "status": graph_form.get("status") or False,
+                "locale": graph_form.get("locale") or False,
+                "questions": graph_form.get("questions") or [],
+            }
+            form = existing.get(meta_form_id)
+            if form:
+                form.write(values)
+            else:
+                form = self.create(
+                    {**values, "account_id": account.id, "meta_form_id": meta_form_id}
+                )
+                form._meta_request_sync()
+            form._meta_update_mapping()
+            forms |= form
+        return forms
+
+    def _meta_update_mapping(self):
+        """One mapping line per question, with defaults for standard ones."""
+        Field = self.env["meta.lead.form.field"]
+        for form in self:
+            lines = {line.question_key: line for line in form.field_ids}
+            commands = []
+            for sequence, question in enumerate(form.questions or []):
+                key = question.get("key") if isinstance(question, dict) else None
+                if not key:
+                    continue
+                values = {
+                    "sequence": sequence,
+                    "label": question.get("label") or key,
+                    "question_type": question.get("type") or False,
+                }
+                if key in lines:
+                    commands.append(Command.update(lines[key].id, values))
+                else:
+                    line = Field.new({**values, "question_key": key})
+                    commands.append(
+                        Command.create(
+                            {
+                                **values,
+                                "question_key": key,
+                                "target_field": Field._meta_default_target(
+                                    line.canonical_field
+                                ),
+                            }
+                        )
+                    )
+            if commands:
+                form.field_ids = commands
+
+    # ------------------------------------------------------ lead import
+
+    def _meta_import_graph_leads(
+        self, graph_leads, source="webhook", notify=None, strict=False
+    ):
+        """Turn Graph leads of this form into CRM leads; skip known ones.
+
+        :param notify: None = notify leads submitted in the last 24 h only.
+        :param strict: raise :class:`InvalidLeadError` for a malformed lead
+            (one webhook event) instead of skipping it (a batch goes on).
+        :return: the ``meta.lead`` bindings created.
+        """
+        self.ensure_one()
+        Binding = self.env["meta.lead"]
+        known = set(
+            Binding.search(
+                [("leadgen_id", "in", [str(g.get("id")) for g in graph_leads])]
+            ).mapped("leadgen_id")
+        )
+        normalized = []
+        for graph_lead in graph_leads:
+            if str(graph_lead.get("id")) in known:
+                continue
+            try:
+                normalized.append(
+                    normalize_lead(
+                        graph_lead,
+                        self.questions,
+                        default_region=self.company_id.country_id.code or "TR",
+                        locale=self.locale,
+                    )
+                )
+            except InvalidLeadError as error:
+                if strict:
+                    raise
+                # One bad lead never blocks the others; it stays visible.
+                _logger.warning("Meta lead skipped on form %s: %s", self.id, error)
+                self.last_sync_error = str(error)
+        if not normalized:
+            return Binding
+        partners = self._meta_match_partners(normalized)
+        vals_list = [
+            self._meta_prepare_lead_values(n, partners.get(n.lead_id))
+            for n in normalized
+        ]
+        leads = (
+            self.env["crm.lead"]
+            .with_context(mail_create_nolog=True, mail_auto_subscribe_no_notify=True)
+            .create(vals_list)
+        )
+        self._meta_assign(leads)
+        if self.create_partner:
+            leads.filtered(lambda lead: not lead.partner_id)._handle_partner_assignment(
+                create_missing=True
+            )
+        bindings = Binding.create(
+            [
+                self._meta_prepare_binding_values(n, lead, source)
+                for n, lead in zip(normalized, leads, strict=True)
+            ]
+        )
+        fresh_after = datetime.now(timezone.utc) - FRESH_LEAD_WINDOW
+        for binding, lead_data in zip(bindings, normalized, strict=True):
+            lead = binding.lead_id
+            if self.merge_duplicates:
+                lead = lead._meta_merge_into_open_lead()
+            is_fresh = (
+                notify
+                if notify is not None
+                else (
+                    not lead_data.created_time or lead_data.created_time >= fresh_after
+                )
+            )
+            lead._meta_post_answers(binding, self, notify=is_fresh)
+            if is_fresh:
+                lead._meta_notify_salesperson(self)
+        return bindings
+
+    def _meta_match_partners(self, normalized):
+        """Existing customers by normalized e-mail, then sanitized phone.
+
+        ``email_normalized`` and ``phone_sanitized`` are core's stored,
+        indexed normal forms, so one query each serves a whole batch.
+        """
+        Partner = self.env["res.partner"]
+        company_domain = [("company_id", "in", [False, self.company_id.id])]
+        emails = {n.email for n in normalized if n.email}
+        phones = {n.phone for n in normalized if n.phone}
+        by_email, by_phone = {}, {}
+        if emails:
+            for partner in Partner.search(
+                [("email_normalized", "in", list(emails)), *company_domain], order="id"
+            ):
+                by_email.setdefault(partner.email_normalized, partner)
+        if phones:
+            for partner in Partner.search(
+                [("phone_sanitized", "in", list(phones)), *company_domain], order="id"
+            ):
+                by_phone.setdefault(partner.phone_sanitized, partner)
+        return {
+            n.lead_id: by_email.get(n.email) or by_phone.get(n.phone)
+            for n in normalized
+            if by_email.get(n.email) or by_phone.get(n.phone)
+        }
+
+    def _meta_prepare_lead_values(self, lead_data, partner=None):
+        """crm.lead values of one normalized lead. A hook for extensions."""
+        self.ensure_one()
+        values = {
+            "type": self.lead_type,
+            "company_id": self.company_id.id,
+            # Explicit: never let the importing (cron) user own the lead.
+            "user_id": self.user_id.id or False,
+            "team_id": self.team_id.id or False,
+            "tag_ids": [Command.set(self.tag_ids.ids)],
+            "partner_id": partner.id if partner else False,
+            "meta_form_id": self.id,
+            "meta_account_id": self.account_id.id,
+            "meta_platform": lead_data.platform or False,
+            "meta_is_organic": lead_data.is_organic,
+            "meta_ad_id": lead_data.ad_id or False,
+            "meta_ad_name": lead_data.ad_name or False,
+            "meta_adset_id": lead_data.adset_id or False,
+            "meta_adset_name": lead_data.adset_name or False,
+            "meta_campaign_ref": lead_data.campaign_id or False,
+            "meta_campaign_name": lead_data.campaign_name or False,
+            "meta_submitted_at": _naive(lead_data.created_time),
+            **self._meta_utm_values(lead_data),
+        }
+        values.update(self._meta_mapped_values(lead_data))
+        who = values.get("contact_name") or lead_data.email or lead_data.phone
+        values["name"] = self.env._(
+            "%(who)s - %(form)s", who=who or lead_data.lead_id, form=self.name
+        )
+        return values
+
+    def _meta_mapped_values(self, lead_data):
+        """Values of the questions the mapping places in lead fields."""
+        values = {}
+        notes = []
+        for line in self.field_ids.filtered("target_field"):
+            answer = next(
+                (a for a in lead_data.answers if a.key == line.question_key), None
+            )
+            if answer is None:
+                continue
+            value = self._meta_answer_value(line, answer, lead_data)
+            if not value:
+                continue
+            if line.target_field == "description":
+                notes.append(f"{answer.label}: {value}")
+            elif line.target_field == "country_id":
+                country = self.env["res.country"].search(
+                    [("code", "=", lead_data.country_code or "")], limit=1
+                )
+                values["country_id"] = country.id or False
+            elif line.target_field == "state_id":
+                values["state_id"] = self._meta_find_state(value, lead_data)
+            else:
+                values.setdefault(line.target_field, value)
+        if notes:
+            values["description"] = "\n".join(notes)
+        return values
+
+    def _meta_answer_value(self, line, answer, lead_data):
+        """Normalized value for standard questions, the raw answer otherwise."""
+        normalized = {
+            "full_name": lead_data.full_name,
+            "first_name": lead_data.full_name,
+            "last_name": lead_data.full_name,
+            "email": lead_data.email or lead_data.email_raw,
+            # an unparsable number is still worth showing to the salesperson
+            "phone": lead_data.phone or lead_data.phone_raw,
+            "company": lead_data.company,
+            "job_title": lead_data.job_title,
+            "street": lead_data.street,
+            "city": lead_data.city,
+            "zip": lead_data.zip,
+            "state": lead_data.state,
+            "country": lead_data.country_code,
+        }
+        if line.canonical_field in normalized:
+            return normalized[line.canonical_field]
+        return answer.value
+
+    def _meta_find_state(self, name, lead_data):
+        country = self.env["res.country"].search(
+            [("code", "=", lead_data.country_code or "")], limit=1
+        )
+        if not country:
+            return False
+        state = self.env["res.country.state"].search(
+            [("country_id", "=", country.id), ("name", "=ilike", name)], limit=1
+        )
+        return state.id or False
+
+    def _meta_utm_values(self, lead_data):
+        """Source by platform, medium paid/organic, campaign from Meta's."""
+        source = (
+            self.env.ref("meta_graph_connector.utm_source_instagram")
+            if lead_data.platform == "instagram"
+            else self.env.ref("utm.utm_source_facebook")
+        )
+        medium = self.env.ref(
+            "meta_graph_connector.utm_medium_organic_social"
+            if lead_data.is_organic
+            else "meta_graph_connector.utm_medium_paid_social"
+        )
+        campaign = self.env["utm.campaign"]._meta_find_or_create(
+            lead_data.campaign_id, lead_data.campaign_name
+        )
+        return {
+            "source_id": source.id,
+            "medium_id": medium.id,
+            "campaign_id": campaign.id or False,
+        }
+
+    def _meta_assign(self, leads):
+        """The form's salesperson, else a member of its team (crm's own
+        round-robin writer), else nobody: crm's rule-based assignment may
+        then take the lead, as for any unassigned lead."""
+        self.ensure_one()
+        if self.user_id or not self.team_id:
+            return
+        for lead in leads:
+            user = self._meta_pick_team_member()
+            lead._handle_salesmen_assignment(
+                user_ids=user.ids or False, team_id=self.team_id.id
+            )
+
+    def _meta_pick_team_member(self):
+        """The team member with the most free capacity, as crm measures it:
+        leads received in the last 30 days against ``assignment_max``."""
+        members = self.team_id.crm_team_member_ids.filtered(
+            lambda m: not m.assignment_optout and m.user_id.active
+        )
+        if not members:
+            return self.env["res.users"]
+        best = min(
+            members,
+            key=lambda m: (m.lead_month_count / (m.assignment_max or 1), m.id),
+        )
+        return best.user_id
+
+    def _meta_prepare_binding_values(self, lead_data, lead, source):
+        return {
+            "leadgen_id": lead_data.lead_id,
+            "account_id": self.account_id.id,
+            "form_id": self.id,
+            "company_id": self.company_id.id,
+            "lead_id": lead.id,
+            "source": source,
+            "submitted_at": _naive(lead_data.created_time),
+            "platform": lead_data.platform or False,
+            "is_organic": lead_data.is_organic,
+            "answers": [answer.to_dict() for answer in lead_data.answers],
+            "consents": [consent.to_dict() for consent in lead_data.consents],
+        }
+
+    # -------------------------------------------------- reconciliation
+
+    def _meta_request_sync(self):
+        self.write({"sync_requested": True})
+        cron = self.env.ref(
+            "meta_graph_connector.ir_cron_meta_reconcile_leads",
+            raise_if_not_found=False,
+        )
+        if cron:
+            cron._trigger()
+
+    @api.model
+    def _cron_reconcile_leads(self):
+        """Pull every active form's leads since its watermark (every 15 min).
+
+        Webhooks are at-least-once at best and sometimes never arrive
+        (reliability.md F4); this poll creates only the missing leads, so a
+        lead Meta never delivered still reaches the pipeline.
+        """
+        auto_commit = not modules.module.current_test
+        accounts = self.env["meta.account"].search([("state", "=", "connected")])
+        for account in accounts:
+            try:
+                self._meta_sync_forms(account.with_company(account.company_id))
+            except GraphError as error:
+                _logger.info(
+                    "Meta form sync of account %s failed: %s", account.id, error
+                )
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        forms = self.search(
+            [("account_id.state", "=", "connected")],
+            order="sync_requested desc, last_sync_at asc nulls first",
+        )
+        for form in forms:
+            form.with_company(form.company_id)._meta_sync_leads(auto_commit=auto_commit)
+        return True
+
+    def _meta_sync_leads(self, auto_commit=False):
+        """Read this form's leads since the watermark and import the missing.
+
+        The first run has no watermark: it is the initial backfill, as far
+        back as Meta keeps leads (about 90 days), and reports its progress
+        per batch.
+        """
+        self.ensure_one()
+        since = self.sync_watermark - WATERMARK_OVERLAP if self.sync_watermark else None
+        backfill = self.backfill_state != "done"
+        self.write(
+            {
+                "sync_requested": False,
+                "backfill_state": "running" if backfill else "done",
+                "backfill_seen": 0 if backfill else self.backfill_seen,
+                "backfill_imported": 0 if backfill else self.backfill_imported,
+            }
+        )
+        if auto_commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        watermark = self.sync_watermark
+        try:
+            client = self.account_id._meta_client()
+            leads = meta_api.iter_form_leads(client, self.meta_form_id, since=since)
+            for batch in split_every(IMPORT_BATCH, leads, list):
+                bindings = self._meta_import_graph_leads(
+                    batch, source="backfill" if backfill else "reconciliation"
+                )
+                watermark = max(
+                    [
+                        watermark,
+                        *(_naive(_parse_time(g.get("created_time"))) for g in batch),
+                    ],
+                    key=lambda value: value or datetime.min,
+                )
+                values = {"sync_watermark": watermark}
+                if backfill:
+                    values.update(
+                        backfill_seen=self.backfill_seen + len(batch),
+                        backfill_imported=self.backfill_imported + len(bindings),
+                    )
+                else:
+                    values["missed_webhook_count"] = self.missed_webhook_count + len(
+                        bindings
+                    )
+                self.write(values)
+                if auto_commit:
+                    # per batch: progress is visible and work is not redone
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+        except TokenError as error:
+            self.account_id._meta_flag_token_error(error)
+            self.last_sync_error = str(error)
+            return False
+        except GraphError as error:
+            self.last_sync_error = str(error)
+            return False
+        self.write(
+            {
+                "last_sync_at": fields.Datetime.now(),
+                "last_sync_error": False,
+                "backfill_state": "done",
+            }
+        )
+        return True
+
+
+def _naive(value):
+    if not value:
+        return False
+    if value.tzinfo:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _parse_time(value):
+    """Meta's ``2026-10-01T12:00:00+0000`` (or Unix seconds) → aware UTC."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,456 @@
+from datetime import datetime, timedelta, timezone
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from ..graph.webhook import parse_delivery
+from .common import MetaHttpCase, MetaTransactionCase, payloads
+
+EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_webhook_event"
+FORM_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead_form"
+
+QUESTIONS = [
+    {"id": "1", "key": "full_name", "label": "Adınız Soyadınız", "type": "FULL_NAME"},
+    {"id": "2", "key": "email", "label": "E-posta", "type": "EMAIL"},
+    {"id": "3", "key": "phone_number", "label": "Telefon", "type": "PHONE"},
+    {"id": "4", "key": "company_name", "label": "Şirket", "type": "COMPANY_NAME"},
+    {"id": "5", "key": "job_title", "label": "Ünvan", "type": "JOB_TITLE"},
+    {"id": "6", "key": "city", "label": "Şehir", "type": "CITY"},
+    {
+        "id": "7",
+        "key": "hangi_hizmet?",
+        "label": "Hangi hizmet?",
+        "type": "CUSTOM",
+        "options": [
+            {"key": "kurumsal", "value": "Kurumsal paket"},
+            {"key": "bireysel", "value": "Bireysel paket"},
+        ],
+    },
+    {"id": "8", "key": "notlar", "label": "Notlarınız", "type": "CUSTOM"},
+]
+
+
+def answers(**overrides):
+    values = {
+        "full_name": "AYŞE YILMAZ",
+        "email": "  Ayse.Yilmaz@Example.COM ",
+        "phone_number": "0532 123 45 67",
+        "company_name": "Yılmaz Tekstil",
+        "job_title": "Satın Alma Müdürü",
+        "city": "İstanbul",
+        "hangi_hizmet?": "kurumsal",
+        "notlar": "<script>alert('x')</script> hafta içi arayın",
+    }
+    values.update(overrides)
+    return [{"name": key, "values": [value]} for key, value in values.items() if value]
+
+
+class LeadAdsMixin:
+    def setUp(self):
+        super().setUp()
+        self.sim_form = self.simulator.add_form(
+            self.sim_page["id"], name="Kış Kampanyası", questions=QUESTIONS
+        )
+        self.team = self.env["crm.team"].create({"name": "Meta Ekibi"})
+        self.seller = new_test_user(
+            self.env,
+            login="meta_seller",
+            groups="sales_team.group_sale_salesman",
+            name="Mehmet Satıcı",
+        )
+        self.other_seller = new_test_user(
+            self.env,
+            login="meta_seller_2",
+            groups="sales_team.group_sale_salesman",
+            name="Zeynep Satıcı",
+        )
+        self.form = self.env["meta.lead.form"]._meta_get_form(
+            self.account, self.sim_form["id"]
+        )
+        self.form.write(
+            {
+                "user_id": self.seller.id,
+                "team_id": self.team.id,
+                "lead_type": "opportunity",
+                "backfill_state": "done",
+            }
+        )
+        self.Event = self.env["meta.webhook.event"]
+        self.Lead = self.env["crm.lead"].with_context(active_test=False)
+
+    def submit(self, **lead_fields):
+        """A person submits the form on Meta (no webhook sent by itself)."""
+        lead_fields.setdefault("field_data", answers())
+        lead_fields.setdefault("ad_id", "120200000000001")
+        lead_fields.setdefault("ad_name", "Kış reklamı")
+        lead_fields.setdefault("adset_id", "120200000000002")
+        lead_fields.setdefault("adset_name", "İstanbul 25-45")
+        lead_fields.setdefault("campaign_id", "120200000000003")
+        lead_fields.setdefault("campaign_name", "Kış 2026")
+        return self.simulator.add_lead(self.sim_form["id"], **lead_fields)
+
+    def deliver(self, *leads):
+        changes = [payloads.leadgen_change(lead) for lead in leads]
+        self.Event._meta_store_events(
+            parse_delivery(payloads.delivery("page", changes))
+        )
+        self.Event._cron_process_events()
+
+    def lead_of(self, sim_lead):
+        binding = self.env["meta.lead"].search([("leadgen_id", "=", sim_lead["id"])])
+        return binding.lead_id
+
+
+@tagged("post_install", "-at_install")
+class TestLeadAdsWebhookHttp(LeadAdsMixin, MetaHttpCase):
+    def test_webhook_to_lead_end_to_end(self):
+        sim_lead = self.submit(platform="ig")
+        body = self.encode(
+            payloads.delivery("page", [payloads.leadgen_change(sim_lead)])
+        )
+        self.assertEqual(self.post_delivery(body).status_code, 200)
+        self.Event._cron_process_events()
+        lead = self.lead_of(sim_lead)
+        self.assertTrue(lead)
+        self.assertEqual(lead.type, "opportunity")
+        self.assertEqual(lead.contact_name, "Ayşe Yılmaz")
+        self.assertEqual(lead.email_from, "ayse.yilmaz@example.com")
+        self.assertEqual(lead.phone, "+905321234567")
+        self.assertEqual(lead.partner_name, "Yılmaz Tekstil")
+        self.assertEqual(lead.function, "Satın Alma Müdürü")
+        self.assertEqual(lead.city, "İstanbul")
+        self.assertEqual(
+            lead.source_id, self.env.ref("meta_graph_connector.utm_source_instagram")
+        )
+        self.assertEqual(
+            lead.medium_id, self.env.ref("meta_graph_connector.utm_medium_paid_social")
+        )
+        self.assertEqual(lead.campaign_id.name, "Kış 2026")
+        self.assertEqual(lead.campaign_id.meta_campaign_id, "120200000000003")
+        self.assertEqual(lead.meta_ad_name, "Kış reklamı")
+        self.assertEqual(lead.meta_adset_id, "120200000000002")
+        self.assertEqual(lead.meta_platform, "instagram")
+        self.assertEqual(lead.user_id, self.seller)
+        self.assertEqual(lead.team_id, self.team)
+        event = self.Event.search([])
+        self.assertEqual(event.state, "done")
+        self.assertEqual((event.res_model, event.res_id), ("crm.lead", lead.id))
+
+
+@tagged("post_install", "-at_install")
+class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
+    def test_lead_is_attributed_assigned_and_notified(self):
+        bus_before = self.env["bus.bus"].search([], order="id desc", limit=1).id or 0
+        sim_lead = self.submit()
+        self.deliver(sim_lead)
+        lead = self.lead_of(sim_lead)
+        root = self.env.ref("base.user_root")
+        self.assertNotIn(lead.user_id, root | self.env.user)
+        self.assertEqual(lead.source_id, self.env.ref("utm.utm_source_facebook"))
+        # the call activity is for the salesperson, due now
+        activity = lead.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertEqual(
+            activity.activity_type_id, self.env.ref("mail.mail_activity_data_call")
+        )
+        self.assertEqual(activity.user_id, self.seller)
+        self.assertLessEqual(activity.date_deadline, fields.Date.today())
+        # instant notification in the salesperson's session
+        toasts = self.env["bus.bus"].search(
+            [("id", ">", bus_before), ("message", "ilike", "simple_notification")]
+        )
+        self.assertTrue(toasts)
+        self.assertIn(f'"res.partner",{self.seller.partner_id.id}]', toasts[-1].channel)
+        # chatter note with the answers, escaped
+        note = lead.message_ids.filtered(lambda m: "Kış Kampanyası" in (m.body or ""))
+        self.assertEqual(len(note), 1)
+        self.assertIn("Kurumsal paket", note.body)
+        self.assertIn("&lt;script&gt;", note.body)
+        self.assertNotIn("<script>", note.body)
+        self.assertNotIn("<script>", lead.meta_answers_html)
+        self.assertIn("Notlarınız", lead.meta_answers_html)
+        # speed to lead
+        self.assertTrue(lead.meta_submitted_at)
+        self.assertGreaterEqual(lead.meta_speed_to_lead, 0)
+
+    def test_unassigned_form_leaves_the_lead_unowned(self):
+        self.form.write({"user_id": False, "team_id": False})
+        sim_lead = self.submit()
+        self.deliver(sim_lead)
+        lead = self.lead_of(sim_lead)
+        self.assertFalse(lead.user_id, "never owned by the cron user")
+        self.assertFalse(lead.activity_ids)
+
+    def test_team_assignment_balances_members(self):
+        self.form.user_id = False
+        for user in (self.seller, self.other_seller):
+            self.env["crm.team.member"].create(
+                {"crm_team_id": self.team.id, "user_id": user.id}
+            )
+        first, second = self.submit(), self.submit()
+        self.deliver(first)
+        self.deliver(second)
+        owners = self.lead_of(first).user_id | self.lead_of(second).user_id
+        self.assertEqual(owners, self.seller | self.other_seller)
+        self.assertEqual(self.lead_of(first).team_id, self.team)
+
+    def test_partner_matched_by_every_turkish_phone_spelling(self):
+        partner = self.env["res.partner"].create(
+            {
+                "name": "Ayşe Yılmaz",
+                "phone": "0532 123 45 67",
+                "country_id": self.env.ref("base.tr").id,
+            }
+        )
+        spellings = [
+            "+90 532 123 45 67",
+            "05321234567",
+            "5321234567",
+            "0090 532 123 4567",
+            "90 532 123 45 67",
+            "(0532) 123-45-67",
+            "+90-532-123-45-67",
+        ]
+        for spelling in spellings:
+            sim_lead = self.submit(field_data=answers(email="", phone_number=spelling))
+            self.deliver(sim_lead)
+            self.assertEqual(self.lead_of(sim_lead).partner_id, partner, spelling)
+
+    def test_partner_matched_by_email_case_variants(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Ayşe Yılmaz", "email": "Ayse.Yilmaz@Example.com"}
+        )
+        for email in (
+            "ayse.yilmaz@example.com",
+            "AYSE.YILMAZ@EXAMPLE.COM",
+            " Ayse.Yilmaz@example.com ",
+        ):
+            sim_lead = self.submit(field_data=answers(email=email, phone_number=""))
+            self.deliver(sim_lead)
+            self.assertEqual(self.lead_of(sim_lead).partner_id, partner, email)
+
+    def test_customer_created_only_when_the_form_says_so(self):
+        sim_lead = self.submit(
+            field_data=answers(email="yeni@example.com", phone_number="")
+        )
+        self.deliver(sim_lead)
+        partner = self.lead_of(sim_lead).partner_id
+        self.assertTrue(partner)
+        self.assertEqual(partner.email_normalized, "yeni@example.com")
+        self.form.create_partner = False
+        sim_lead = self.submit(
+            field_data=answers(email="baska@example.com", phone_number="")
+        )
+        self.deliver(sim_lead)
+        self.assertFalse(self.lead_of(sim_lead).partner_id)
+
+    def test_duplicate_deliveries_make_one_lead(self):
+        sim_lead = self.submit()
+        other = self.submit(field_data=answers(email="diger@example.com"))
+        self.deliver(sim_lead)
+        self.deliver(sim_lead, other)  # redelivered, re-batched with a neighbour
+        self.deliver(sim_lead)
+        self.assertEqual(
+            self.env["meta.lead"].search_count([("leadgen_id", "=", sim_lead["id"])]), 1
+        )
+        self.assertEqual(
+            len(self.Lead.search([("meta_form_id", "=", self.form.id)])), 2
+        )
+
+    def test_mapping_sends_custom_answers_to_notes_and_keeps_all_answers(self):
+        line = self.form.field_ids.filtered(lambda f: f.question_key == "hangi_hizmet?")
+        self.assertFalse(
+            line.target_field, "custom questions are not placed by default"
+        )
+        line.target_field = "description"
+        sim_lead = self.submit()
+        self.deliver(sim_lead)
+        lead = self.lead_of(sim_lead)
+        self.assertIn("Hangi hizmet?: Kurumsal paket", str(lead.description))
+        self.assertIn("hafta içi arayın", lead.meta_answers_html)
+
+    def test_standard_questions_get_default_mapping(self):
+        targets = {f.question_key: f.target_field for f in self.form.field_ids}
+        self.assertEqual(targets["full_name"], "contact_name")
+        self.assertEqual(targets["email"], "email_from")
+        self.assertEqual(targets["phone_number"], "phone")
+        self.assertEqual(targets["company_name"], "partner_name")
+        self.assertEqual(targets["job_title"], "function")
+        self.assertEqual(targets["city"], "city")
+        self.assertFalse(targets["notlar"])
+
+    def test_merge_into_the_customers_open_lead(self):
+        self.form.merge_duplicates = True
+        partner = self.env["res.partner"].create(
+            {"name": "Ayşe Yılmaz", "email": "ayse.yilmaz@example.com"}
+        )
+        open_lead = self.env["crm.lead"].create(
+            {
+                "name": "Existing deal",
+                "partner_id": partner.id,
+                "type": "opportunity",
+                "email_from": "ayse.yilmaz@example.com",
+                "user_id": self.seller.id,
+            }
+        )
+        sim_lead = self.submit()
+        self.deliver(sim_lead)
+        binding = self.env["meta.lead"].search([("leadgen_id", "=", sim_lead["id"])])
+        self.assertEqual(binding.lead_id, open_lead)
+        self.assertEqual(self.Lead.search_count([("partner_id", "=", partner.id)]), 1)
+        self.deliver(sim_lead)
+        self.assertEqual(self.Lead.search_count([("partner_id", "=", partner.id)]), 1)
+
+    def test_archived_form_creates_no_lead(self):
+        self.form.active = False
+        sim_lead = self.submit()
+        self.deliver(sim_lead)
+        self.assertFalse(self.lead_of(sim_lead))
+        event = self.Event.search([])
+        self.assertEqual(event.state, "ignored")
+
+    @mute_logger(EVENT_LOGGER, FORM_LOGGER)
+    def test_one_malformed_lead_never_blocks_the_others(self):
+        good = self.submit()
+        bad = self.submit()
+        # what Meta answers for this lead is broken: an answer without its key
+        self.simulator.store.leads[bad["id"]].field_data = [{"values": ["?"]}]
+        self.deliver(bad, good)
+        self.assertTrue(self.lead_of(good))
+        bad_event = self.Event.search([("key", "like", bad["id"])])
+        self.assertEqual(bad_event.state, "dead")
+        self.assertIn("name", bad_event.last_error)
+
+    def test_transient_graph_errors_retry_with_backoff(self):
+        sim_lead = self.submit()
+        self.simulator.faults.error_rate = 1.0
+        self.deliver(sim_lead)
+        event = self.Event.search([])
+        self.assertEqual(event.state, "failed")
+        self.assertFalse(self.lead_of(sim_lead))
+        self.simulator.faults.reset()
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=5)):
+            self.Event._cron_process_events()
+        self.assertEqual(event.state, "done")
+        self.assertTrue(self.lead_of(sim_lead))
+
+    def test_token_error_parks_events_until_reconnection(self):
+        self.simulator.invalidate_token(self.sim_page["access_token"], subcode=460)
+        first, second = self.submit(), self.submit()
+        self.deliver(first)
+        self.assertEqual(self.account.state, "needs_reconnect")
+        calls = len(self.simulator.requests)
+        self.deliver(second)
+        events = self.Event.search([])
+        self.assertEqual(set(events.mapped("state")), {"parked"})
+        self.assertEqual(
+            len(self.simulator.requests), calls, "no call with a dead token"
+        )
+        self.assertEqual(len(self.account.activity_ids), 1, "administrators told once")
+        # reconnect: a new System User token gives a new Page token
+        token = self.simulator.add_user_token(
+            scopes=[
+                "pages_show_list",
+                "pages_manage_metadata",
+                "pages_read_engagement",
+                "leads_retrieval",
+                "pages_manage_ads",
+                "pages_messaging",
+            ],
+            pages=[self.sim_page["id"]],
+            token_type="SYSTEM_USER",
+        )
+        self.env["meta.account.connect"].create(
+            {"access_token": token}
+        ).action_fetch_pages()
+        self.assertEqual(self.account.state, "connected")
+        self.assertEqual(set(events.mapped("state")), {"pending"})
+        self.Event._cron_process_events()
+        self.assertEqual(set(events.mapped("state")), {"done"})
+        self.assertTrue(self.lead_of(first) and self.lead_of(second))
+
+    def test_reconciliation_recovers_leads_whose_webhooks_were_dropped(self):
+        now = datetime.now(timezone.utc)
+        delivered = [
+            self.submit(created_time=now - timedelta(minutes=20 + i)) for i in range(2)
+        ]
+        dropped = [
+            self.submit(created_time=now - timedelta(minutes=5 + i)) for i in range(3)
+        ]
+        self.deliver(*delivered)
+        self.form.sync_watermark = fields.Datetime.now() - timedelta(minutes=30)
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        for sim_lead in delivered + dropped:
+            self.assertTrue(self.lead_of(sim_lead), sim_lead["id"])
+        recovered = self.env["meta.lead"].search([("source", "=", "reconciliation")])
+        self.assertEqual(
+            set(recovered.mapped("leadgen_id")), {lead["id"] for lead in dropped}
+        )
+        self.assertEqual(self.form.missed_webhook_count, 3)
+        # recent leads found by the poll still get the salesperson's call activity
+        self.assertTrue(self.lead_of(dropped[0]).activity_ids)
+        # running it again creates nothing
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertEqual(
+            self.Lead.search_count([("meta_form_id", "=", self.form.id)]), 5
+        )
+
+    def test_initial_backfill_imports_history_quietly(self):
+        sim_form = self.simulator.add_form(self.sim_page["id"], name="Eski Form")
+        self.simulator.add_leads(
+            sim_form["id"],
+            230,
+            start=datetime.now(timezone.utc) - timedelta(days=60),
+            end=datetime.now(timezone.utc) - timedelta(days=2),
+        )
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        form = self.env["meta.lead.form"].search(
+            [("meta_form_id", "=", sim_form["id"])]
+        )
+        self.assertEqual(form.backfill_state, "done")
+        self.assertEqual(form.backfill_seen, 230)
+        self.assertEqual(form.backfill_imported, 230)
+        leads = self.Lead.search([("meta_form_id", "=", form.id)])
+        self.assertEqual(len(leads), 230)
+        self.assertFalse(leads.activity_ids, "history does not page the salespeople")
+        self.assertTrue(form.sync_watermark)
+
+    def test_sync_now_and_test_lead_actions(self):
+        self.form.action_sync_now()
+        self.assertTrue(self.form.sync_requested)
+        action = self.form.action_send_test_lead()
+        self.assertEqual(action["params"]["type"], "success")
+        action = self.form.action_send_test_lead()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("Lead Ads Testing Tool", action["params"]["message"])
+
+    def test_first_response_is_measured(self):
+        submitted = datetime.now(timezone.utc) - timedelta(minutes=10)
+        sim_lead = self.submit(created_time=submitted)
+        self.deliver(sim_lead)
+        lead = self.lead_of(sim_lead)
+        self.assertFalse(lead.meta_first_response_at)
+        lead.activity_ids.with_user(self.seller).action_feedback(feedback="Aradım")
+        self.assertTrue(lead.meta_first_response_at)
+        self.assertAlmostEqual(lead.meta_response_minutes, 10, delta=1)
+
+    def test_salesperson_sees_only_what_crm_lets_them(self):
+        mine = self.submit()
+        theirs = self.submit(field_data=answers(email="other@example.com"))
+        self.deliver(mine)
+        self.form.user_id = self.other_seller
+        self.deliver(theirs)
+        my_lead, their_lead = self.lead_of(mine), self.lead_of(theirs)
+        Lead = self.env["crm.lead"].with_user(self.seller)
+        # crm's own "personal leads" rule applies to Meta leads too
+        visible = Lead.search([("meta_form_id", "=", self.form.id)])
+        self.assertEqual(visible, my_lead)
+        self.assertIn("Notlarınız", my_lead.with_user(self.seller).meta_answers_html)
+        with self.assertRaises(AccessError):
+            their_lead.with_user(self.seller).read(["meta_answers_html"])
+        with self.assertRaises(AccessError):
+            self.env["meta.lead"].with_user(self.seller).search([])
