@@ -100,24 +100,24 @@ class CrmLead(models.Model):
 
     # ------------------------------------------------------- business
 
-    def _meta_post_answers(self, binding, form, notify=True):
-        """Chatter note with the answers, as the form submitted them."""
+    def _meta_answers_note(self, binding, form):
+        """Chatter body with the answers, as the form submitted them."""
         self.ensure_one()
-        body = Markup("<p>%s</p>%s") % (
+        platforms = dict(self._fields["meta_platform"]._description_selection(self.env))
+        return Markup("<p>%s</p>%s") % (
             self.env._(
                 "New lead from the %(platform)s lead form “%(form)s”.",
-                platform=dict(
-                    self._fields["meta_platform"]._description_selection(self.env)
-                ).get(binding.platform, "Meta"),
+                platform=platforms.get(binding.platform, "Meta"),
                 form=form.name,
             ),
             self._meta_answers_table(binding.answers) or "",
         )
-        if notify:
-            self.message_post(body=body, subtype_xmlid="mail.mt_note")
-        else:
-            # history imported by the backfill: no notification, cheap log
-            self._message_log(body=body)
+
+    def _meta_post_answers(self, binding, form):
+        # A logged note, not a notifying post: the salesperson is told by the
+        # activity and the toast; nobody needs an e-mail copy of the answers.
+        self.ensure_one()
+        self._message_log(body=self._meta_answers_note(binding, form))
 
     def _meta_notify_salesperson(self, form):
         """A call activity due now, and an instant toast in the web client."""
@@ -125,7 +125,10 @@ class CrmLead(models.Model):
         if not self.user_id:
             return
         today = fields.Date.context_today(self.with_user(self.user_id))
-        self.activity_schedule(
+        # mail_activity_quick_update: no "activity assigned" e-mail rendered
+        # per lead (it costs more than the lead itself); the activity shows
+        # at once in the salesperson's systray and the toast below pops up.
+        self.with_context(mail_activity_quick_update=True).activity_schedule(
             "mail.mail_activity_data_call",
             date_deadline=today,
             summary=self.env._("Call the new Meta lead"),

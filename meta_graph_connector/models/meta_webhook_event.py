@@ -20,7 +20,9 @@ from ..graph.webhook import event_from_record, event_kind
 _logger = logging.getLogger(__name__)
 
 #: Defaults of the processing cron, overridable by system parameters.
-DEFAULT_BATCH_SIZE = 100
+#: Events one cron run handles at most before reporting progress (the
+#: scheduler runs it again at once while events remain).
+DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_ATTEMPTS = 10
 RETRY_BASE_SECONDS = 60
 RETRY_MAX_SECONDS = 6 * 3600
@@ -201,11 +203,11 @@ class MetaWebhookEvent(models.Model):
 
     @api.model
     def _cron_process_events(self, batch_size=None, time_budget=RUN_TIME_BUDGET):
-        """Process due events in batches, committing each batch.
+        """Process due events, committing each one.
 
         Safe with several workers/servers: rows are claimed with ``FOR UPDATE
         SKIP LOCKED``, so a row another transaction holds is skipped, and a
-        worker that dies releases its rows when its transaction aborts.
+        worker that dies releases its row when its transaction aborts.
         """
         params = self.env["ir.config_parameter"].sudo()
         batch_size = batch_size or int(
@@ -217,19 +219,17 @@ class MetaWebhookEvent(models.Model):
         auto_commit = not modules.module.current_test
         started = time.monotonic()
         processed = 0
-        while time.monotonic() - started < time_budget:
-            batch = self._meta_claim_due(batch_size)
-            if not batch:
+        # One event per claim and per commit: a lead is visible the moment it
+        # is done (speed to lead), and the lock of an event not yet started is
+        # never released early by a commit, so no other worker can take it.
+        while processed < batch_size and time.monotonic() - started < time_budget:
+            event = self._meta_claim_due(1)
+            if not event:
                 break
-            for event in batch:
-                event._meta_process()
-            processed += len(batch)
+            event._meta_process()
+            processed += 1
             if auto_commit:
-                # Commit per batch: releases the row locks and makes the
-                # results (leads, messages) visible without waiting for the run.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-            if len(batch) < batch_size:
-                break
         remaining = self.search_count(self._meta_due_domain())
         self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
         self._meta_schedule_next_retry()
