@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 ODOO_PYTHON ?= $(shell command -v python3)
 ADDON := meta_graph_connector
 
-.PHONY: help venv lint test test-odoo bench-intake demo clean
+.PHONY: help venv lint test test-odoo bench-intake bench-leads demo clean
 
 help:
 	@echo "make test                      lints + core/simulator pytest suite with coverage"
 	@echo "make test-odoo ODOO=<odoo18>   addon tests on a real Odoo 18 [ODOO_PYTHON=...]"
 	@echo "make bench-intake ODOO=<odoo18> webhook intake figures against a running Odoo"
+	@echo "make bench-leads ODOO=<odoo18>  speed-to-lead (webhook -> committed lead) and backfill"
+	@echo "make demo ODOO=<odoo18>         Odoo + simulator, a realistic lead every few seconds"
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,15 @@ test-odoo:
 bench-intake:
 	@test -n "$(ODOO)" || { echo "usage: make bench-intake ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
 	$(ODOO_PYTHON) tools/bench_intake.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)"
+
+bench-leads:
+	@test -n "$(ODOO)" || { echo "usage: make bench-leads ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [N=200 RATE=10]"; exit 2; }
+	$(ODOO_PYTHON) tools/bench_leads.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)" \
+		--n $(or $(N),200) --rate $(or $(RATE),10)
+
+demo:
+	@test -n "$(ODOO)" || { echo "usage: make demo ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [PORT=8069]"; exit 2; }
+	$(ODOO_PYTHON) tools/demo.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)" --port $(or $(PORT),8069)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage odoo-tests.log

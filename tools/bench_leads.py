@@ -1,0 +1,268 @@
+"""``make bench-leads``: speed-to-lead of a real Odoo 18 fed by the simulator.
+
+1. Fresh database with the addon, sandbox connection to the simulator.
+2. Backfill figure: a form with 10,000 leads on Meta, imported by the
+   reconciliation (initial backfill), timed.
+3. Floor, measured in the same run: a bare Graph lead fetch from the
+   simulator plus a bare ``crm.lead.create`` (+ commit) with the same values.
+4. Odoo serves HTTP with 2 workers plus its default 2 cron workers; N leadgen
+   webhooks are
+   sent at R per second, and for each lead the time from the webhook POST to
+   the moment another database connection sees its ``crm.lead`` committed with
+   its call activity is recorded (polled every 10 ms).
+
+Prints the backfill figure, then one JSON line last:
+{"n", "rate", "p50_ms", "p95_ms", "p99_ms", "floor_ms", "ratio_p95_floor",
+ "lost", "duplicated"}
+
+Usage: python tools/bench_leads.py --odoo PATH [--python PY] [--n 200]
+       [--rate 10] [--backfill 10000]
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from odoo_harness import OdooHarness  # noqa: E402
+
+from meta_simulator import MetaSimulator, payloads  # noqa: E402
+
+APP_ID = "555000"
+APP_SECRET = "bench_leads_secret"
+
+SETUP = """
+import json, time
+from odoo.addons.meta_graph_connector.graph import api as meta_api
+params = env['ir.config_parameter'].sudo()
+params.set_param('meta_graph_connector.app_id', {app_id!r})
+params.set_param('meta_graph_connector.app_secret', {app_secret!r})
+params.set_param('meta_graph_connector.graph_base_url', {base_url!r})
+seller = env['res.users'].create({{
+    'name': 'Bench Seller', 'login': 'bench_seller',
+    'groups_id': [(4, env.ref('sales_team.group_sale_salesman').id)],
+}})
+account = env['meta.account'].create({{
+    'name': 'Bench Page', 'page_id': {page_id!r},
+    'page_access_token': {page_token!r},
+}})
+forms = env['meta.lead.form']._meta_sync_forms(account)
+forms.write({{'user_id': seller.id, 'lead_type': 'opportunity'}})
+live = forms.filtered(lambda f: f.meta_form_id == {live_form!r})
+live.write({{'backfill_state': 'done'}})
+history = forms - live
+env.cr.commit()
+started = time.perf_counter()
+history._meta_sync_leads(auto_commit=True)
+backfill_s = time.perf_counter() - started
+imported = env['crm.lead'].search_count([('meta_form_id', '=', history.id)])
+# floor: a bare Graph fetch of one lead plus a bare crm.lead create + commit
+client = account._meta_client()
+fetch_ms, create_ms = [], []
+leadgen_ids = {floor_ids!r}
+for leadgen_id in leadgen_ids:
+    t0 = time.perf_counter()
+    graph_lead = meta_api.get_lead(client, leadgen_id)
+    fetch_ms.append((time.perf_counter() - t0) * 1000)
+    values = {{
+        'name': graph_lead['id'], 'type': 'opportunity', 'user_id': seller.id,
+        'email_from': 'floor@example.com', 'phone': '+905321234567',
+        'contact_name': 'Floor Lead',
+    }}
+    t0 = time.perf_counter()
+    env['crm.lead'].create(values)
+    env.cr.commit()
+    create_ms.append((time.perf_counter() - t0) * 1000)
+print('BENCH_SETUP ' + json.dumps({{
+    'backfill_s': backfill_s, 'backfill_imported': imported,
+    'fetch_ms': fetch_ms, 'create_ms': create_ms,
+}}))
+"""
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Watcher(threading.Thread):
+    """Polls PostgreSQL for committed leads that have their call activity."""
+
+    def __init__(self, database, pending):
+        super().__init__(daemon=True)
+        self.database = database
+        self.pending = pending  # leadgen id -> send time
+        self.seen = {}
+        self.stop = threading.Event()
+
+    def run(self):
+        with psycopg2.connect(dbname=self.database) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                while not self.stop.is_set():
+                    waiting = [i for i in list(self.pending) if i not in self.seen]
+                    if waiting:
+                        cr.execute(
+                            """SELECT DISTINCT ml.leadgen_id
+                                 FROM meta_lead ml
+                                 JOIN mail_activity a
+                                   ON a.res_model = 'crm.lead' AND a.res_id = ml.lead_id
+                                WHERE ml.leadgen_id = ANY(%s)""",
+                            [waiting],
+                        )
+                        now = time.perf_counter()
+                        for (leadgen_id,) in cr.fetchall():
+                            self.seen[leadgen_id] = now
+                    time.sleep(0.01)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--odoo", required=True)
+    parser.add_argument("--python", default=None)
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--backfill", type=int, default=10000)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args()
+
+    with (
+        MetaSimulator(seed=3, app_id=APP_ID, app_secret=APP_SECRET) as sim,
+        OdooHarness(args.odoo, args.python) as odoo,
+    ):
+        page = sim.add_page(name="Bench Page")
+        live_form = sim.add_form(page["id"], name="Canlı Form")
+        history_form = sim.add_form(page["id"], name="Geçmiş Form")
+        now = time.time()
+        sim.add_leads(
+            history_form["id"], args.backfill, start=now - 80 * 86400, end=now - 86400
+        )
+        floor_leads = [sim.add_lead(live_form["id"]) for _ in range(20)]
+        odoo.install()
+        output = odoo.shell(
+            SETUP.format(
+                app_id=APP_ID,
+                app_secret=APP_SECRET,
+                base_url=sim.base_url,
+                page_id=page["id"],
+                page_token=page["access_token"],
+                live_form=live_form["id"],
+                floor_ids=[lead["id"] for lead in floor_leads],
+            )
+        )
+        setup = json.loads(output.split("BENCH_SETUP ", 1)[1].splitlines()[0])
+        print(
+            f"backfill: {setup['backfill_imported']} leads of one form imported in "
+            f"{setup['backfill_s']:.1f} s "
+            f"({setup['backfill_imported'] / setup['backfill_s']:.0f} leads/s; "
+            f"target: {args.backfill} in <= 60 s)"
+        )
+        floor_ms = statistics.median(setup["fetch_ms"]) + statistics.median(
+            setup["create_ms"]
+        )
+        print(
+            f"floor: Graph lead fetch {statistics.median(setup['fetch_ms']):.1f} ms + "
+            f"crm.lead create+commit {statistics.median(setup['create_ms']):.1f} ms"
+        )
+
+        odoo.start(
+            "--workers=2", "--max-cron-threads=2", log_file="bench-leads-odoo.log"
+        )
+        url = f"{odoo.url}/meta/webhook"
+        session = requests.Session()
+        pending = {}
+        watcher = Watcher(odoo.database, pending)
+        watcher.start()
+        # warm-up: the first request of each worker loads the registry
+        for _ in range(4):
+            warm = sim.add_lead(live_form["id"])
+            body = sim.webhooks.encode(
+                payloads.delivery("page", [payloads.leadgen_change(warm)])
+            )
+            session.post(
+                url,
+                data=body,
+                timeout=30,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": sim.webhooks.sign(body, APP_SECRET),
+                },
+            )
+        time.sleep(3)
+
+        interval = 1.0 / args.rate
+        started = time.perf_counter()
+        statuses = []
+        for index in range(args.n):
+            target = started + index * interval
+            delay = target - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            lead = sim.add_lead(live_form["id"])
+            body = sim.webhooks.encode(
+                payloads.delivery("page", [payloads.leadgen_change(lead)])
+            )
+            sent = time.perf_counter()
+            pending[lead["id"]] = sent
+            response = session.post(
+                url,
+                data=body,
+                timeout=30,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": sim.webhooks.sign(body, APP_SECRET),
+                },
+            )
+            statuses.append(response.status_code)
+        deadline = time.perf_counter() + args.timeout
+        while len(watcher.seen) < len(pending) and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        watcher.stop.set()
+        watcher.join()
+        with psycopg2.connect(dbname=odoo.database) as conn, conn.cursor() as cr:
+            cr.execute(
+                """SELECT count(*) - count(DISTINCT ml.leadgen_id)
+                     FROM crm_lead l JOIN meta_lead ml ON ml.lead_id = l.id
+                    WHERE ml.leadgen_id = ANY(%s)""",
+                [list(pending)],
+            )
+            duplicated = cr.fetchone()[0]
+            cr.execute("SELECT count(*) FROM crm_lead WHERE meta_form_id IS NOT NULL")
+            total_leads = cr.fetchone()[0]
+
+    latencies = [
+        (watcher.seen[i] - pending[i]) * 1000 for i in pending if i in watcher.seen
+    ]
+    lost = len(pending) - len(latencies)
+    p95 = percentile(latencies, 0.95) if latencies else None
+    print(
+        f"sent {args.n} webhooks at {args.rate}/s, statuses {sorted(set(statuses))}, "
+        f"{len(latencies)} leads committed with their activity, "
+        f"{total_leads} Meta leads in the database"
+    )
+    result = {
+        "n": args.n,
+        "rate": args.rate,
+        "p50_ms": round(percentile(latencies, 0.50), 1) if latencies else None,
+        "p95_ms": round(p95, 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+        "floor_ms": round(floor_ms, 1),
+        "ratio_p95_floor": round(p95 / floor_ms, 1) if latencies else None,
+        "lost": lost,
+        "duplicated": duplicated,
+    }
+    print(json.dumps(result))
+    return 0 if lost == 0 and duplicated == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
