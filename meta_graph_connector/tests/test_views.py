@@ -1,5 +1,6 @@
 from odoo.tests import Form, HttpCase, tagged
 
+from ..graph import api as meta_api
 from ..graph.webhook import parse_delivery
 from .common import MetaCase, MetaTransactionCase
 
@@ -55,4 +56,22 @@ class TestViewsInBrowser(MetaCase, HttpCase):
         Event = self.env["meta.webhook.event"]
         ids = Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
         Event.browse(ids)._meta_set_failed(ValueError("shown in the inbox"))
+        # a lead form with one imported lead, for the Lead Ads screens
+        sim_form = self.simulator.add_form(
+            self.sim_page["id"],
+            name="Tour Form",
+            questions=[
+                {
+                    "id": "1",
+                    "key": "full_name",
+                    "label": "Full name",
+                    "type": "FULL_NAME",
+                },
+                {"id": "2", "key": "email", "label": "Email", "type": "EMAIL"},
+            ],
+        )
+        sim_lead = self.simulator.add_lead(sim_form["id"])
+        form = self.env["meta.lead.form"]._meta_get_form(self.account, sim_form["id"])
+        graph_lead = self.account._meta_call(meta_api.get_lead, sim_lead["id"])
+        form._meta_import_graph_leads([graph_lead])
         self.start_tour("/odoo", "meta_graph_connector_views", login="admin")

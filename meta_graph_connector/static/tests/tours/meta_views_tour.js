@@ -85,5 +85,39 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
         {
             trigger: ".o_field_widget[name='meta_graph_base_url'] input",
         },
+        {
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_lead_form_menu']",
+            run: "click",
+        },
+        {
+            content: "lead forms list",
+            trigger: ".o_list_view .o_data_row td[name='name']:contains('Tour Form')",
+            run: "click",
+        },
+        {
+            content: "mapping grid of the form",
+            trigger: ".o_form_view .o_field_widget[name='field_ids'] .o_data_row td[name='label']:contains('Full name')",
+        },
+        {
+            trigger: ".o_form_view .oe_stat_button[name='action_view_leads']",
+            run: "click",
+        },
+        {
+            content: "the form's leads",
+            trigger: ".o_list_view .o_data_row .o_data_cell[name='name']",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view a.nav-link[name='meta']",
+            run: "click",
+        },
+        {
+            content: "Meta tab with the escaped answers",
+            trigger: ".o_form_view .o_meta_answers th",
+        },
     ],
 });
