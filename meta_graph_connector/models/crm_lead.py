@@ -76,8 +76,13 @@ class CrmLead(models.Model):
         for lead in self:
             # sudo: meta.lead - the submissions are technical records; this
             # lead's readers (crm's rules already let them see it) see its answers.
+            # a merged lead holds several submissions: show every answer
             lead.meta_answers_html = lead._meta_answers_table(
-                lead.sudo().meta_lead_ids.answers or []
+                [
+                    answer
+                    for binding in lead.sudo().meta_lead_ids
+                    for answer in binding.answers or []
+                ]
             )
 
     # ------------------------------------------------------------ render

@@ -319,6 +319,12 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertEqual(self.Lead.search_count([("partner_id", "=", partner.id)]), 1)
         self.deliver(sim_lead)
         self.assertEqual(self.Lead.search_count([("partner_id", "=", partner.id)]), 1)
+        # a second submission merged into the same lead: both answer sets show
+        second = self.submit(field_data=answers(notlar="ikinci başvuru"))
+        self.deliver(second)
+        self.assertEqual(len(open_lead.meta_lead_ids), 2)
+        self.assertIn("ikinci başvuru", open_lead.meta_answers_html)
+        self.assertIn("hafta içi arayın", open_lead.meta_answers_html)
 
     def test_archived_form_creates_no_lead(self):
         self.form.active = False
