@@ -51,7 +51,7 @@ class MetaLeadFormField(models.Model):
             ("street2", "Street 2"),
             ("city", "City"),
             ("zip", "Zip"),
-            ("state_id", "State"),
+            ("state_id", "State/Province"),
             ("country_id", "Country"),
             ("description", "Notes"),
         ],
