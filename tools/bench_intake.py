@@ -25,7 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odoo_harness import OdooHarness  # noqa: E402
+from odoo_harness import OdooHarness, post_signed, sandbox_settings  # noqa: E402
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
 
@@ -41,12 +41,7 @@ def count_events(database):
 
 def timed_post(url, body, signature):
     started = time.perf_counter()
-    response = requests.post(
-        url,
-        data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-        timeout=30,
-    )
+    response = post_signed(requests, url, body, signature)
     return response.status_code, (time.perf_counter() - started) * 1000
 
 
@@ -65,12 +60,8 @@ def main():
         page = sim.add_page(name="Bench Page")
         odoo.install()
         odoo.shell(
-            "params = env['ir.config_parameter'].sudo()\n"
-            f"params.set_param('meta_graph_connector.app_id', {APP_ID!r})\n"
-            f"params.set_param('meta_graph_connector.app_secret', {APP_SECRET!r})\n"
-            "params.set_param('meta_graph_connector.graph_base_url', "
-            f"{sim.base_url!r})\n"
-            "env['meta.account'].create({'name': 'Bench Page', "
+            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
+            + "env['meta.account'].create({'name': 'Bench Page', "
             f"'page_id': {page['id']!r}, "
             f"'page_access_token': {page['access_token']!r}}})\n"
         )

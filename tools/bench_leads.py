@@ -32,7 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odoo_harness import OdooHarness  # noqa: E402
+from odoo_harness import OdooHarness, post_signed, sandbox_settings  # noqa: E402
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
 
@@ -42,10 +42,6 @@ APP_SECRET = "bench_leads_secret"
 SETUP = """
 import json, time
 from odoo.addons.meta_graph_connector.graph import api as meta_api
-params = env['ir.config_parameter'].sudo()
-params.set_param('meta_graph_connector.app_id', {app_id!r})
-params.set_param('meta_graph_connector.app_secret', {app_secret!r})
-params.set_param('meta_graph_connector.graph_base_url', {base_url!r})
 seller = env['res.users'].create({{
     'name': 'Bench Seller', 'login': 'bench_seller',
     'groups_id': [(4, env.ref('sales_team.group_sale_salesman').id)],
@@ -149,10 +145,8 @@ def main():
         floor_leads = [sim.add_lead(live_form["id"]) for _ in range(20)]
         odoo.install()
         output = odoo.shell(
-            SETUP.format(
-                app_id=APP_ID,
-                app_secret=APP_SECRET,
-                base_url=sim.base_url,
+            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
+            + SETUP.format(
                 page_id=page["id"],
                 page_token=page["access_token"],
                 live_form=live_form["id"],
@@ -188,15 +182,7 @@ def main():
             body = sim.webhooks.encode(
                 payloads.delivery("page", [payloads.leadgen_change(warm)])
             )
-            session.post(
-                url,
-                data=body,
-                timeout=30,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Hub-Signature-256": sim.webhooks.sign(body, APP_SECRET),
-                },
-            )
+            post_signed(session, url, body, sim.webhooks.sign(body, APP_SECRET))
         time.sleep(3)
 
         interval = 1.0 / args.rate
@@ -213,14 +199,8 @@ def main():
             )
             sent = time.perf_counter()
             pending[lead["id"]] = sent
-            response = session.post(
-                url,
-                data=body,
-                timeout=30,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Hub-Signature-256": sim.webhooks.sign(body, APP_SECRET),
-                },
+            response = post_signed(
+                session, url, body, sim.webhooks.sign(body, APP_SECRET)
             )
             statuses.append(response.status_code)
         deadline = time.perf_counter() + args.timeout

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odoo_harness import OdooHarness
+from odoo_harness import OdooHarness, sandbox_settings
 
 from meta_simulator import MetaSimulator
 
@@ -30,11 +30,6 @@ APP_SECRET = "demo_app_secret"
 VERIFY_TOKEN = "demo-verify-token"
 
 SETUP = """
-params = env['ir.config_parameter'].sudo()
-params.set_param('meta_graph_connector.app_id', {app_id!r})
-params.set_param('meta_graph_connector.app_secret', {app_secret!r})
-params.set_param('meta_graph_connector.verify_token', {verify_token!r})
-params.set_param('meta_graph_connector.graph_base_url', {base_url!r})
 params.set_param('web.base.url', {odoo_url!r})
 admin = env.ref('base.user_admin')
 Connect = env['meta.account.connect'].with_user(admin)
@@ -83,11 +78,8 @@ def main():
     print(f"Installing meta_graph_connector in a fresh database '{args.database}'…")
     odoo.install()
     output = odoo.shell(
-        SETUP.format(
-            app_id=APP_ID,
-            app_secret=APP_SECRET,
-            verify_token=VERIFY_TOKEN,
-            base_url=sim.base_url,
+        sandbox_settings(APP_ID, APP_SECRET, sim.base_url, verify_token=VERIFY_TOKEN)
+        + SETUP.format(
             odoo_url=odoo.url,
             token=token,
             page_id=page["id"],

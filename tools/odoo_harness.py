@@ -155,6 +155,35 @@ class OdooHarness:
             self.drop()
 
 
+def sandbox_settings(app_id, app_secret, base_url, **extra):
+    """``odoo-bin shell`` lines pointing the addon at a simulator (sandbox)."""
+    values = {
+        "app_id": app_id,
+        "app_secret": app_secret,
+        "graph_base_url": base_url,
+        **extra,
+    }
+    lines = ["params = env['ir.config_parameter'].sudo()"]
+    lines += [
+        f"params.set_param('meta_graph_connector.{key}', {value!r})"
+        for key, value in values.items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def post_signed(session, url, body, signature, timeout=30):
+    """POST a webhook body as Meta does; return the response."""
+    return session.post(
+        url,
+        data=body,
+        timeout=timeout,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature,
+        },
+    )
+
+
 def parse_summary(output):
     """Odoo's closing line: ``N failed, N error(s) of N tests``."""
     matches = SUMMARY_RE.findall(output)
