@@ -128,14 +128,3 @@ def phone_digits_for_hash(e164):
         return None
     match = _E164_RE.fullmatch(e164.strip())
     return match.group(1) if match else None
-
-
-def national_number(e164):
-    """The national significant number of an E.164 number ("5321234567"
-    for "+905321234567"): the part every local spelling contains."""
-    if not isinstance(e164, str) or not e164.startswith("+"):
-        return None
-    try:
-        return str(phonenumbers.parse(e164, None).national_number)
-    except phonenumbers.NumberParseException:
-        return None

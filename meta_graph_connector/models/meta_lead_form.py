@@ -9,7 +9,6 @@ from odoo.tools import mute_logger, split_every
 from ..graph import api as meta_api
 from ..graph.errors import GraphError, InvalidLeadError, TokenError
 from ..graph.leads import normalize_lead
-from ..graph.phone import national_number
 
 _logger = logging.getLogger(__name__)
 
@@ -21,8 +20,6 @@ FRESH_LEAD_WINDOW = timedelta(hours=24)
 #: delays and equal timestamps must not make it skip a lead.
 WATERMARK_OVERLAP = timedelta(hours=1)
 IMPORT_BATCH = 200
-#: Up to this many leads at once, partner matching may afford per-lead queries.
-SMALL_BATCH = 20
 
 
 class MetaLeadForm(models.Model):
@@ -401,37 +398,11 @@ class MetaLeadForm(models.Model):
                 [("phone_sanitized", "in", list(phones)), *company_domain], order="id"
             ):
                 by_phone.setdefault(partner.phone_sanitized, partner)
-        matches = {
+        return {
             n.lead_id: by_email.get(n.email) or by_phone.get(n.phone)
             for n in normalized
             if by_email.get(n.email) or by_phone.get(n.phone)
         }
-        if len(normalized) <= SMALL_BATCH:
-            # ``phone_sanitized`` holds one number per partner (mobile first);
-            # core's ``phone_mobile_search`` also finds the other one. One
-            # query per lead: worth it for a webhook, not for a backfill.
-            for n in normalized:
-                if n.phone and n.lead_id not in matches:
-                    partner = self._meta_partner_by_any_number(n.phone, company_domain)
-                    if partner:
-                        matches[n.lead_id] = partner
-        return matches
-
-    def _meta_partner_by_any_number(self, e164, company_domain):
-        """A partner any of whose numbers, in any spelling, is ``e164``."""
-        national = national_number(e164)
-        if not national:
-            return self.env["res.partner"]
-        candidates = self.env["res.partner"].search(
-            [("phone_mobile_search", "ilike", national), *company_domain],
-            order="id",
-            limit=20,
-        )
-        for partner in candidates:
-            for fname in partner._phone_get_number_fields():
-                if partner[fname] and partner._phone_format(fname=fname) == e164:
-                    return partner
-        return self.env["res.partner"]
 
     def _meta_prepare_lead_values(self, lead_data, partner=None):
         """crm.lead values of one normalized lead. A hook for extensions."""

@@ -220,21 +220,6 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
             self.deliver(sim_lead)
             self.assertEqual(self.lead_of(sim_lead).partner_id, partner, spelling)
 
-    def test_partner_matched_by_their_other_number(self):
-        partner = self.env["res.partner"].create(
-            {
-                "name": "Ayşe Yılmaz",
-                "mobile": "0533 999 88 77",
-                "phone": "0532 123 45 67",
-                "country_id": self.env.ref("base.tr").id,
-            }
-        )
-        sim_lead = self.submit(
-            field_data=answers(email="", phone_number="532 123 4567")
-        )
-        self.deliver(sim_lead)
-        self.assertEqual(self.lead_of(sim_lead).partner_id, partner)
-
     def test_partner_matched_by_email_case_variants(self):
         partner = self.env["res.partner"].create(
             {"name": "Ayşe Yılmaz", "email": "Ayse.Yilmaz@Example.com"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from graph.phone import national_number, normalize_phone, phone_digits_for_hash
+from graph.phone import normalize_phone, phone_digits_for_hash
 
 NBSP = "\u00a0"
 
@@ -153,19 +153,3 @@ def test_phone_digits_for_hash(e164, expected):
 @pytest.mark.parametrize("raw", TURKISH_SPELLINGS[:10])
 def test_hash_digits_round_trip(raw):
     assert phone_digits_for_hash(normalize_phone(raw)) == "905321234567"
-
-
-@pytest.mark.parametrize(
-    ("e164", "expected"),
-    [
-        ("+905321234567", "5321234567"),
-        ("+902125551234", "2125551234"),
-        ("+4930123456", "30123456"),
-        ("905321234567", None),
-        ("", None),
-        (None, None),
-        ("+0", None),
-    ],
-)
-def test_national_number(e164, expected):
-    assert national_number(e164) == expected
