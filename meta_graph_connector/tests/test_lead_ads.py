@@ -140,6 +140,65 @@ class TestLeadAdsWebhookHttp(LeadAdsMixin, MetaHttpCase):
         self.assertEqual(event.state, "done")
         self.assertEqual((event.res_model, event.res_id), ("crm.lead", lead.id))
 
+    def test_meta_like_delivery_storm_gives_exactly_the_expected_leads(self):
+        """Duplicated, re-batched, shuffled deliveries of leads spelled every
+        way a person types them: exactly one lead each, normalized, matched."""
+        existing = self.env["res.partner"].create(
+            {
+                "name": "Kayıtlı Müşteri",
+                "phone": "0505 111 22 33",
+                "country_id": self.env.ref("base.tr").id,
+            }
+        )
+        phone_spellings = [
+            "+90 505 111 22 33",
+            "05051112233",
+            "5051112233",
+            "0090 505 111 2233",
+            "90 505 111 22 33",
+            "(0505) 111-22-33",
+            "+90-505-111-22-33",
+        ]
+        expected = {}
+        sim_leads = []
+        for index in range(40):
+            if index < len(phone_spellings):
+                phone, e164 = phone_spellings[index], "+905051112233"
+            else:
+                local = f"53{index % 10}{index:07d}"
+                phone = f"0{local[:3]} {local[3:6]} {local[6:8]} {local[8:]}"
+                e164 = f"+90{local}"
+            email = f" Musteri.{index}@Örnek-Firma.COM.tr " if index % 3 else ""
+            sim_lead = self.submit(
+                field_data=answers(email=email, phone_number=phone),
+                platform="ig" if index % 2 else "fb",
+            )
+            sim_leads.append(sim_lead)
+            expected[sim_lead["id"]] = e164
+        report = self.simulator.webhooks.deliver_changes(
+            f"{self.base_url()}/meta/webhook",
+            [payloads.leadgen_change(lead) for lead in sim_leads],
+            batch_size=7,
+            duplicate_rate=0.3,
+            rebatch_rate=0.3,
+            shuffle=True,
+        )
+        self.assertFalse(report.dropped)
+        self.Event._cron_process_events()
+        bindings = self.env["meta.lead"].search([("form_id", "=", self.form.id)])
+        self.assertEqual(sorted(bindings.mapped("leadgen_id")), sorted(expected))
+        leads = self.Lead.search([("meta_form_id", "=", self.form.id)])
+        self.assertEqual(len(leads), 40)
+        for binding in bindings:
+            self.assertEqual(binding.lead_id.phone, expected[binding.leadgen_id])
+        matched = bindings.filtered(
+            lambda b: expected[b.leadgen_id] == "+905051112233"
+        ).lead_id
+        self.assertEqual(len(matched), len(phone_spellings))
+        self.assertEqual(matched.partner_id, existing)
+        states = set(self.Event.search([]).mapped("state"))
+        self.assertEqual(states, {"done"})
+
 
 @tagged("post_install", "-at_install")
 class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
