@@ -22,7 +22,7 @@ _logger = logging.getLogger(__name__)
 #: Defaults of the processing cron, overridable by system parameters.
 #: Events one cron run handles at most before reporting progress (the
 #: scheduler runs it again at once while events remain).
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_EVENTS_PER_RUN = 1000
 DEFAULT_MAX_ATTEMPTS = 10
 RETRY_BASE_SECONDS = 60
 RETRY_MAX_SECONDS = 6 * 3600
@@ -202,7 +202,7 @@ class MetaWebhookEvent(models.Model):
     # --------------------------------------------------------- processing
 
     @api.model
-    def _cron_process_events(self, batch_size=None, time_budget=RUN_TIME_BUDGET):
+    def _cron_process_events(self, max_events=None, time_budget=RUN_TIME_BUDGET):
         """Process due events, committing each one.
 
         Safe with several workers/servers: rows are claimed with ``FOR UPDATE
@@ -210,9 +210,9 @@ class MetaWebhookEvent(models.Model):
         worker that dies releases its row when its transaction aborts.
         """
         params = self.env["ir.config_parameter"].sudo()
-        batch_size = batch_size or int(
+        max_events = max_events or int(
             params.get_param(
-                "meta_graph_connector.event_batch_size", DEFAULT_BATCH_SIZE
+                "meta_graph_connector.events_per_run", DEFAULT_EVENTS_PER_RUN
             )
         )
         # Tests run inside one transaction that must not be committed.
@@ -222,7 +222,7 @@ class MetaWebhookEvent(models.Model):
         # One event per claim and per commit: a lead is visible the moment it
         # is done (speed to lead), and the lock of an event not yet started is
         # never released early by a commit, so no other worker can take it.
-        while processed < batch_size and time.monotonic() - started < time_budget:
+        while processed < max_events and time.monotonic() - started < time_budget:
             event = self._meta_claim_due(1)
             if not event:
                 break
@@ -232,7 +232,6 @@ class MetaWebhookEvent(models.Model):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = self.search_count(self._meta_due_domain())
         self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
-        self._meta_schedule_next_retry()
         return processed
 
     def _meta_due_domain(self):
@@ -261,17 +260,6 @@ class MetaWebhookEvent(models.Model):
             )
         )
         return self.browse([row[0] for row in rows])
-
-    @api.model
-    def _meta_schedule_next_retry(self):
-        """Wake the cron when the earliest failed event becomes due."""
-        upcoming = self.search(
-            [("state", "=", "failed"), ("next_attempt_at", ">", fields.Datetime.now())],
-            order="next_attempt_at",
-            limit=1,
-        )
-        if upcoming:
-            self._meta_trigger_processing(upcoming.next_attempt_at)
 
     def _meta_process(self):
         """Run this event's handler inside a savepoint and record the outcome."""
@@ -429,14 +417,17 @@ class MetaWebhookEvent(models.Model):
             ceiling = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1))
             # jitter spreads retries of a burst of failures over time
             delay = ceiling * random.uniform(0.8, 1.2)  # noqa: S311 - not crypto
-        return self.write(
+        next_attempt_at = fields.Datetime.now() + timedelta(seconds=delay)
+        self.write(
             {
                 "state": "failed",
                 "attempts": attempts,
-                "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
+                "next_attempt_at": next_attempt_at,
                 "last_error": str(error),
             }
         )
+        # wake the cron when this event is due, however long until then
+        self._meta_trigger_processing(next_attempt_at)
 
     # ------------------------------------------------------------ actions
 

@@ -134,14 +134,19 @@ class TestEventProcessing(MetaTransactionCase):
         # first retry ~60 s later (jitter ±20 %)
         self.assertGreaterEqual(second.next_attempt_at, before + timedelta(seconds=47))
         self.assertLessEqual(second.next_attempt_at, before + timedelta(seconds=73))
-        # not due yet: a second run does nothing
-        self.assertEqual(self.Event._cron_process_events(), 0)
-        # a retry is scheduled on the cron
+        # a retry is scheduled on the cron, once per failure
         cron = self.env.ref("meta_graph_connector.ir_cron_meta_process_events")
-        self.assertTrue(
-            self.env["ir.cron.trigger"].search(
+        retry_triggers = self.env["ir.cron.trigger"].search(
+            [("cron_id", "=", cron.id), ("call_at", ">", before)]
+        )
+        self.assertEqual(len(retry_triggers), 2)
+        # not due yet: a second run does nothing and schedules nothing more
+        self.assertEqual(self.Event._cron_process_events(), 0)
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count(
                 [("cron_id", "=", cron.id), ("call_at", ">", before)]
-            )
+            ),
+            2,
         )
         # once due and fixed, it succeeds
         self.behaviour.clear()
