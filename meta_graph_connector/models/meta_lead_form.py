@@ -239,7 +239,10 @@ class MetaLeadForm(models.Model):
             }
             form = existing.get(meta_form_id)
             if form:
-                form.write(values)
+                # the poll re-reads every form each run: write what changed only
+                changed = {k: v for k, v in values.items() if form[k] != v}
+                if changed:
+                    form.write(changed)
             else:
                 form = self.create(
                     {**values, "account_id": account.id, "meta_form_id": meta_form_id}
@@ -264,8 +267,11 @@ class MetaLeadForm(models.Model):
                     "label": question.get("label") or key,
                     "question_type": question.get("type") or False,
                 }
-                if key in lines:
-                    commands.append(Command.update(lines[key].id, values))
+                line = lines.get(key)
+                if line:
+                    changed = {k: v for k, v in values.items() if line[k] != v}
+                    if changed:
+                        commands.append(Command.update(line.id, changed))
                 else:
                     line = Field.new({**values, "question_key": key})
                     commands.append(
