@@ -153,6 +153,7 @@ _FAULT_KNOBS = (
 def _faults_state(sim) -> dict:
     state = {knob: getattr(sim.faults, knob) for knob in _FAULT_KNOBS}
     state["throttles"] = [t.__dict__ for t in sim.faults.throttles]
+    state["scripted"] = [dict(f.__dict__) for f in sim.faults.scripted]
     return state
 
 
@@ -170,6 +171,8 @@ def faults_set(sim, query, data):
             setattr(sim.faults, knob, type(getattr(sim.faults, knob))(data[knob]))
     if data.get("throttle"):
         sim.faults.throttle(**data["throttle"])
+    if data.get("fail_calls"):
+        sim.faults.fail_calls(**data["fail_calls"])
     return _faults_state(sim)
 
 

@@ -51,6 +51,51 @@ class Throttle:
         return BUC_TYPE_BY_CODE.get(self.code)
 
 
+@dataclass
+class ScriptedFault:
+    """A fault for the calls whose path contains ``path``.
+
+    The first ``skip`` matching calls pass; the next ``times`` fail with
+    ``kind``: ``transient`` (HTTP 500, code 2), ``throttle`` (``code``, with
+    the usage headers Meta sends), ``token`` (190 with ``subcode``),
+    ``not_found`` (100/33) or ``hang`` (the HTTP answer waits
+    ``hang_seconds``, so the client's read timeout fires). Batch items are
+    never matched: a scripted fault is about one HTTP request.
+    """
+
+    path: str
+    kind: str = "transient"
+    method: str | None = "GET"
+    skip: int = 0
+    times: int = 1
+    code: int | None = None
+    subcode: int | None = None
+    regain_minutes: float = 5
+    #: matching calls seen so far (passed or failed)
+    seen: int = 0
+
+    KINDS = ("transient", "throttle", "token", "not_found", "hang")
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and self.path in path
+
+    @property
+    def spent(self) -> bool:
+        return self.seen >= self.skip + self.times
+
+    def error(self, path: str) -> errors.GraphError | None:
+        """The Graph error this fault answers (None for a hang)."""
+        if self.kind == "transient":
+            return errors.transient(self.code or 2)
+        if self.kind == "throttle":
+            return errors.throttled(self.code or 4)
+        if self.kind == "token":
+            return errors.token_invalid(self.subcode or 460)
+        if self.kind == "not_found":
+            return errors.unknown_object("GET", path.rsplit("/", 1)[-1])
+        return None
+
+
 class Faults:
     """Fault switches read by the Graph pipeline on every call."""
 
@@ -72,6 +117,7 @@ class Faults:
             self.short_pages = False
             self.short_page_rate = 0.3
             self._throttles: list[Throttle] = []
+            self._scripted: list[ScriptedFault] = []
 
     # --- throttling ----------------------------------------------------------
 
@@ -116,6 +162,44 @@ class Faults:
     def throttles(self) -> list[Throttle]:
         with self._lock:
             return list(self._throttles)
+
+    # --- scripted faults -----------------------------------------------------
+
+    def fail_calls(
+        self, path: str, kind: str = "transient", **options
+    ) -> ScriptedFault:
+        """Make calls whose path contains ``path`` fail; see :class:`ScriptedFault`.
+
+        ``fail_calls("/leads", skip=2, kind="throttle", code=80005)`` lets the
+        first two pages of a form's leads through and throttles the third.
+        """
+        if kind not in ScriptedFault.KINDS:
+            raise ValueError(f"unknown fault kind: {kind}")
+        fault = ScriptedFault(path=path, kind=kind, **options)
+        if kind == "throttle":
+            errors.throttled(fault.code or 4)  # validates the code
+        with self._lock:
+            self._scripted.append(fault)
+        return fault
+
+    def take_scripted(self, method: str, path: str) -> ScriptedFault | None:
+        """The scripted fault that fails this call, if any (counts the call)."""
+        with self._lock:
+            for fault in list(self._scripted):
+                if not fault.matches(method, path):
+                    continue
+                fault.seen += 1
+                failing = fault.seen > fault.skip
+                if fault.spent:
+                    self._scripted.remove(fault)
+                if failing:
+                    return fault
+        return None
+
+    @property
+    def scripted(self) -> list[ScriptedFault]:
+        with self._lock:
+            return list(self._scripted)
 
     # --- random faults -------------------------------------------------------
 

@@ -167,6 +167,7 @@ class Call:
         self.route: Route | None = None
         self.bucket: tuple[str, str] | None = None
         self.throttle = None
+        self.scripted = None
         self._selection = _UNSET
 
     # parameters --------------------------------------------------------------
@@ -266,15 +267,18 @@ class GraphApp:
         in_batch: bool = False,
         verified_token: str | None = None,
         fallback_token: str | None = None,
+        scripted=None,
     ) -> Result:
         """Answer one call.
 
         ``verified_token`` skips a proof already checked (batch items);
-        ``fallback_token`` is used when the call names no token itself.
+        ``fallback_token`` is used when the call names no token itself;
+        ``scripted`` is the :class:`~.faults.ScriptedFault` failing this call.
         """
         sim = self.sim
         headers = headers if isinstance(headers, Headers) else Headers(headers)
         call = Call(self, method.upper(), path, query, form, headers, in_batch)
+        call.scripted = scripted
         call.token_value = call.token_value or fallback_token
         trace_id = sim.ids.trace_id()
         try:
@@ -433,10 +437,19 @@ class GraphApp:
         return found
 
     def _apply_throttle(self, call: Call) -> None:
-        """Throttle faults first, then (when enforced) used-up budgets (§9.2)."""
+        """Scripted faults, throttle faults, then (when enforced) used-up
+        budgets (§9.2). A scripted fault fails the call once it reached its
+        object, as Meta's own throttles and token checks do."""
+        page_id = call.bucket[0] if call.bucket else None
+        scripted = call.scripted
+        if scripted is not None:
+            if scripted.kind == "throttle":
+                code = scripted.code or 4
+                call.throttle = Throttle(code, 1, scripted.regain_minutes, page_id)
+                raise errors.throttled(code)
+            raise scripted.error(call.path)
         if call.route is not None and not call.route.count:
             return
-        page_id = call.bucket[0] if call.bucket else None
         throttle = self.sim.faults.take_throttle(page_id)
         if throttle is None and self.sim.enforce_usage_limits:
             throttle = self._budget_throttle(call, page_id)

@@ -180,10 +180,14 @@ class MetaSimulator:
         if parts.path == "/_sim" or parts.path.startswith("/_sim/"):
             return control.handle(self, method, parts.path, query, body)
         form = parse_body(headers, body)
-        if self.faults.draw_hang():
+        scripted = self.faults.take_scripted(method, parts.path)
+        if self.faults.draw_hang() or (scripted and scripted.kind == "hang"):
             # Sleep before answering so that the client's read timeout fires.
             self._stopping.wait(self.faults.hang_seconds)
-        result = self.graph.execute(method, parts.path, query, form, headers)
+            scripted = None
+        result = self.graph.execute(
+            method, parts.path, query, form, headers, scripted=scripted
+        )
         return result.status, result.headers, graph_json(result.body)
 
     # --- pages and tokens (§2.1) ---------------------------------------------

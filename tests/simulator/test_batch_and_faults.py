@@ -205,3 +205,72 @@ def test_enforced_budget_throttles_until_calls_leave_the_window(world, graph, cl
     assert graph.get(path).json()["error"]["code"] == 80005  # refused calls count
     clock.advance(1801)
     assert graph.get(path).status_code == 200
+
+
+# --- scripted faults: one named call fails, the others pass ---------------------
+
+
+def _leads_pages(world, graph):
+    world.sim.add_leads(world.form_id, 5)
+    return graph.get(f"{world.form_id}/leads", limit=2)
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "status", "code"),
+    [
+        ("transient", {}, 500, 2),
+        ("throttle", {"code": 80005, "regain_minutes": 3}, 400, 80005),
+        ("token", {"subcode": 463}, 400, 190),
+        ("not_found", {}, 400, 100),
+    ],
+)
+def test_scripted_fault_fails_the_named_page_only(
+    world, graph, kind, options, status, code
+):
+    first = _leads_pages(world, graph)
+    after = first.json()["paging"]["cursors"]["after"]
+    world.sim.faults.fail_calls("/leads", kind=kind, skip=1, **options)
+    second = graph.get(f"{world.form_id}/leads", limit=2)
+    assert second.status_code == 200  # skip=1: this one passes
+    third = graph.get(f"{world.form_id}/leads", limit=2, after=after)
+    assert third.status_code == status
+    assert third.json()["error"]["code"] == code
+    if kind == "throttle":
+        rows = json.loads(third.headers["X-Business-Use-Case-Usage"])[world.page_id]
+        assert rows[0]["type"] == "leadgen"
+        assert rows[0]["estimated_time_to_regain_access"] == 3
+    # spent: the same call passes again, and other paths were never touched
+    assert graph.get(f"{world.form_id}/leads", limit=2, after=after).status_code == 200
+    assert world.sim.faults.scripted == []
+
+
+def test_scripted_fault_counts_only_matching_calls(world, graph):
+    world.sim.faults.fail_calls("/leads", times=2)
+    assert graph.get("me").status_code == 200
+    assert graph.get(f"{world.form_id}/leads").status_code == 500
+    assert graph.get(world.page_id).status_code == 200
+    assert graph.get(f"{world.form_id}/leads").status_code == 500
+    assert graph.get(f"{world.form_id}/leads").status_code == 200
+
+
+def test_scripted_hang_trips_the_read_timeout_once(world, graph):
+    world.sim.faults.hang_seconds = 2.0
+    world.sim.faults.fail_calls("/leads", kind="hang")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        graph.get(f"{world.form_id}/leads", timeout=0.3)
+    assert graph.get(f"{world.form_id}/leads").status_code == 200
+
+
+def test_scripted_faults_over_the_control_api(world, graph):
+    answer = requests.post(
+        f"{world.sim.base_url}/_sim/faults",
+        json={"fail_calls": {"path": "/leads", "kind": "throttle", "code": 32}},
+        timeout=5,
+    )
+    assert answer.json()["scripted"][0]["kind"] == "throttle"
+    assert graph.get(f"{world.form_id}/leads").json()["error"]["code"] == 32
+
+
+def test_unknown_scripted_kind_is_refused(world):
+    with pytest.raises(ValueError):
+        world.sim.faults.fail_calls("/leads", kind="explode")
