@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from . import const
 from .errors import UnknownGraphError
+from .ids import node_id
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def page_fields_for_scopes(scopes, fields=const.PAGE_SUBSCRIBED_FIELDS):
 def subscribe_page(page_client, page_id, fields=const.PAGE_SUBSCRIBED_FIELDS):
     """Subscribe the app to a Page's webhook fields (§4.1 step 2)."""
     answer = page_client.post(
-        f"{page_id}/subscribed_apps",
+        f"{node_id(page_id, 'Page id')}/subscribed_apps",
         data={"subscribed_fields": ",".join(fields)},
         idempotent=True,  # subscribing twice is harmless
     )
@@ -119,7 +120,7 @@ def subscribe_page(page_client, page_id, fields=const.PAGE_SUBSCRIBED_FIELDS):
 
 def page_subscriptions(page_client, page_id, app_id=None):
     """Fields the app (or every app when ``app_id`` is None) is subscribed to."""
-    answer = page_client.get(f"{page_id}/subscribed_apps")
+    answer = page_client.get(f"{node_id(page_id, 'Page id')}/subscribed_apps")
     fields = set()
     for app in answer.get("data") or ():
         if app_id and str(app.get("id")) != str(app_id):
@@ -129,7 +130,7 @@ def page_subscriptions(page_client, page_id, app_id=None):
 
 
 def unsubscribe_page(page_client, page_id):
-    answer = page_client.delete(f"{page_id}/subscribed_apps")
+    answer = page_client.delete(f"{node_id(page_id, 'Page id')}/subscribed_apps")
     return bool(isinstance(answer, dict) and answer.get("success"))
 
 
@@ -137,39 +138,61 @@ def list_lead_forms(page_client, page_id, fields=const.FORM_FIELDS):
     """Every lead form of a Page (§5.2)."""
     return list(
         page_client.paginate(
-            f"{page_id}/leadgen_forms", {"fields": ",".join(fields), "limit": 50}
+            f"{node_id(page_id, 'Page id')}/leadgen_forms",
+            {"fields": ",".join(fields), "limit": 50},
         )
     )
 
 
 def get_lead_form(page_client, form_id, fields=const.FORM_FIELDS):
-    return page_client.get(str(form_id), {"fields": ",".join(fields)})
+    return page_client.get(node_id(form_id, "form id"), {"fields": ",".join(fields)})
 
 
 def get_lead(page_client, leadgen_id, fields=const.LEAD_FIELDS):
     """One lead with its answers and ad attribution (§5.1)."""
-    return page_client.get(str(leadgen_id), {"fields": ",".join(fields)})
+    return page_client.get(node_id(leadgen_id, "lead id"), {"fields": ",".join(fields)})
 
 
 def iter_form_leads(
-    page_client, form_id, since=None, fields=const.LEAD_FIELDS, limit=100
+    page_client, form_id, since=None, until=None, fields=const.LEAD_FIELDS, limit=100
 ):
-    """Leads of a form created after ``since`` (aware datetime or Unix seconds).
+    """Leads of a form created in ``[since, until]`` (aware datetimes or Unix
+    seconds, both optional), newest first as Meta pages them.
 
-    Uses ``filtering`` on ``time_created`` with ``GREATER_THAN_OR_EQUAL`` so a
-    lead created in the watermark's own second is not skipped; callers dedupe
-    by lead id (§5.2: "dedupe on lead id").
+    ``filtering`` on ``time_created`` (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving/):
+    ``GREATER_THAN_OR_EQUAL`` so a lead created in the watermark's own second
+    is not skipped, ``LESS_THAN`` the second after ``until`` so an interrupted
+    run resumes with the second it stopped in. Callers dedupe by lead id.
     """
     params = {"fields": ",".join(fields), "limit": limit}
+    rules = []
     if since is not None:
-        stamp = int(since.timestamp()) if isinstance(since, datetime) else int(since)
-        params["filtering"] = json.dumps(
-            [
-                {
-                    "field": "time_created",
-                    "operator": "GREATER_THAN_OR_EQUAL",
-                    "value": stamp,
-                }
-            ]
+        rules.append(
+            {
+                "field": "time_created",
+                "operator": "GREATER_THAN_OR_EQUAL",
+                "value": _unix(since),
+            }
         )
-    return page_client.paginate(f"{form_id}/leads", params)
+    if until is not None:
+        rules.append(
+            {
+                "field": "time_created",
+                "operator": "LESS_THAN",
+                "value": _unix(until) + 1,
+            }
+        )
+    if rules:
+        params["filtering"] = json.dumps(rules)
+    return page_client.paginate(f"{node_id(form_id, 'form id')}/leads", params)
+
+
+def create_test_lead(page_client, form_id):
+    """Ask Meta for a test lead of a form; Meta then sends its ``leadgen``
+    webhook (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/testing-troubleshooting/).
+    """
+    return page_client.post(f"{node_id(form_id, 'form id')}/test_leads")
+
+
+def _unix(value):
+    return int(value.timestamp()) if isinstance(value, datetime) else int(value)

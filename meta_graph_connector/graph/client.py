@@ -25,7 +25,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import requests
 
@@ -34,29 +34,25 @@ from .errors import (
     GraphError,
     InvalidRequestError,
     MissingPermissionError,
+    NotFoundError,
     RateLimitError,
     TokenError,
     TransientError,
     UnknownGraphError,
 )
+from .redact import SECRET_PARAMS, install_filter, scrub_url
 from .usage import Usage
+
+__all__ = ["SECRET_PARAMS", "BatchResult", "GraphClient", "scrub_url"]
 
 _logger = logging.getLogger(__name__)
 
-#: Query/body parameters whose values are credentials.
-SECRET_PARAMS = frozenset(
-    {
-        "access_token",
-        "input_token",
-        "appsecret_proof",
-        "client_secret",
-        "fb_exchange_token",
-        "code",
-    }
-)
-
 #: When Meta throttles without telling how long, wait this long (seconds).
 DEFAULT_RATE_LIMIT_WAIT = 60
+
+# urllib3 logs every request line, query string included, at DEBUG level:
+# ``debug_token`` carries the inspected token there (``input_token``).
+install_filter("urllib3.connectionpool")
 
 
 def appsecret_proof(app_secret, access_token, timestamp=None):
@@ -68,20 +64,6 @@ def appsecret_proof(app_secret, access_token, timestamp=None):
     """
     message = access_token if timestamp is None else f"{access_token}|{int(timestamp)}"
     return hmac.new(app_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-def scrub_url(url):
-    """Return ``url`` with every credential parameter replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = parse_qs(parts.query, keep_blank_values=True)
-    cleaned = [
-        (key, "***" if key in SECRET_PARAMS else value)
-        for key, values in query.items()
-        for value in values
-    ]
-    return urlunsplit(parts._replace(query=urlencode(cleaned, safe="*,{}()[]")))
 
 
 def error_from_body(body, *, http_status=None, headers=None, path=None):
@@ -126,6 +108,8 @@ def error_from_body(body, *, http_status=None, headers=None, path=None):
         or (http_status or 0) >= 500
     ):
         return TransientError(message, **kwargs)
+    if code in const.NOT_FOUND_CODES or (code, subcode) in const.NOT_FOUND_SUBCODES:
+        return NotFoundError(message, **kwargs)
     if code is not None and (http_status or 400) < 500:
         return InvalidRequestError(message, **kwargs)
     return UnknownGraphError(message, **kwargs)
@@ -317,11 +301,11 @@ class GraphClient:
     # --------------------------------------------------------------- helpers
 
     def _url(self, path):
-        path = str(path or "").lstrip("/")
+        path = str(path or "").strip("/")
         if path.startswith(f"{self.api_version}/"):
             path = path[len(self.api_version) + 1 :]
         root = f"{self.base_url}/{self.api_version}"
-        return f"{root}/{path}" if path else f"{root}/"
+        return f"{root}/{_encode_path(path)}" if path else f"{root}/"
 
     def _with_proof(self, params):
         if not self._app_secret:
@@ -413,7 +397,8 @@ class GraphClient:
 
     def _batch_item(self, item):
         method = str(item.get("method", "GET")).upper()
-        relative_url = str(item["relative_url"]).lstrip("/")
+        path, mark, query = str(item["relative_url"]).strip("/").partition("?")
+        relative_url = _encode_path(path) + mark + query
         if not relative_url.startswith("v"):
             relative_url = f"{self.api_version}/{relative_url}"
         entry = {"method": method, "relative_url": relative_url}
@@ -445,6 +430,19 @@ class GraphClient:
         return BatchResult(
             status, error=error_from_body(body, http_status=status, headers=headers)
         )
+
+
+def _encode_path(path):
+    """A Graph path with every segment percent-encoded.
+
+    Callers build paths from validated ids (:func:`.ids.node_id`); this is the
+    second guard: a segment can neither climb (``..``, which HTTP clients
+    resolve before sending) nor smuggle a query (``?``) or another segment.
+    """
+    segments = path.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise InvalidRequestError("Refused a Graph path with empty or dot segments")
+    return "/".join(quote(segment, safe="") for segment in segments)
 
 
 def _next_cursor(answer):

@@ -110,3 +110,8 @@ TOKEN_ERROR_CODES = frozenset({190, 102})
 PERMISSION_ERROR_CODES = frozenset({10, *range(200, 300)})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80100)})
 TRANSIENT_CODES = frozenset({1, 2})
+#: "Unsupported get request. Object with ID … does not exist" (100/33) and
+#: "Some of the aliases you requested do not exist" (803)
+#: (https://developers.facebook.com/docs/graph-api/guides/error-handling).
+NOT_FOUND_CODES = frozenset({803})
+NOT_FOUND_SUBCODES = frozenset({(100, 33)})

@@ -9,6 +9,8 @@ changes with locale and over time).  Callers decide what to do from the class:
 * :class:`RateLimitError` – back off at least ``retry_after`` seconds;
 * :class:`TransientError` – retry later with backoff;
 * :class:`InvalidRequestError` – our request is wrong, retrying cannot help;
+* :class:`NotFoundError` – the object does not exist (or is not visible to
+  the token): retrying cannot help either;
 * :class:`UnknownGraphError` – anything else Meta answered.
 
 None of these exception texts ever contains a token: they are built from
@@ -111,6 +113,10 @@ class TransientError(GraphError):
 
 class InvalidRequestError(GraphError):
     """Code 100 and other request errors: fixing the request is needed."""
+
+
+class NotFoundError(InvalidRequestError):
+    """Code 803, or 100 with subcode 33: no such object for this token."""
 
 
 class UnknownGraphError(GraphError):

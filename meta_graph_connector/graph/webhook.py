@@ -19,11 +19,13 @@ parse it again when it processes it.
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import ClassVar
 
 from .errors import MalformedPayloadError, SignatureError
+from .ids import as_id, is_node_id
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
@@ -115,15 +117,6 @@ def _ts(value):
         return datetime.fromtimestamp(number, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def _id(value):
-    """IDs may arrive as JSON numbers (§4.4): always strings, '' when absent."""
-    if value is None or isinstance(value, bool | dict | list):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
 
 
 def _digest(value):
@@ -398,8 +391,21 @@ class MalformedEvent(WebhookEvent):
 
     reason: str = ""
 
+    def to_record(self):
+        # The stored item may have been repaired to be storable (characters
+        # replaced): keep the verdict, so reading it back is malformed again.
+        return {**super().to_record(), "malformed": self.reason}
+
 
 # ------------------------------------------------------------------ parsing
+
+#: Longest idempotency key stored: far below PostgreSQL's limit on a btree
+#: index entry (about 2700 bytes); real keys are under 200 characters.
+MAX_KEY_LENGTH = 512
+#: Webhook objects are lower-case words: page, instagram, permissions, …
+_OBJECT_RE = re.compile(r"\A[a-z_]{1,64}\Z")
+#: What PostgreSQL cannot store in text or jsonb.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
 #: Largest nesting we accept; Meta's deepest shape is ~6 levels. A hostile
 #: body nested 10,000 levels deep must be refused without a RecursionError.
@@ -416,8 +422,8 @@ def parse_delivery(body):
     if not isinstance(payload, dict):
         raise MalformedPayloadError("a delivery must be a JSON object")
     obj = payload.get("object")
-    if not isinstance(obj, str) or not obj:
-        raise MalformedPayloadError("a delivery needs an 'object'")
+    if not isinstance(obj, str) or not _OBJECT_RE.match(obj):
+        raise MalformedPayloadError("a delivery needs an 'object' such as 'page'")
     entries = payload.get("entry")
     if not isinstance(entries, list):
         raise MalformedPayloadError("a delivery needs an 'entry' list")
@@ -425,7 +431,7 @@ def parse_delivery(body):
     for entry in entries:
         if not isinstance(entry, dict):
             raise MalformedPayloadError("every entry must be a JSON object")
-        account_id = _id(entry.get("id"))
+        account_id = as_id(entry.get("id"))
         entry_time = _ts(entry.get("time"))
         found = False
         for item_type in ("changes", "messaging", "standby"):
@@ -441,13 +447,15 @@ def parse_delivery(body):
             )
         if not found:
             events.append(
-                UnhandledEvent(
-                    object=obj,
-                    account_id=account_id,
-                    entry_time=entry_time,
-                    item_type="entry",
-                    item=entry,
-                    reason="entry without changes or messaging",
+                _checked(
+                    UnhandledEvent(
+                        object=obj,
+                        account_id=account_id,
+                        entry_time=entry_time,
+                        item_type="entry",
+                        item=entry,
+                        reason="entry without changes or messaging",
+                    )
                 )
             )
     return events
@@ -500,22 +508,92 @@ def parse_item(obj, account_id, entry_time, item_type, item):
         "item": item if isinstance(item, dict) else {"value": item},
     }
     if not isinstance(item, dict):
-        return MalformedEvent(**base, reason=f"{item_type} item is not an object")
-    try:
-        if item_type == "changes":
-            return _parse_change(base, obj, item)
-        return _parse_messaging(base, item, standby=item_type == "standby")
-    except _Invalid as exc:
-        return MalformedEvent(**base, reason=str(exc))
+        event = MalformedEvent(**base, reason=f"{item_type} item is not an object")
+    else:
+        try:
+            if item_type == "changes":
+                event = _parse_change(base, obj, item)
+            else:
+                event = _parse_messaging(base, item, standby=item_type == "standby")
+        except _Invalid as exc:
+            event = MalformedEvent(**base, reason=str(exc))
+    return _checked(event)
+
+
+def _checked(event):
+    """``event``, or a :class:`MalformedEvent` when it cannot be stored safely.
+
+    One such update must not sink the 999 others of its delivery: PostgreSQL
+    refuses NUL characters and unpaired surrogates in text and JSON, and an
+    index entry of more than about 2700 bytes; an entry id that is not a Meta
+    object id must not route anything. The malformed event keeps a readable
+    copy of the update (those characters replaced) and a bounded key.
+    """
+    reason = getattr(event, "reason", "") if isinstance(event, MalformedEvent) else ""
+    unstorable = _has_unstorable(event.item)
+    bad_account = bool(event.account_id) and not is_node_id(event.account_id)
+    if unstorable:
+        reason = "the update contains a NUL character or an unpaired surrogate"
+    elif bad_account:
+        reason = "the entry id is not a Meta object id"
+    elif len(event.key) > MAX_KEY_LENGTH:
+        reason = "the update's ids are too long to be Meta ids"
+    elif not isinstance(event, MalformedEvent):
+        return event
+    return MalformedEvent(
+        object=event.object,
+        account_id="" if bad_account else event.account_id,
+        entry_time=event.entry_time,
+        item_type=event.item_type,
+        item=_scrub(event.item) if unstorable else event.item,
+        reason=reason,
+    )
+
+
+def _has_unstorable(value):
+    """True when a str anywhere in ``value`` (keys too) holds NUL or a lone
+    surrogate. Iterative: the parser already bounded the depth of a body, but
+    not of a record read back from storage."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE_RE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    return False
+
+
+def _scrub(value):
+    if isinstance(value, str):
+        return _UNSTORABLE_RE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def event_from_record(record):
     """Rebuild an event from :meth:`WebhookEvent.to_record` output."""
     if not isinstance(record, dict):
         raise MalformedPayloadError("a stored event must be a JSON object")
+    if record.get("malformed"):
+        return MalformedEvent(
+            object=str(record.get("object") or ""),
+            account_id=as_id(record.get("account_id")),
+            entry_time=_ts(record.get("entry_time")),
+            item_type=str(record.get("item_type") or "changes"),
+            item=_dict(record.get("item")),
+            reason=str(record["malformed"]),
+        )
     return parse_item(
         str(record.get("object") or ""),
-        _id(record.get("account_id")),
+        as_id(record.get("account_id")),
         _ts(record.get("entry_time")),
         str(record.get("item_type") or "changes"),
         record.get("item"),
@@ -527,9 +605,25 @@ class _Invalid(Exception):
 
 
 def _require(mapping, key, what):
-    value = _id(mapping.get(key))
+    value = as_id(mapping.get(key))
     if not value:
         raise _Invalid(f"{what} without '{key}'")
+    return value
+
+
+def _node(mapping, key, what, required=False):
+    """The Meta object id under ``key`` ('' when absent and optional).
+
+    These ids end up in Graph paths and in unique keys: anything that is not
+    the shape of a Meta id makes the update malformed.
+    """
+    value = as_id(mapping.get(key))
+    if not value:
+        if required:
+            raise _Invalid(f"{what} without '{key}'")
+        return ""
+    if not is_node_id(value):
+        raise _Invalid(f"{what} '{key}' is not a Meta object id")
     return value
 
 
@@ -549,11 +643,11 @@ def _parse_change(base, obj, item):
     if obj == "page" and field_name == "leadgen":
         return LeadgenEvent(
             **base,
-            leadgen_id=_require(value, "leadgen_id", "leadgen change"),
-            page_id=_id(value.get("page_id")) or base["account_id"],
-            form_id=_id(value.get("form_id")),
-            ad_id=_id(value.get("ad_id")),
-            adgroup_id=_id(value.get("adgroup_id")),
+            leadgen_id=_node(value, "leadgen_id", "leadgen change", required=True),
+            page_id=_node(value, "page_id", "leadgen change") or base["account_id"],
+            form_id=_node(value, "form_id", "leadgen change"),
+            ad_id=_node(value, "ad_id", "leadgen change"),
+            adgroup_id=_node(value, "adgroup_id", "leadgen change"),
             created_time=_ts(value.get("created_time")),
         )
     if obj == "page" and field_name == "feed":
@@ -565,10 +659,10 @@ def _parse_change(base, obj, item):
         return PageCommentEvent(
             **base,
             verb=_text(value.get("verb")) or "add",
-            comment_id=_require(value, "comment_id", "feed comment"),
-            post_id=_id(value.get("post_id")),
-            parent_id=_id(value.get("parent_id")),
-            from_id=_id(sender.get("id")),
+            comment_id=_node(value, "comment_id", "feed comment", required=True),
+            post_id=_node(value, "post_id", "feed comment"),
+            parent_id=_node(value, "parent_id", "feed comment"),
+            from_id=as_id(sender.get("id")),
             from_name=_text(sender.get("name")),
             message=_text(value.get("message")),
             created_time=_ts(value.get("created_time")),
@@ -578,25 +672,24 @@ def _parse_change(base, obj, item):
         sender = _dict(value.get("from"))
         # Docs name the comment id ``id``; one Facebook-Login example uses
         # ``comment_id`` (§4.5, [U]): accept both.
-        comment_id = _id(value.get("id")) or _id(value.get("comment_id"))
-        if not comment_id:
-            raise _Invalid("instagram comment without 'id'")
+        key = "id" if as_id(value.get("id")) else "comment_id"
+        comment_id = _node(value, key, "instagram comment", required=True)
         return InstagramCommentEvent(
             **base,
             comment_id=comment_id,
             text=_text(value.get("text")),
-            parent_id=_id(value.get("parent_id")),
-            from_id=_id(sender.get("id")),
+            parent_id=_node(value, "parent_id", "instagram comment"),
+            from_id=as_id(sender.get("id")),
             from_username=_text(sender.get("username")),
-            media_id=_id(media.get("id")),
+            media_id=_node(media, "id", "instagram comment media"),
             media_product_type=_text(media.get("media_product_type")),
-            ad_id=_id(media.get("ad_id")),
+            ad_id=as_id(media.get("ad_id")),
         )
     if obj == "instagram" and field_name == "mentions":
         return InstagramMentionEvent(
             **base,
-            media_id=_require(value, "media_id", "instagram mention"),
-            comment_id=_id(value.get("comment_id")),
+            media_id=_node(value, "media_id", "instagram mention", required=True),
+            comment_id=_node(value, "comment_id", "instagram mention"),
         )
     return UnhandledEvent(**base, reason=f"{obj} field '{field_name}'")
 
@@ -604,8 +697,10 @@ def _parse_change(base, obj, item):
 def _parse_messaging(base, item, standby):
     common = {
         **base,
+        # PSIDs/IGSIDs never enter a Graph path (the Send API takes them in
+        # its body); the key length check bounds them.
         "sender_id": _require(_dict(item.get("sender")), "id", "messaging sender"),
-        "recipient_id": _id(_dict(item.get("recipient")).get("id")),
+        "recipient_id": as_id(_dict(item.get("recipient")).get("id")),
         "timestamp": _ts(item.get("timestamp")),
         "standby": standby,
     }
@@ -629,7 +724,7 @@ def _parse_messaging(base, item, standby):
             return MessageEchoEvent(
                 **common,
                 **values,
-                app_id=_id(message.get("app_id")),
+                app_id=as_id(message.get("app_id")),
                 metadata=_text(message.get("metadata")),
             )
         return MessageEvent(**common, **values)
@@ -637,27 +732,27 @@ def _parse_messaging(base, item, standby):
         postback = item["postback"]
         return PostbackEvent(
             **common,
-            mid=_id(postback.get("mid")),
+            mid=as_id(postback.get("mid")),
             title=_text(postback.get("title")),
             payload=_text(postback.get("payload")),
         )
     if isinstance(item.get("read"), dict):
         read = item["read"]
         return ReadEvent(
-            **common, watermark=_ts(read.get("watermark")), mid=_id(read.get("mid"))
+            **common, watermark=_ts(read.get("watermark")), mid=as_id(read.get("mid"))
         )
     if isinstance(item.get("delivery"), dict):
         delivery = item["delivery"]
         return DeliveryEvent(
             **common,
             watermark=_ts(delivery.get("watermark")),
-            mids=tuple(_id(m) for m in delivery.get("mids") or () if _id(m)),
+            mids=tuple(as_id(m) for m in delivery.get("mids") or () if as_id(m)),
         )
     if isinstance(item.get("reaction"), dict):
         reaction = item["reaction"]
         return ReactionEvent(
             **common,
-            mid=_id(reaction.get("mid")),
+            mid=as_id(reaction.get("mid")),
             reaction=_text(reaction.get("reaction")),
             emoji=_text(reaction.get("emoji")),
             reaction_action=_text(reaction.get("action")),

@@ -8,6 +8,7 @@ from graph.client import appsecret_proof, error_from_body, scrub_url
 from graph.errors import (
     InvalidRequestError,
     MissingPermissionError,
+    NotFoundError,
     RateLimitError,
     TokenError,
     TransientError,
@@ -47,7 +48,9 @@ def _body(code, subcode=None, transient=None, message="(#x) something"):
         (1, None, 500, TransientError),
         (2, None, 503, TransientError),
         (2, None, 400, TransientError),
-        (100, 33, 400, InvalidRequestError),
+        (100, 33, 400, NotFoundError),
+        (803, None, 400, NotFoundError),
+        (100, None, 400, InvalidRequestError),
         (2635, None, 400, InvalidRequestError),
         (368, None, 400, InvalidRequestError),
         (99999, None, 500, TransientError),
