@@ -30,7 +30,7 @@ APP_SECRET = "demo_app_secret"
 VERIFY_TOKEN = "demo-verify-token"
 
 SETUP = """
-params.set_param('web.base.url', {odoo_url!r})
+env['ir.config_parameter'].sudo().set_param('web.base.url', {odoo_url!r})
 admin = env.ref('base.user_admin')
 Connect = env['meta.account.connect'].with_user(admin)
 wizard = Connect.create({{'access_token': {token!r}}})

@@ -156,19 +156,14 @@ class OdooHarness:
 
 
 def sandbox_settings(app_id, app_secret, base_url, **extra):
-    """``odoo-bin shell`` lines pointing the addon at a simulator (sandbox)."""
+    """``odoo-bin shell`` lines pointing the addon's Meta app at a simulator."""
     values = {
         "app_id": app_id,
         "app_secret": app_secret,
         "graph_base_url": base_url,
         **extra,
     }
-    lines = ["params = env['ir.config_parameter'].sudo()"]
-    lines += [
-        f"params.set_param('meta_graph_connector.{key}', {value!r})"
-        for key, value in values.items()
-    ]
-    return "\n".join(lines) + "\n"
+    return f"env['meta.app']._meta_get().write({values!r})\n"
 
 
 def post_signed(session, url, body, signature, timeout=30):

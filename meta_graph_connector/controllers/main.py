@@ -67,7 +67,7 @@ class MetaWebhookController(http.Controller):
         return self._meta_receive()
 
     def _meta_handshake(self):
-        config = request.env["res.config.settings"]._meta_app_config()
+        config = request.env["meta.app"]._meta_config()
         challenge = verify_handshake(request.httprequest.args, config["verify_token"])
         if challenge is None:
             _rejections.warning("Refused a Meta webhook handshake")
@@ -83,7 +83,7 @@ class MetaWebhookController(http.Controller):
         body = httprequest.get_data(cache=True)
         if len(body) > cap:
             return self._plain("Payload Too Large", 413)
-        config = request.env["res.config.settings"]._meta_app_config()
+        config = request.env["meta.app"]._meta_config()
         try:
             verify_signature(
                 body,

@@ -4,7 +4,7 @@ UPDATE meta_account
    SET page_access_token = NULL,
        user_access_token = NULL,
        state = 'disconnected';
-DELETE FROM ir_config_parameter
- WHERE key IN ('meta_graph_connector.app_secret',
-               'meta_graph_connector.app_secret_previous',
-               'meta_graph_connector.verify_token');
+UPDATE meta_app
+   SET app_secret = NULL,
+       app_secret_previous = NULL,
+       verify_token = NULL;

@@ -1,4 +1,5 @@
-from . import res_config_settings
+from . import meta_admin_mixin
+from . import meta_app
 from . import meta_account
 from . import meta_webhook_event
 from . import meta_lead_form_field

@@ -31,7 +31,7 @@ class MetaAccount(models.Model):
 
     _name = "meta.account"
     _description = "Meta Connection"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "meta.admin.mixin"]
     _order = "name, id"
     _check_company_auto = True
 
@@ -105,7 +105,7 @@ class MetaAccount(models.Model):
     ]
 
     def _default_api_version(self):
-        return self.env["res.config.settings"]._meta_app_config()["api_version"]
+        return self.env["meta.app"]._meta_config()["api_version"]
 
     @api.depends("webhook_fields", "granted_scopes")
     def _compute_webhook_ok(self):
@@ -125,16 +125,19 @@ class MetaAccount(models.Model):
     # ------------------------------------------------------------ actions
 
     def action_check_health(self):
+        self._meta_check_admin()
         for account in self:
             account._meta_check_health()
         return self._meta_notification(self._meta_health_summary())
 
     def action_subscribe_webhooks(self):
+        self._meta_check_admin()
         for account in self:
             account._meta_subscribe_webhooks()
         return self._meta_notification(self._meta_health_summary())
 
     def action_sync_lead_forms(self):
+        self._meta_check_admin()
         for account in self:
             try:
                 self.env["meta.lead.form"]._meta_sync_forms(account)
@@ -145,6 +148,7 @@ class MetaAccount(models.Model):
         ) | {"domain": [("account_id", "in", self.ids)]}
 
     def action_disconnect(self):
+        self._meta_check_admin()
         for account in self:
             try:
                 account._meta_call(meta_api.unsubscribe_page, account.page_id)
@@ -170,7 +174,7 @@ class MetaAccount(models.Model):
     def _meta_client(self, token=None):
         """The Graph client of this connection (the single outbound door)."""
         self.ensure_one()
-        config = self.env["res.config.settings"]._meta_app_config()
+        config = self.env["meta.app"]._meta_config()
         # sudo: meta.account - the Page token is system-only; reading it to
         # authenticate a call is the boundary where that is allowed.
         token = token or self.sudo().page_access_token
@@ -181,17 +185,19 @@ class MetaAccount(models.Model):
             app_secret=config["app_secret"],
             api_version=self.api_version or config["api_version"],
             base_url=config["base_url"],
+            timeout=config["timeout"],
         )
 
     @api.model
     def _meta_app_client(self):
         """A client authenticated as the Meta app (``app_id|app_secret``)."""
-        config = self.env["res.config.settings"]._meta_app_config()
+        config = self.env["meta.app"]._meta_config()
         return GraphClient.for_app(
             config["app_id"],
             config["app_secret"],
             api_version=config["api_version"],
             base_url=config["base_url"],
+            timeout=config["timeout"],
         )
 
     def _meta_call(self, operation, *args, **kwargs):
@@ -299,7 +305,7 @@ class MetaAccount(models.Model):
         return True
 
     def _meta_app_id(self):
-        return self.env["res.config.settings"]._meta_app_config()["app_id"] or None
+        return self.env["meta.app"]._meta_config()["app_id"] or None
 
     def _meta_mark_connected(self):
         repaired = self.filtered(lambda a: a.state != "connected")

@@ -27,7 +27,7 @@ class MetaLeadForm(models.Model):
 
     _name = "meta.lead.form"
     _description = "Meta Lead Form"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "meta.admin.mixin"]
     _order = "name, id"
     _check_company_auto = True
 
@@ -154,6 +154,7 @@ class MetaLeadForm(models.Model):
     # ---------------------------------------------------------- actions
 
     def action_sync_now(self):
+        self._meta_check_admin()
         self._meta_request_sync()
         return self.account_id._meta_notification(
             self.env._("Synchronisation started; leads appear as they are read.")
@@ -175,10 +176,9 @@ class MetaLeadForm(models.Model):
         own Lead Ads Testing Tool does the same from the browser.
         """
         self.ensure_one()
+        self._meta_check_admin()
         try:
-            self.account_id._meta_call(
-                lambda client: client.post(f"{self.meta_form_id}/test_leads")
-            )
+            self.account_id._meta_call(meta_api.create_test_lead, self.meta_form_id)
         except GraphError as error:
             return self.account_id._meta_notification(
                 self.env._(

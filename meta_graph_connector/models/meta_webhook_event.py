@@ -50,6 +50,7 @@ class MetaWebhookEvent(models.Model):
     _description = "Meta Webhook Event"
     _order = "id desc"
     _rec_name = "key"
+    _inherit = ["meta.admin.mixin"]
 
     key = fields.Char(required=True, readonly=True, index=True)
     kind = fields.Char(readonly=True, index=True)
@@ -433,6 +434,7 @@ class MetaWebhookEvent(models.Model):
 
     def action_replay(self):
         """Queue the selected events again, from their stored raw payload."""
+        self._meta_check_admin()
         self.write(
             {
                 "state": "pending",

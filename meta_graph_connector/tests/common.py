@@ -38,15 +38,16 @@ class MetaCase:
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        params = cls.env["ir.config_parameter"].sudo()
-        for key, value in {
-            "app_id": APP_ID,
-            "app_secret": APP_SECRET,
-            "app_secret_previous": False,
-            "verify_token": VERIFY_TOKEN,
-            "api_version": "v26.0",
-        }.items():
-            params.set_param(f"meta_graph_connector.{key}", value)
+        cls.meta_app = cls.env["meta.app"]._meta_get()
+        cls.meta_app.write(
+            {
+                "app_id": APP_ID,
+                "app_secret": APP_SECRET,
+                "app_secret_previous": False,
+                "verify_token": VERIFY_TOKEN,
+                "api_version": "v26.0",
+            }
+        )
         cls.meta_admin = new_test_user(
             cls.env,
             login="meta_admin",
@@ -67,9 +68,7 @@ class MetaCase:
         self.simulator = MetaSimulator(seed=18, app_id=APP_ID, app_secret=APP_SECRET)
         self.simulator.start()
         self.addCleanup(self.simulator.stop)
-        self.env["ir.config_parameter"].sudo().set_param(
-            "meta_graph_connector.graph_base_url", self.simulator.base_url
-        )
+        self.meta_app.graph_base_url = self.simulator.base_url
         self.sim_page = self.simulator.add_page(
             name="Anadolu Mobilya", ig_account_id=True
         )

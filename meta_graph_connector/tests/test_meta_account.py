@@ -85,9 +85,7 @@ class TestMetaAccount(MetaTransactionCase):
         self.assertIn("leads_retrieval", self.account.missing_scopes)
 
     def test_wrong_app_secret_does_not_blame_the_page(self):
-        self.env["ir.config_parameter"].sudo().set_param(
-            "meta_graph_connector.app_secret", "not-the-secret"
-        )
+        self.meta_app.app_secret = "not-the-secret"
         self.account._meta_check_health()
         self.assertEqual(self.account.state, "connected")
         self.assertTrue(self.account.last_error)
@@ -147,6 +145,4 @@ class TestMetaAccount(MetaTransactionCase):
         self.account.api_version = "v24.0"
         self.account._meta_call(lambda client: client.get(self.sim_page["id"]))
         self.assertTrue(self.simulator.requests[-1].path.startswith("/v24.0/"))
-        self.assertEqual(
-            APP_ID, self.env["res.config.settings"]._meta_app_config()["app_id"]
-        )
+        self.assertEqual(APP_ID, self.env["meta.app"]._meta_config()["app_id"])

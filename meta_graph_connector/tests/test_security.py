@@ -1,7 +1,13 @@
-from odoo.exceptions import AccessError
-from odoo.tests import tagged
+import json
 
-from .common import MetaTransactionCase
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from ..graph.webhook import parse_delivery
+from .common import APP_SECRET, VERIFY_TOKEN, MetaHttpCase, MetaTransactionCase
+
+PREVIOUS_SECRET = "odoo_test_previous_app_secret"
 
 
 @tagged("post_install", "-at_install")
@@ -15,11 +21,22 @@ class TestSecurity(MetaTransactionCase):
             account.read(["user_access_token"])
         self.assertNotIn("page_access_token", account.fields_get())
         with self.assertRaises(AccessError):
-            self.env["ir.config_parameter"].with_user(self.salesman).search(
-                [("key", "=", "meta_graph_connector.app_secret")]
-            ).read(["value"])
+            self.env["meta.app"].with_user(self.salesman).search([]).read(["app_id"])
         with self.assertRaises(AccessError):
             account.write({"name": "hijacked"})
+
+    def test_meta_admin_sees_the_app_but_not_its_secrets(self):
+        app = self.meta_app.with_user(self.meta_admin)
+        self.assertEqual(app.app_id, "424242")
+        for secret_field in ("app_secret", "app_secret_previous", "verify_token"):
+            self.assertNotIn(secret_field, app.fields_get())
+            with self.assertRaises(AccessError):
+                app.read([secret_field])
+            # no search oracle either: a domain on the field is refused
+            with self.assertRaises(AccessError):
+                app.search_count([(secret_field, "=like", "o%")])
+        with self.assertRaises(AccessError):
+            app.write({"graph_base_url": "https://attacker.example"})
 
     def test_salesperson_cannot_read_the_webhook_inbox(self):
         with self.assertRaises(AccessError):
@@ -54,3 +71,188 @@ class TestSecurity(MetaTransactionCase):
         visible = self.env["meta.account"].with_user(self.meta_admin).search([])
         self.assertIn(self.account, visible)
         self.assertNotIn(other_account, visible)
+
+    # ------------------------------------------- administration actions
+
+    def _form(self):
+        return self.env["meta.lead.form"].create(
+            {
+                "name": "Kampanya",
+                "account_id": self.account.id,
+                "meta_form_id": "3333",
+                "backfill_state": "done",
+            }
+        )
+
+    def test_salesperson_runs_no_administration_action(self):
+        """Each action is refused on the server before it calls Meta or
+        writes: the simulator receives nothing and nothing changes."""
+        form = self._form()
+        Event = self.env["meta.webhook.event"]
+        event = Event.browse(
+            Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
+        )
+        event._meta_set_dead("kept dead for the test")
+        wizard = self.env["meta.account.connect"].create(
+            {"access_token": self.system_token}
+        )
+        self.simulator.clear_requests()
+        actions = {
+            "disconnect": lambda u: self.account.with_user(u).action_disconnect(),
+            "check health": lambda u: self.account.with_user(u).action_check_health(),
+            "subscribe": lambda u: self.account.with_user(
+                u
+            ).action_subscribe_webhooks(),
+            "sync forms": lambda u: self.account.with_user(u).action_sync_lead_forms(),
+            "sync now": lambda u: form.with_user(u).action_sync_now(),
+            "test lead": lambda u: form.with_user(u).action_send_test_lead(),
+            "replay": lambda u: event.with_user(u).action_replay(),
+            "fetch pages": lambda u: wizard.with_user(u).action_fetch_pages(),
+            "verify token": lambda u: self.meta_app.with_user(
+                u
+            ).action_regenerate_verify_token(),
+        }
+        for name, action in actions.items():
+            with self.subTest(action=name), self.assertRaises(AccessError):
+                action(self.salesman)
+        self.assertEqual(self.simulator.requests, [])
+        self.assertEqual(self.account.state, "connected")
+        self.assertEqual(
+            self.account.sudo().page_access_token, self.sim_page["access_token"]
+        )
+        self.assertFalse(form.sync_requested)
+        self.assertEqual(event.state, "dead")
+        self.assertEqual(self.meta_app.verify_token, VERIFY_TOKEN)
+        # the verify token is a system secret: Meta administrators don't rotate it
+        with self.assertRaises(AccessError):
+            self.meta_app.with_user(self.meta_admin).action_regenerate_verify_token()
+
+    def test_meta_admin_runs_the_administration_actions(self):
+        form = self._form()
+        form.with_user(self.meta_admin).action_sync_now()
+        self.assertTrue(form.sync_requested)
+        self.account.with_user(self.meta_admin).action_disconnect()
+        self.assertEqual(self.account.state, "disconnected")
+        self.assertFalse(self.account.sudo().page_access_token)
+
+
+@tagged("post_install", "-at_install")
+class TestSecretsOverRpc(MetaHttpCase):
+    """What an attacker logged in as a portal user, a salesperson or a Meta
+    administrator (not a system administrator) gets over JSON-RPC."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal = new_test_user(
+            cls.env, login="meta_portal", groups="base.group_portal", name="Portal"
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.meta_app.app_secret_previous = PREVIOUS_SECRET
+        self.secrets = {
+            APP_SECRET,
+            PREVIOUS_SECRET,
+            VERIFY_TOKEN,
+            self.sim_page["access_token"],
+            self.system_token,
+        }
+
+    def _rpc(self, model, method, args=(), kwargs=None):
+        response = self.url_open(
+            f"/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {
+                        "model": model,
+                        "method": method,
+                        "args": list(args),
+                        "kwargs": kwargs or {},
+                    },
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        return response.text
+
+    def _calls(self):
+        app_id = self.meta_app.id
+        settings_fields = list(self.env["res.config.settings"]._fields)
+        secret_fields = ["app_secret", "app_secret_previous", "verify_token"]
+        token_fields = ["page_access_token", "user_access_token"]
+        return [
+            # the reported hole: settings read config parameters with sudo
+            ("res.config.settings", "default_get", [settings_fields], {}),
+            ("res.config.settings", "get_values", [], {}),
+            ("res.config.settings", "onchange", [{}, [], {}], {}),
+            ("ir.config_parameter", "search_read", [[]], {}),
+            (
+                "ir.config_parameter",
+                "get_param",
+                ["meta_graph_connector.app_secret"],
+                {},
+            ),
+            ("meta.app", "read", [[app_id]], {}),
+            ("meta.app", "read", [[app_id], secret_fields], {}),
+            (
+                "meta.app",
+                "web_read",
+                [[app_id]],
+                {"specification": dict.fromkeys(secret_fields, {})},
+            ),
+            ("meta.app", "search_read", [[]], {}),
+            ("meta.app", "web_search_read", [[]], {"specification": {"app_id": {}}}),
+            ("meta.app", "export_data", [[app_id], secret_fields], {}),
+            ("meta.app", "read_group", [[], ["app_secret"], ["app_secret"]], {}),
+            ("meta.app", "default_get", [secret_fields], {}),
+            ("meta.app", "fields_get", [], {}),
+            ("meta.app", "name_search", [], {"name": "o"}),
+            ("meta.account", "read", [[self.account.id]], {}),
+            ("meta.account", "read", [[self.account.id], token_fields], {}),
+            ("meta.account", "search_read", [[]], {}),
+            ("meta.account", "export_data", [[self.account.id], token_fields], {}),
+        ]
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_rule", "odoo.models")
+    def test_no_secret_through_any_rpc_method(self):
+        for login in ("meta_portal", "meta_salesman", "meta_admin"):
+            self.authenticate(login, login)
+            for model, method, args, kwargs in self._calls():
+                text = self._rpc(model, method, args, kwargs)
+                for secret in self.secrets:
+                    self.assertNotIn(
+                        secret, text, f"{login} got a secret from {model}.{method}"
+                    )
+
+    @mute_logger("odoo.http")
+    def test_search_is_no_oracle_for_secrets(self):
+        for login in ("meta_portal", "meta_salesman", "meta_admin"):
+            self.authenticate(login, login)
+            text = self._rpc(
+                "meta.app", "search_count", [[("app_secret", "=like", "o%")]]
+            )
+            self.assertIn('"error"', text, login)
+
+    @mute_logger("odoo.http")
+    def test_salesperson_cannot_disconnect_nor_rotate_over_rpc(self):
+        for login in ("meta_portal", "meta_salesman"):
+            self.authenticate(login, login)
+            self._rpc("meta.account", "action_disconnect", [[self.account.id]])
+            self._rpc(
+                "meta.app", "action_regenerate_verify_token", [[self.meta_app.id]]
+            )
+        self.assertEqual(self.account.state, "connected")
+        self.assertEqual(self.meta_app.verify_token, VERIFY_TOKEN)
+
+    def test_system_administrator_still_configures_the_app(self):
+        self.authenticate("admin", "admin")
+        text = self._rpc(
+            "meta.app",
+            "web_read",
+            [[self.meta_app.id]],
+            {"specification": {"app_secret": {}}},
+        )
+        self.assertIn(APP_SECRET, text)

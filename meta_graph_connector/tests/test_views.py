@@ -19,24 +19,22 @@ class TestViews(MetaTransactionCase):
                 else [(False, "form")]
             )
 
-    def test_settings_form_shows_meta_values(self):
-        settings = Form(self.env["res.config.settings"])
-        self.assertEqual(settings.meta_app_id, "424242")
-        self.assertTrue(settings.meta_sandbox)
-        self.assertTrue(settings.meta_webhook_url.endswith("/meta/webhook"))
-        settings.meta_api_version = "v25.0"
-        settings.save().execute()
-        self.assertEqual(
-            self.env["res.config.settings"]._meta_app_config()["api_version"], "v25.0"
-        )
+    def test_meta_app_form_shows_its_values(self):
+        app = Form(self.meta_app)
+        self.assertEqual(app.app_id, "424242")
+        self.assertTrue(app.sandbox)
+        self.assertTrue(app.webhook_url.endswith("/meta/webhook"))
+        app.api_version = "v25.0"
+        app.save()
+        self.assertEqual(self.env["meta.app"]._meta_config()["api_version"], "v25.0")
 
     def test_verify_token_is_generated_and_can_be_rotated(self):
-        settings_model = self.env["res.config.settings"]
-        before = settings_model._meta_ensure_verify_token()
+        App = self.env["meta.app"]
+        before = App._meta_ensure_verify_token().verify_token
         self.assertTrue(before)
-        self.assertEqual(settings_model._meta_ensure_verify_token(), before)
-        settings_model.create({}).action_meta_regenerate_verify_token()
-        self.assertNotEqual(settings_model._meta_ensure_verify_token(), before)
+        self.assertEqual(App._meta_ensure_verify_token().verify_token, before)
+        self.meta_app.action_regenerate_verify_token()
+        self.assertNotEqual(App._meta_config()["verify_token"], before)
 
     def test_account_and_inbox_forms_open(self):
         form = Form(self.account)

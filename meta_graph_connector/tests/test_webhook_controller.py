@@ -73,9 +73,7 @@ class TestWebhookController(MetaHttpCase):
         self.assertEqual(len(self._events()), 3)
 
     def test_turkish_text_and_previous_secret(self):
-        self.env["ir.config_parameter"].sudo().set_param(
-            "meta_graph_connector.app_secret_previous", "previous_secret"
-        )
+        self.meta_app.app_secret_previous = "previous_secret"
         delivery = payloads.feed_comment(
             self.sim_page["id"],
             comment_id="5555_6666",

@@ -16,6 +16,7 @@ class MetaAccountConnect(models.TransientModel):
 
     _name = "meta.account.connect"
     _description = "Connect Meta Pages"
+    _inherit = ["meta.admin.mixin"]
 
     access_token = fields.Char(
         required=True,
@@ -28,12 +29,14 @@ class MetaAccountConnect(models.TransientModel):
 
     def action_fetch_pages(self):
         self.ensure_one()
-        config = self.env["res.config.settings"]._meta_app_config()
+        self._meta_check_admin()
+        config = self.env["meta.app"]._meta_config()
         client = GraphClient(
             self.access_token.strip(),
             app_secret=config["app_secret"],
             api_version=config["api_version"],
             base_url=config["base_url"],
+            timeout=config["timeout"],
         )
         try:
             pages = meta_api.list_pages(client)

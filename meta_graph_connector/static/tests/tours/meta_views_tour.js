@@ -79,11 +79,26 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
             run: "click",
         },
         {
-            content: "Meta settings block",
-            trigger: ".app_settings_block[data-key='meta_graph_connector'] .o_field_widget[name='meta_app_id'] input",
+            content: "Meta settings block links to the Meta app",
+            trigger: ".app_settings_block[data-key='meta_graph_connector'] button[name]:contains('Configure the Meta App')",
         },
         {
-            trigger: ".o_field_widget[name='meta_graph_base_url'] input",
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_app_menu']",
+            run: "click",
+        },
+        {
+            content: "Meta app form: credentials, webhooks and Graph API",
+            trigger: ".o_form_view .o_field_widget[name='app_secret'] input[type='password']",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name='verify_token']",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name='graph_base_url'] input",
         },
         {
             trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
