@@ -2,11 +2,14 @@ import hashlib
 import logging
 import time
 
+from werkzeug.wsgi import get_input_stream
+
 from odoo import http
 from odoo.http import request
 
 from ..graph import const
 from ..graph.errors import MalformedPayloadError, SignatureError
+from ..graph.redact import install_filter
 from ..graph.webhook import (
     SIGNATURE_HEADER,
     parse_delivery,
@@ -42,6 +45,14 @@ class _RateLimitedLog:
 
 _rejections = _RateLimitedLog()
 
+# Meta's handshake carries the verify token in its query string, which the
+# web server's access log ("werkzeug" logger) writes in full: scrub it there.
+# A reverse proxy keeps its own access log; see the README.
+install_filter("werkzeug")
+
+#: Bytes read from the request at a time while enforcing the body cap.
+_READ_CHUNK = 64 * 1024
+
 
 class MetaWebhookController(http.Controller):
     """``/meta/webhook``: verify, store, trigger, answer. Nothing else.
@@ -60,6 +71,8 @@ class MetaWebhookController(http.Controller):
         methods=["GET", "POST"],
         csrf=False,  # the HMAC signature authenticates Meta instead
         save_session=False,
+        # enforced by werkzeug >= 2.3 itself; older ones: _meta_read_body
+        max_content_length=const.MAX_WEBHOOK_BODY_BYTES,
     )
     def meta_webhook(self, **kwargs):
         if request.httprequest.method == "GET":
@@ -77,11 +90,9 @@ class MetaWebhookController(http.Controller):
     def _meta_receive(self):
         httprequest = request.httprequest
         cap = const.MAX_WEBHOOK_BODY_BYTES
-        if (httprequest.content_length or 0) > cap:
+        body = self._meta_read_body(cap)
+        if body is None:
             _rejections.warning("Refused a Meta delivery over %d bytes", cap)
-            return self._plain("Payload Too Large", 413)
-        body = httprequest.get_data(cache=True)
-        if len(body) > cap:
             return self._plain("Payload Too Large", 413)
         config = request.env["meta.app"]._meta_config()
         try:
@@ -106,6 +117,33 @@ class MetaWebhookController(http.Controller):
             events, body_sha256=hashlib.sha256(body).hexdigest()
         )
         return self._plain("EVENT_RECEIVED", 200)
+
+    @staticmethod
+    def _meta_read_body(cap):
+        """The raw body, or None when it is longer than ``cap`` bytes.
+
+        Reads at most ``cap + 1`` bytes, so a chunked POST (no
+        Content-Length) of any size costs no more than the cap; werkzeug's
+        ``get_data`` would read all of it (up to Odoo's 128 MiB) first.
+        """
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > cap:
+            return None
+        # Odoo's request wrapper exposes no stream; its own http.py reaches
+        # the WSGI environ the same way.
+        environ = getattr(httprequest, "_HTTPRequest__environ", None)
+        if environ is None:
+            body = httprequest.get_data()
+            return body if len(body) <= cap else None
+        stream = get_input_stream(environ)
+        chunks, size = [], 0
+        while size <= cap:
+            chunk = stream.read(min(_READ_CHUNK, cap + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= cap else None
 
     @staticmethod
     def _plain(text, status):

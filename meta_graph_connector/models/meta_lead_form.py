@@ -1,6 +1,7 @@
 import logging
 from datetime import datetime, timedelta, timezone
 
+from markupsafe import Markup
 from psycopg2 import IntegrityError
 
 from odoo import Command, api, fields, models, modules
@@ -466,7 +467,10 @@ class MetaLeadForm(models.Model):
             else:
                 values.setdefault(line.target_field, value)
         if notes:
-            values["description"] = "\n".join(notes)
+            # description is HTML: a plain str would be taken as markup and
+            # only sanitized (a remote <img> survives: a tracking pixel when
+            # the salesperson opens the lead). Answers are text: escape them.
+            values["description"] = Markup("<p>%s</p>") % Markup("<br/>").join(notes)
         return values
 
     def _meta_answer_value(self, line, answer, lead_data):

@@ -6,16 +6,18 @@ from datetime import timedelta
 
 from odoo import api, fields, models, modules
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from ..graph import api as meta_api
 from ..graph.errors import (
     GraphError,
+    InvalidRequestError,
     MalformedPayloadError,
     MissingPermissionError,
     RateLimitError,
     TokenError,
 )
-from ..graph.webhook import event_from_record, event_kind
+from ..graph.webhook import MalformedEvent, event_from_record, event_kind
 
 _logger = logging.getLogger(__name__)
 
@@ -98,6 +100,16 @@ class MetaWebhookEvent(models.Model):
         ("key_unique", "unique(key)", "A Meta event is stored only once."),
     ]
 
+    def init(self):
+        # the claim and the due-kinds scan read only what is still to do
+        create_index(
+            self.env.cr,
+            "meta_webhook_event_due_kind_idx",
+            self._table,
+            ["kind", "id"],
+            where="state IN ('pending', 'failed')",
+        )
+
     def _compute_payload_text(self):
         for event in self:
             event.payload_text = json.dumps(
@@ -110,21 +122,45 @@ class MetaWebhookEvent(models.Model):
     def _meta_store_events(self, events, body_sha256=None):
         """Insert parsed events; return the ids of the rows that are new.
 
-        One multi-row ``INSERT … ON CONFLICT (key) DO NOTHING``: a thousand
-        updates cost one statement, a redelivery (or Odoo re-running the
-        request after a serialization failure) inserts nothing.
+        Keys already stored are left out first (a plain read), and the rest
+        go in one multi-row ``INSERT … ON CONFLICT (key) DO NOTHING``: a
+        thousand updates cost two statements, a redelivery (or Odoo re-running
+        the request after a serialization failure) inserts nothing. Leaving
+        out known keys before inserting matters: under the request's
+        REPEATABLE READ isolation, an ``ON CONFLICT`` on a row the processing
+        cron updated after this request began is a serialization failure, and
+        Odoo would replay the whole request, again and again, while Meta waits.
+
+        An update the parser found malformed (ids that are no Meta ids, text
+        PostgreSQL cannot store, …) is stored as dead at once, with the
+        reason: visible, replayable, and never in the way of its neighbours.
         """
+        if not events:
+            return []
+        known = {
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    "SELECT key FROM meta_webhook_event WHERE key = ANY(%s)",
+                    list({event.key for event in events}),
+                )
+            )
+        }
+        events = [event for event in events if event.key not in known]
         if not events:
             return []
         accounts = self._meta_accounts_by_external_id({e.account_id for e in events})
         now = fields.Datetime.now()
         rows = []
+        pending = False
         for event in events:
             account = accounts.get(event.account_id)
             occurred = event.occurred_at
+            malformed = isinstance(event, MalformedEvent)
+            pending = pending or not malformed
             rows.append(
                 SQL(
-                    "(%s, %s, %s, %s, %s, %s, 'pending', 0, %s::jsonb, %s, %s, %s,"
+                    "(%s, %s, %s, %s, %s, %s, %s, 0, %s::jsonb, %s, %s, %s, %s, %s,"
                     " %s, %s, %s, %s)",
                     event.key,
                     event_kind(event),
@@ -132,10 +168,13 @@ class MetaWebhookEvent(models.Model):
                     event.account_id,
                     account.id if account else None,
                     account.company_id.id if account else None,
+                    "dead" if malformed else "pending",
                     json.dumps(event.to_record()),
                     body_sha256,
                     now,
                     occurred.replace(tzinfo=None) if occurred else None,
+                    event.reason if malformed else None,
+                    now if malformed else None,
                     self.env.uid,
                     now,
                     self.env.uid,
@@ -152,8 +191,9 @@ class MetaWebhookEvent(models.Model):
                         """INSERT INTO meta_webhook_event
                              (key, kind, meta_object, external_account_id,
                               account_id, company_id, state, attempts, payload,
-                              body_sha256, received_at, occurred_at,
-                              create_uid, create_date, write_uid, write_date)
+                              body_sha256, received_at, occurred_at, last_error,
+                              processed_at, create_uid, create_date, write_uid,
+                              write_date)
                            VALUES %s
                            ON CONFLICT (key) DO NOTHING
                            RETURNING id""",
@@ -161,7 +201,7 @@ class MetaWebhookEvent(models.Model):
                     )
                 )
             ]
-        if inserted:
+        if inserted and pending:
             self._meta_trigger_processing()
         return inserted
 
@@ -223,10 +263,21 @@ class MetaWebhookEvent(models.Model):
         # One event per claim and per commit: a lead is visible the moment it
         # is done (speed to lead), and the lock of an event not yet started is
         # never released early by a commit, so no other worker can take it.
+        # Kinds take turns: a storm of 10,000 comments does not make the next
+        # lead wait behind it; the kinds are read again after each round, so
+        # a kind that arrives meanwhile joins the next one.
+        rotation, claimed = [], True
         while processed < max_events and time.monotonic() - started < time_budget:
-            event = self._meta_claim_due(1)
+            if not rotation:
+                if not claimed:
+                    break  # a whole round found nothing due (retries wait)
+                rotation, claimed = self._meta_due_kinds(), False
+                if not rotation:
+                    break
+            event = self._meta_claim_due(1, kind=rotation.pop(0))
             if not event:
-                break
+                continue
+            claimed = True
             event._meta_process()
             processed += 1
             if auto_commit:
@@ -245,18 +296,50 @@ class MetaWebhookEvent(models.Model):
         ]
 
     @api.model
-    def _meta_claim_due(self, limit):
+    def _meta_due_kinds(self):
+        """Kinds that have pending or failed events, in a stable order.
+
+        A loose index scan (one index probe per kind, on the partial index of
+        :meth:`init`), so a backlog of 10,000 events of one kind costs a few
+        probes, not a scan of the backlog.
+        """
+        self.flush_model(["state", "kind"])
+        rows = self.env.execute_query(
+            SQL(
+                """WITH RECURSIVE kinds(kind) AS (
+                       (SELECT kind FROM meta_webhook_event
+                         WHERE state IN ('pending', 'failed')
+                      ORDER BY kind LIMIT 1)
+                     UNION ALL
+                       SELECT (SELECT e.kind FROM meta_webhook_event e
+                                WHERE e.state IN ('pending', 'failed')
+                                  AND e.kind > kinds.kind
+                             ORDER BY e.kind LIMIT 1)
+                         FROM kinds
+                        WHERE kinds.kind IS NOT NULL)
+                   SELECT kind FROM kinds WHERE kind IS NOT NULL"""
+            )
+        )
+        return [row[0] for row in rows]
+
+    @api.model
+    def _meta_claim_due(self, limit, kind=None):
+        """Lock and return up to ``limit`` due events (oldest first), of
+        ``kind`` when given; rows another worker holds are skipped."""
         # the claim is raw SQL: pending ORM writes (a replay) must reach it
-        self.flush_model(["state", "next_attempt_at"])
+        self.flush_model(["state", "next_attempt_at", "kind"])
         rows = self.env.execute_query(
             SQL(
                 """SELECT id FROM meta_webhook_event
                     WHERE state IN ('pending', 'failed')
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                      AND (%s::varchar IS NULL OR kind = %s)
                  ORDER BY id
                     LIMIT %s
                FOR UPDATE SKIP LOCKED""",
                 fields.Datetime.now(),
+                kind,
+                kind,
                 limit,
             )
         )
@@ -309,6 +392,10 @@ class MetaWebhookEvent(models.Model):
         except MissingPermissionError as error:
             self.account_id._meta_flag_permission_error(error)
             return self._meta_set_parked(str(error))
+        except InvalidRequestError as error:
+            # Meta says the request itself is wrong, or the object does not
+            # exist (100/33, 803): the same request cannot succeed later.
+            return self._meta_set_dead(str(error))
         except RateLimitError as error:
             return self._meta_set_failed(error, delay=error.retry_after)
         except GraphError as error:

@@ -243,3 +243,66 @@ class TestEventProcessing(MetaTransactionCase):
                 cr.execute(
                     "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
                 )
+
+    def test_redelivery_does_not_conflict_with_the_cron_updating_its_rows(self):
+        """The intake reads under REPEATABLE READ; the cron commits state
+        changes on the very rows Meta redelivers. That must store nothing and
+        raise nothing (no serialization failure, so no replayed request)."""
+        events = parse_delivery(
+            self.leadgen_delivery(20, page_id="777000778", start=800)
+        )
+        with self.registry.cursor() as cr:
+            ids = api.Environment(cr, SUPERUSER_ID, {})[
+                "meta.webhook.event"
+            ]._meta_store_events(events)
+        try:
+            with self.registry.cursor() as intake_cr, self.registry.cursor() as cron_cr:
+                # the redelivery's transaction starts (snapshot taken) ...
+                intake_cr.execute("SELECT count(*) FROM meta_webhook_event")
+                # ... the cron finishes these events and commits ...
+                cron_cr.execute(
+                    "UPDATE meta_webhook_event SET state = 'done' WHERE id IN %s",
+                    [tuple(ids)],
+                )
+                cron_cr.commit()
+                # ... then the redelivery is stored
+                intake = api.Environment(intake_cr, SUPERUSER_ID, {})[
+                    "meta.webhook.event"
+                ]
+                self.assertEqual(intake._meta_store_events(events), [])
+                intake_cr.rollback()
+        finally:
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
+                )
+
+    def test_a_storm_of_one_kind_does_not_hold_back_a_lead(self):
+        """Kinds take turns: a lead stored after 30 comments is processed
+        among the first events, not after the whole backlog."""
+        comments = self._store(
+            payloads.delivery(
+                "page",
+                [
+                    payloads.feed_comment(self.sim_page["id"], comment_id=f"1_{i}")
+                    for i in range(30)
+                ],
+            )
+        )
+        lead = self._store(self.leadgen_delivery(1, start=700))
+        self.assertGreater(lead.id, max(comments.ids))
+        self.Event._cron_process_events(max_events=2)
+        self.assertEqual(lead.state, "done")
+        self.assertEqual(len(comments.filtered(lambda e: e.state == "pending")), 29)
+        # and the storm still drains completely
+        self.Event._cron_process_events()
+        self.assertEqual(set(comments.mapped("state")), {"ignored"})
+
+    def test_malformed_updates_are_dead_on_arrival_and_never_claimed(self):
+        delivery = self.leadgen_delivery(1)
+        delivery["entry"][0]["changes"][0]["value"]["leadgen_id"] = "../../me/accounts"
+        event = self._store(delivery)
+        self.assertEqual(event.state, "dead")
+        self.assertIn("not a Meta object id", event.last_error)
+        self.assertEqual(self.Event._cron_process_events(), 0)
+        self.assertFalse(self.handled)

@@ -332,6 +332,34 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertIn("Hangi hizmet?: Kurumsal paket", str(lead.description))
         self.assertIn("hafta içi arayın", lead.meta_answers_html)
 
+    def test_answers_mapped_to_notes_are_text_never_html(self):
+        self.form.field_ids.filtered(
+            lambda f: f.question_key == "notlar"
+        ).target_field = "description"
+        pixel = '<img src="https://tracker.example/p.png"> <b>Acil</b> & hızlı'
+        sim_lead = self.submit(field_data=answers(notlar=pixel))
+        self.deliver(sim_lead)
+        description = str(self.lead_of(sim_lead).description)
+        self.assertNotIn("<img", description)
+        self.assertNotIn("<b>", description)
+        self.assertIn("&lt;img src=", description)
+        self.assertIn("&lt;b&gt;Acil&lt;/b&gt; &amp; hızlı", description)
+
+    @mute_logger(EVENT_LOGGER)
+    def test_a_lead_meta_does_not_have_is_dead_at_once(self):
+        ghost = {
+            "id": "900000000099999",
+            "form_id": self.sim_form["id"],
+            "page_id": self.sim_page["id"],
+            "created_time": 1790000000,
+        }
+        self.deliver(ghost)
+        event = self.Event.search([("key", "like", ghost["id"])])
+        self.assertEqual(event.state, "dead")
+        self.assertEqual(event.attempts, 1)
+        calls = [r for r in self.simulator.requests if r.path.endswith(ghost["id"])]
+        self.assertEqual(len(calls), 1, "'does not exist' is not retried")
+
     def test_standard_questions_get_default_mapping(self):
         targets = {f.question_key: f.target_field for f in self.form.field_ids}
         self.assertEqual(targets["full_name"], "contact_name")

@@ -1,4 +1,8 @@
+import logging
+import time
 from unittest.mock import patch
+
+import requests
 
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -152,3 +156,112 @@ class TestWebhookController(MetaHttpCase):
         self.assertEqual(len(self._events()), 1000)
         self.assertEqual(self.post_delivery(body).status_code, 200)
         self.assertEqual(len(self._events()), 1000)
+
+    # ------------------------------------------------- one bad update alone
+
+    def _leadgen_change(self, leadgen_id, form_id="3333"):
+        return {
+            "field": "leadgen",
+            "value": {
+                "leadgen_id": leadgen_id,
+                "form_id": form_id,
+                "page_id": self.sim_page["id"],
+                "created_time": 1790000000,
+            },
+        }
+
+    def test_one_bad_update_is_stored_dead_and_its_neighbours_pending(self):
+        bad_updates = {
+            "NUL": self._leadgen_change("9000\x000002"),
+            "lone surrogate": self._leadgen_change("900000000000002", "33\ud83d33"),
+            "id longer than the index allows": self._leadgen_change("9" * 3000),
+            "path in an id": self._leadgen_change("../../me/accounts"),
+        }
+        for start, (name, bad) in enumerate(bad_updates.items()):
+            with self.subTest(bad=name):
+                first, last = (
+                    self._leadgen_change(str(900000000000100 + 10 * start + i))
+                    for i in (1, 3)
+                )
+                delivery = {
+                    "object": "page",
+                    "entry": [
+                        {
+                            "id": self.sim_page["id"],
+                            "time": 1790000000,
+                            "changes": [first, bad, last],
+                        }
+                    ],
+                }
+                before = self._events()
+                response = self.post_delivery(self.encode(delivery))
+                self.assertEqual(response.status_code, 200)
+                stored = self._events() - before
+                self.assertEqual(len(stored), 3)
+                self.assertEqual(
+                    sorted(stored.mapped("state")), ["dead", "pending", "pending"]
+                )
+                dead = stored.filtered(lambda e: e.state == "dead")
+                self.assertEqual(dead.kind, "malformed")
+                self.assertTrue(dead.last_error)
+                # Meta's redelivery of the same body stores nothing more
+                self.assertEqual(
+                    self.post_delivery(self.encode(delivery)).status_code, 200
+                )
+                self.assertEqual(len(self._events() - before), 3)
+
+    # ------------------------------------------------------- body and logs
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_chunked_body_is_read_no_further_than_the_cap(self):
+        sent = []
+        chunk = b"x" * (1024 * 1024)
+
+        def body():
+            for _ in range(128):  # Odoo's own request cap: 128 MiB
+                sent.append(len(chunk))
+                yield chunk
+
+        try:
+            response = self.opener.post(
+                self.base_url() + "/meta/webhook",
+                data=body(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": "sha256=" + "0" * 64,
+                },
+                timeout=60,
+            )
+            self.assertEqual(response.status_code, 413)
+        except requests.exceptions.ConnectionError:
+            pass  # the server answered and closed while the client still sent
+        cap_mib = const.MAX_WEBHOOK_BODY_BYTES // (1024 * 1024)
+        self.assertLess(sum(sent) // (1024 * 1024), cap_mib + 16)
+        self.assertFalse(self._events())
+
+    def test_the_verify_token_stays_out_of_the_access_log(self):
+        lines = []
+
+        class Keep(logging.Handler):
+            def emit(self, record):
+                lines.append(record.getMessage())
+
+        handler = Keep(level=logging.INFO)
+        access_log = logging.getLogger("werkzeug")
+        access_log.addHandler(handler)
+        try:
+            response = self.url_open(
+                "/meta/webhook?hub.mode=subscribe&hub.challenge=77"
+                f"&hub.verify_token={VERIFY_TOKEN}"
+            )
+            self.assertEqual(response.status_code, 200)
+            # the access line is written after the answer is sent
+            deadline = time.monotonic() + 5
+            while not any("/meta/webhook" in line for line in lines):
+                self.assertLess(time.monotonic(), deadline, "no access log line")
+                time.sleep(0.05)
+        finally:
+            access_log.removeHandler(handler)
+        text = "\n".join(lines)
+        self.assertIn("hub.verify_token=***", text)
+        self.assertNotIn(VERIFY_TOKEN, text)
