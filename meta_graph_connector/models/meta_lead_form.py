@@ -8,7 +8,12 @@ from odoo import Command, api, fields, models, modules
 from odoo.tools import mute_logger, split_every
 
 from ..graph import api as meta_api
-from ..graph.errors import GraphError, InvalidLeadError, TokenError
+from ..graph.errors import (
+    GraphError,
+    InvalidLeadError,
+    MissingPermissionError,
+    TokenError,
+)
 from ..graph.leads import normalize_lead
 
 _logger = logging.getLogger(__name__)
@@ -21,6 +26,8 @@ FRESH_LEAD_WINDOW = timedelta(hours=24)
 #: delays and equal timestamps must not make it skip a lead.
 WATERMARK_OVERLAP = timedelta(hours=1)
 IMPORT_BATCH = 200
+#: Leads asked per Graph page (Meta serves 25 unless told, up to 100).
+LEADS_PAGE_SIZE = 100
 
 
 class MetaLeadForm(models.Model):
@@ -99,16 +106,38 @@ class MetaLeadForm(models.Model):
     )
     # --- synchronisation
     sync_watermark = fields.Datetime(
-        readonly=True, help="Creation time of the newest lead read from Meta."
+        readonly=True,
+        help="Every lead created before this time has been read from Meta; "
+        "the next synchronisation reads from an hour before it.",
+    )
+    sync_resume_at = fields.Datetime(
+        string="Resume At",
+        readonly=True,
+        copy=False,
+        help="A synchronisation was interrupted: leads created after this time "
+        "were imported, the next run reads the older ones it did not reach.",
+    )
+    sync_run_newest = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="Creation time of the newest lead an interrupted synchronisation "
+        "read: the watermark once the run is completed.",
     )
     last_sync_at = fields.Datetime(readonly=True)
     last_sync_error = fields.Text(readonly=True)
     sync_requested = fields.Boolean(readonly=True)
     backfill_state = fields.Selection(
-        [("todo", "To Do"), ("running", "Running"), ("done", "Done")],
+        [
+            ("todo", "To Do"),
+            ("running", "Running"),
+            ("interrupted", "Interrupted"),
+            ("done", "Done"),
+        ],
         default="todo",
         readonly=True,
         copy=False,
+        help="Interrupted: the last run stopped on an error (shown below); the "
+        "next run resumes where it stopped.",
     )
     backfill_seen = fields.Integer(string="Leads Read", readonly=True)
     backfill_imported = fields.Integer(string="Leads Imported", readonly=True)
@@ -292,13 +321,14 @@ class MetaLeadForm(models.Model):
     # ------------------------------------------------------ lead import
 
     def _meta_import_graph_leads(
-        self, graph_leads, source="webhook", notify=None, strict=False
+        self, graph_leads, source="webhook", notify=None, strict=False, skipped=None
     ):
         """Turn Graph leads of this form into CRM leads; skip known ones.
 
         :param notify: None = notify leads submitted in the last 24 h only.
         :param strict: raise :class:`InvalidLeadError` for a malformed lead
             (one webhook event) instead of skipping it (a batch goes on).
+        :param list skipped: receives the errors of the leads skipped.
         :return: the ``meta.lead`` bindings created.
         """
         self.ensure_one()
@@ -324,9 +354,10 @@ class MetaLeadForm(models.Model):
             except InvalidLeadError as error:
                 if strict:
                     raise
-                # One bad lead never blocks the others; it stays visible.
+                # One bad lead never blocks the others; the run reports it.
                 _logger.warning("Meta lead skipped on form %s: %s", self.id, error)
-                self.last_sync_error = str(error)
+                if skipped is not None:
+                    skipped.append(str(error))
         if not normalized:
             return Binding
         fresh_after = datetime.now(timezone.utc) - FRESH_LEAD_WINDOW
@@ -358,8 +389,8 @@ class MetaLeadForm(models.Model):
         )
         form._meta_assign(leads)
         if form.create_partner:
-            leads.filtered(lambda lead: not lead.partner_id)._handle_partner_assignment(
-                create_missing=True
+            form._meta_create_customers(
+                leads.filtered(lambda lead: not lead.partner_id)
             )
         bindings = Binding.create(
             [
@@ -383,6 +414,26 @@ class MetaLeadForm(models.Model):
                 bodies=quiet_logs
             )
         return bindings
+
+    def _meta_create_customers(self, leads):
+        """A new customer per person, with crm's own partner creation.
+
+        Several leads of one new person in one batch (a backfill, a
+        reconciliation, a redelivered batch) end on one customer, as they do
+        when they arrive one by one and the second is matched to the customer
+        the first created: by normalized e-mail or sanitized phone.
+        """
+        created = {}
+        for lead in leads:
+            keys = [key for key in (lead.email_normalized, lead.phone_sanitized) if key]
+            partner = next((created[key] for key in keys if key in created), None)
+            if partner:
+                lead._handle_partner_assignment(force_partner_id=partner.id)
+            else:
+                lead._handle_partner_assignment(create_missing=True)
+                partner = lead.partner_id
+            for key in keys:
+                created.setdefault(key, partner)
 
     def _meta_match_partners(self, normalized):
         """Existing customers by normalized e-mail, then sanitized phone.
@@ -586,19 +637,29 @@ class MetaLeadForm(models.Model):
     def _cron_reconcile_leads(self):
         """Pull every active form's leads since its watermark (every 15 min).
 
-        Webhooks are at-least-once at best and sometimes never arrive
-        (reliability.md F4); this poll creates only the missing leads, so a
-        lead Meta never delivered still reaches the pipeline.
+        Webhooks are at-least-once at best and sometimes never arrive; this
+        poll creates only the missing leads, so a lead Meta never delivered
+        still reaches the pipeline. Each connection and each form is on its
+        own: one failing never stops the others.
         """
         auto_commit = not modules.module.current_test
+        # Only this cron synchronises forms and it never runs twice at once:
+        # a form still marked running was interrupted (worker killed, time
+        # limit); it resumes below, from what its last batch committed.
+        self.search([("backfill_state", "=", "running")]).write(
+            {"backfill_state": "interrupted"}
+        )
         accounts = self.env["meta.account"].search([("state", "=", "connected")])
         for account in accounts:
             try:
-                self._meta_sync_forms(account.with_company(account.company_id))
+                with self.env.cr.savepoint():
+                    self._meta_sync_forms(account.with_company(account.company_id))
             except GraphError as error:
                 _logger.info(
                     "Meta form sync of account %s failed: %s", account.id, error
                 )
+            except Exception:  # noqa: BLE001 - the other accounts go on
+                _logger.exception("Meta form sync of account %s failed", account.id)
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         forms = self.search(
@@ -609,20 +670,22 @@ class MetaLeadForm(models.Model):
             form.with_company(form.company_id)._meta_sync_leads(auto_commit=auto_commit)
         return True
 
-    def _meta_import_batch(self, graph_leads, source):
+    def _meta_import_batch(self, graph_leads, source, skipped=None):
         """Import a batch; if another worker imported one of its leads at the
         same moment (the webhook), redo that batch lead by lead."""
         # a unique-key conflict is an expected outcome here, not a bad query
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                return self._meta_import_graph_leads(graph_leads, source=source)
+                return self._meta_import_graph_leads(
+                    graph_leads, source=source, skipped=skipped
+                )
         except IntegrityError:
             bindings = self.env["meta.lead"]
             for graph_lead in graph_leads:
                 try:
                     with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                         bindings |= self._meta_import_graph_leads(
-                            [graph_lead], source=source
+                            [graph_lead], source=source, skipped=skipped
                         )
                 except IntegrityError:
                     continue  # imported by the other path: that is the goal
@@ -634,63 +697,135 @@ class MetaLeadForm(models.Model):
         The first run has no watermark: it is the initial backfill, as far
         back as Meta keeps leads (about 90 days), and reports its progress
         per batch.
+
+        Meta lists a form's leads newest first
+        (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving/),
+        so the watermark moves only when a run has read everything down to
+        it: a run interrupted on a later page (5xx, throttling, timeout,
+        token, a killed worker) leaves the watermark where it was and records
+        how far down it got (``sync_resume_at``): the next run reads only the
+        older leads it did not reach, and the binding's unique lead id makes
+        re-reading the boundary second harmless. Every lead is imported once.
+
+        :return: True when the run completed.
         """
         self.ensure_one()
+        started_at = fields.Datetime.now()
         since = self.sync_watermark - WATERMARK_OVERLAP if self.sync_watermark else None
+        until = self.sync_resume_at or None
         backfill = self.backfill_state != "done"
-        self.write(
-            {
-                "sync_requested": False,
-                "backfill_state": "running" if backfill else "done",
-                "backfill_seen": 0 if backfill else self.backfill_seen,
-                "backfill_imported": 0 if backfill else self.backfill_imported,
-            }
-        )
+        values = {"sync_requested": False}
+        if backfill:
+            values["backfill_state"] = "running"
+            if not until:  # a fresh backfill, not the resumption of one
+                values.update(backfill_seen=0, backfill_imported=0)
+        self.write(values)
         if auto_commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
-        watermark = self.sync_watermark
+        run = _SyncRun(self.sync_run_newest, until)
+        skipped = []
         try:
             client = self.account_id._meta_client()
-            leads = meta_api.iter_form_leads(client, self.meta_form_id, since=since)
+            leads = meta_api.iter_form_leads(
+                client,
+                self.meta_form_id,
+                since=since,
+                until=until,
+                limit=LEADS_PAGE_SIZE,
+            )
             source = "backfill" if backfill else "reconciliation"
             for batch in split_every(IMPORT_BATCH, leads, list):
-                bindings = self._meta_import_batch(batch, source)
-                watermark = max(
-                    [
-                        watermark,
-                        *(_naive(_parse_time(g.get("created_time"))) for g in batch),
-                    ],
-                    key=lambda value: value or datetime.min,
-                )
-                values = {"sync_watermark": watermark}
-                if backfill:
-                    values.update(
-                        backfill_seen=self.backfill_seen + len(batch),
-                        backfill_imported=self.backfill_imported + len(bindings),
+                with self.env.cr.savepoint():
+                    bindings = self._meta_import_batch(batch, source, skipped)
+                    run.read(_parse_time(g.get("created_time")) for g in batch)
+                    self.write(
+                        self._meta_progress_values(run, backfill, len(batch), bindings)
                     )
-                else:
-                    values["missed_webhook_count"] = self.missed_webhook_count + len(
-                        bindings
-                    )
-                self.write(values)
                 if auto_commit:
                     # per batch: progress is visible and work is not redone
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-        except TokenError as error:
-            self.account_id._meta_flag_token_error(error)
-            self.last_sync_error = str(error)
-            return False
-        except GraphError as error:
-            self.last_sync_error = str(error)
+        except Exception as error:  # noqa: BLE001 - one form never stops the others
+            self._meta_sync_failed(error, backfill)
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             return False
         self.write(
             {
+                # a completed run has read every lead created before it began
+                "sync_watermark": max(
+                    filter(None, (self.sync_watermark, run.newest, started_at))
+                ),
+                "sync_resume_at": False,
+                "sync_run_newest": False,
                 "last_sync_at": fields.Datetime.now(),
-                "last_sync_error": False,
+                "last_sync_error": self._meta_skipped_summary(skipped),
                 "backfill_state": "done",
             }
         )
         return True
+
+    def _meta_progress_values(self, run, backfill, read, bindings):
+        values = {"sync_run_newest": run.newest, "sync_resume_at": run.resume_at}
+        if backfill:
+            values.update(
+                backfill_seen=self.backfill_seen + read,
+                backfill_imported=self.backfill_imported + len(bindings),
+            )
+        else:
+            values["missed_webhook_count"] = self.missed_webhook_count + len(bindings)
+        return values
+
+    def _meta_sync_failed(self, error, backfill):
+        """Keep the error visible until a run succeeds; the run resumes."""
+        if isinstance(error, GraphError):
+            _logger.info("Meta lead sync of form %s stopped: %s", self.id, error)
+        else:
+            _logger.exception("Meta lead sync of form %s failed", self.id)
+        if isinstance(error, TokenError):
+            self.account_id._meta_flag_token_error(error)
+        elif isinstance(error, MissingPermissionError):
+            self.account_id._meta_flag_permission_error(error)
+        values = {"last_sync_error": str(error) or error.__class__.__name__}
+        if backfill:
+            values["backfill_state"] = "interrupted"
+        self.write(values)
+
+    def _meta_skipped_summary(self, skipped):
+        if not skipped:
+            return False
+        return self.env._(
+            "%(count)s leads could not be read and were skipped. First: %(error)s",
+            count=len(skipped),
+            error=skipped[0],
+        )
+
+
+class _SyncRun:
+    """How far a synchronisation got, in the creation times Meta pages by.
+
+    ``resume_at`` is the creation time of the oldest lead read when every
+    lead so far came newest first, as Meta lists them; when they did not,
+    the position is unknown and a resumed run re-reads from the window the
+    run started with (``until``, or everything).
+    """
+
+    def __init__(self, newest, until):
+        self.newest = newest or None
+        self.resume_at = until or None
+        self._oldest = None
+        self._ordered = True
+
+    def read(self, times):
+        for when in times:
+            when = _naive(when) or None
+            if when is None or (self._oldest is not None and when > self._oldest):
+                self._ordered = False
+            else:
+                self._oldest = when
+            if when and (self.newest is None or when > self.newest):
+                self.newest = when
+        if self._ordered and self._oldest is not None:
+            self.resume_at = self._oldest
 
 
 def _naive(value):

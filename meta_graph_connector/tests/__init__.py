@@ -4,3 +4,4 @@ from . import test_meta_account
 from . import test_security
 from . import test_views
 from . import test_lead_ads
+from . import test_lead_sync
