@@ -7,7 +7,11 @@ with the addon installed and the sandbox configured, then:
 2. sends the same delivery again (Meta redelivers) and times it;
 3. sends a forged delivery (wrong secret);
 4. as a baseline in the same run, times a trivial Odoo HTTP request
-   (``/web/health``) so the intake figure reads as a ratio to Odoo's floor.
+   (``/web/health``) so the intake figure reads as a ratio to Odoo's floor;
+5. a storm: one delivery of ``--storm`` comment updates, redelivered while
+   the processing cron works through it (the redelivery must neither fail
+   nor wait), then one lead submitted behind the storm: the time until its
+   CRM lead exists (kinds take turns, so it does not wait for the storm).
 
 Prints the figures, then one JSON line. Usage:
     python tools/bench_intake.py --odoo /path/to/odoo [--python PY] [--n 1000]
@@ -39,6 +43,83 @@ def count_events(database):
         return cr.fetchone()[0]
 
 
+def lead_exists(database, leadgen_id):
+    with psycopg2.connect(dbname=database) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM meta_lead"
+            " WHERE leadgen_id = %s AND lead_id IS NOT NULL",
+            [leadgen_id],
+        )
+        return cr.fetchone()[0] > 0
+
+
+def count_storm_done(database):
+    with psycopg2.connect(dbname=database) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM meta_webhook_event"
+            " WHERE kind = 'page_comment' AND state NOT IN ('pending', 'failed')"
+        )
+        return cr.fetchone()[0]
+
+
+def storm(sim, odoo, page, url, size):
+    """A storm of comments, its redelivery during processing, a lead behind it."""
+    changes = [
+        payloads.feed_comment(
+            page["id"],
+            comment_id=f"{page['id']}_{index}",
+            post_id=f"{page['id']}_1",
+            from_id="24000000000001",
+            message="Fiyat nedir?",
+        )
+        for index in range(size)
+    ]
+    body = sim.webhooks.encode(payloads.delivery("page", changes))
+    signature = sim.webhooks.sign(body, APP_SECRET)
+    before = count_events(odoo.database)
+    status, ms = timed_post(url, body, signature)
+    stored = count_events(odoo.database) - before
+    # wait until the cron is inside the storm, then Meta redelivers it
+    deadline = time.monotonic() + 60
+    while count_storm_done(odoo.database) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    busy_before = count_storm_done(odoo.database)
+    again_status, again_ms = timed_post(url, body, signature)
+    stored_again = count_events(odoo.database) - before - stored
+    # a lead submitted behind the storm
+    form = sim.add_form(page["id"], name="Storm Form")
+    lead = sim.add_lead(form["id"])
+    lead_body = sim.webhooks.encode(
+        payloads.delivery("page", [payloads.leadgen_change(lead)])
+    )
+    started = time.perf_counter()
+    post_signed(requests, url, lead_body, sim.webhooks.sign(lead_body, APP_SECRET))
+    while not lead_exists(odoo.database, lead["id"]):
+        if time.perf_counter() - started > 120:
+            break
+        time.sleep(0.02)
+    lead_ms = (time.perf_counter() - started) * 1000
+    storm_done_at_lead = count_storm_done(odoo.database)
+    print(
+        f"storm: {size} comments ({len(body)} bytes) -> {status} in {ms:.0f} ms, "
+        f"stored {stored}; redelivered while the cron had done {busy_before} -> "
+        f"{again_status} in {again_ms:.0f} ms, stored {stored_again}; a lead behind "
+        f"the storm was in the CRM after {lead_ms:.0f} ms, when the cron had done "
+        f"{storm_done_at_lead} of {size} comments"
+    )
+    return {
+        "storm": size,
+        "storm_status": status,
+        "storm_ms": round(ms, 1),
+        "storm_stored": stored,
+        "storm_redelivery_status": again_status,
+        "storm_redelivery_ms": round(again_ms, 1),
+        "storm_redelivery_stored": stored_again,
+        "lead_behind_storm_ms": round(lead_ms, 1),
+        "storm_done_when_lead_landed": storm_done_at_lead,
+    }
+
+
 def timed_post(url, body, signature):
     started = time.perf_counter()
     response = post_signed(requests, url, body, signature)
@@ -51,6 +132,7 @@ def main():
     parser.add_argument("--python", default=None)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--storm", type=int, default=10000)
     args = parser.parse_args()
 
     with (
@@ -122,6 +204,7 @@ def main():
                 f"{again_ms:.0f} ms, stored {stored_again}; forged -> {forged_status} "
                 f"in {forged_ms:.1f} ms, stored {stored_forged}"
             )
+        storm_result = storm(sim, odoo, page, url, args.storm) if args.storm else {}
 
     floor_ms = statistics.median(floor)
     median_ms = statistics.median(r["ms"] for r in runs)
@@ -142,6 +225,7 @@ def main():
         "statuses": sorted(
             {(r["status"], r["again_status"], r["forged_status"]) for r in runs}
         ),
+        **storm_result,
     }
     print(json.dumps(result))
     ok = all(
@@ -152,6 +236,12 @@ def main():
         and r["forged_status"] == 403
         and r["forged_stored"] == 0
         for r in runs
+    ) and (
+        not storm_result
+        or (
+            storm_result["storm_redelivery_status"] == 200
+            and storm_result["storm_redelivery_stored"] == 0
+        )
     )
     return 0 if ok else 1
 

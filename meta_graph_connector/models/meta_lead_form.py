@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 from markupsafe import Markup
@@ -25,6 +26,10 @@ FRESH_LEAD_WINDOW = timedelta(hours=24)
 #: The poll re-reads this much before its watermark: Meta's clock, indexing
 #: delays and equal timestamps must not make it skip a lead.
 WATERMARK_OVERLAP = timedelta(hours=1)
+#: A reconciliation run starts no new batch after this many seconds; it
+#: reports the forms left and the scheduler runs it again at once (see the
+#: event processing's RUN_TIME_BUDGET for why runs stay short).
+SYNC_TIME_BUDGET = 10
 IMPORT_BATCH = 200
 #: Leads asked per Graph page (Meta serves 25 unless told, up to 100).
 LEADS_PAGE_SIZE = 100
@@ -643,12 +648,6 @@ class MetaLeadForm(models.Model):
         own: one failing never stops the others.
         """
         auto_commit = not modules.module.current_test
-        # Only this cron synchronises forms and it never runs twice at once:
-        # a form still marked running was interrupted (worker killed, time
-        # limit); it resumes below, from what its last batch committed.
-        self.search([("backfill_state", "=", "running")]).write(
-            {"backfill_state": "interrupted"}
-        )
         accounts = self.env["meta.account"].search([("state", "=", "connected")])
         for account in accounts:
             try:
@@ -664,10 +663,32 @@ class MetaLeadForm(models.Model):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         forms = self.search(
             [("account_id.state", "=", "connected")],
-            order="sync_requested desc, last_sync_at asc nulls first",
+            order="sync_requested desc, sync_resume_at asc nulls last,"
+            " last_sync_at asc nulls first",
         )
+        # Only this cron synchronises forms and it never runs twice at once:
+        # a form marked running that it will not run now (archived, its
+        # connection broken) was interrupted, by a killed worker or a time
+        # limit; the others resume below from what their last batch committed.
+        stalled = self.with_context(active_test=False).search(
+            [("backfill_state", "=", "running"), ("id", "not in", forms.ids)]
+        )
+        stalled.write({"backfill_state": "interrupted"})
+        deadline = time.monotonic() + SYNC_TIME_BUDGET if auto_commit else None
+        done = 0
         for form in forms:
-            form.with_company(form.company_id)._meta_sync_leads(auto_commit=auto_commit)
+            if deadline and time.monotonic() > deadline:
+                break
+            form.with_company(form.company_id)._meta_sync_leads(
+                auto_commit=auto_commit, deadline=deadline
+            )
+            done += 1
+        # the forms not reached, and one paused midway, are picked up by the
+        # next run, which the scheduler starts at once
+        paused = forms.filtered(lambda f: f.sync_resume_at and not f.last_sync_error)
+        self.env["ir.cron"]._notify_progress(
+            done=done, remaining=len(forms) - done + len(paused)
+        )
         return True
 
     def _meta_import_batch(self, graph_leads, source, skipped=None):
@@ -691,7 +712,7 @@ class MetaLeadForm(models.Model):
                     continue  # imported by the other path: that is the goal
             return bindings
 
-    def _meta_sync_leads(self, auto_commit=False):
+    def _meta_sync_leads(self, auto_commit=False, deadline=None):
         """Read this form's leads since the watermark and import the missing.
 
         The first run has no watermark: it is the initial backfill, as far
@@ -707,7 +728,10 @@ class MetaLeadForm(models.Model):
         older leads it did not reach, and the binding's unique lead id makes
         re-reading the boundary second harmless. Every lead is imported once.
 
-        :return: True when the run completed.
+        :param deadline: ``time.monotonic()`` after which no new batch is
+            started: the run pauses as an interrupted one would, without an
+            error, and the next run goes on.
+        :return: True when the run completed, None when it paused.
         """
         self.ensure_one()
         started_at = fields.Datetime.now()
@@ -744,17 +768,19 @@ class MetaLeadForm(models.Model):
                 if auto_commit:
                     # per batch: progress is visible and work is not redone
                     self.env.cr.commit()  # pylint: disable=invalid-commit
+                if deadline and time.monotonic() > deadline and run.advanced:
+                    return None
         except Exception as error:  # noqa: BLE001 - one form never stops the others
             self._meta_sync_failed(error, backfill)
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             return False
+        # A complete run has read every lead created before it began; a
+        # resumed one only those below where the interrupted run stopped.
+        reached = (self.sync_watermark, run.newest, None if until else started_at)
         self.write(
             {
-                # a completed run has read every lead created before it began
-                "sync_watermark": max(
-                    filter(None, (self.sync_watermark, run.newest, started_at))
-                ),
+                "sync_watermark": max(filter(None, reached), default=False),
                 "sync_resume_at": False,
                 "sync_run_newest": False,
                 "last_sync_at": fields.Datetime.now(),
@@ -811,9 +837,14 @@ class _SyncRun:
 
     def __init__(self, newest, until):
         self.newest = newest or None
-        self.resume_at = until or None
+        self.resume_at = self._until = until or None
         self._oldest = None
         self._ordered = True
+
+    @property
+    def advanced(self):
+        """Whether a run paused now would resume further down than it began."""
+        return self.resume_at is not None and self.resume_at != self._until
 
     def read(self, times):
         for when in times:

@@ -1,3 +1,4 @@
+import time
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
@@ -112,6 +113,30 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                     form = self._interrupt_and_resume(backfill, kind, **options)
                     form.active = False
 
+    @mute_logger(FORM_LOGGER, GRAPH_LOGGER)
+    def test_a_lead_arriving_during_an_interruption_is_not_skipped(self):
+        """A lead created after the interrupted run began (its webhook lost)
+        is above what the resumed run reads: the watermark must not jump
+        over it when the resumed run completes."""
+        form, sim_form = self._form()
+        self.simulator.faults.fail_calls(
+            f"/{sim_form['id']}/leads", kind="throttle", code=80005, skip=3
+        )
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertTrue(form.sync_resume_at)
+        late = self.simulator.add_lead(
+            sim_form["id"], created_time=self.now - timedelta(days=1)
+        )
+        self.env["meta.lead.form"]._cron_reconcile_leads()  # resumes, completes
+        self.assertLess(
+            form.sync_watermark,
+            fields.Datetime.to_datetime(self.now.replace(tzinfo=None))
+            - timedelta(days=1),
+        )
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertIn(late["id"], self._imported(sim_form).mapped("leadgen_id"))
+        self.assertAllImportedOnce(form, sim_form)
+
     @mute_logger(FORM_LOGGER)
     def test_a_worker_killed_between_batches_loses_nothing(self):
         for backfill in (True, False):
@@ -208,3 +233,20 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         same = leads.filtered(lambda lead: lead.partner_id.email != "baska@example.com")
         self.assertEqual(len(same), 3)
         self.assertEqual(len(same.partner_id), 1)
+
+    def test_a_run_out_of_time_pauses_and_the_next_one_goes_on(self):
+        form, sim_form = self._form()
+        self.assertIsNone(form._meta_sync_leads(deadline=time.monotonic() - 1))
+        self.assertEqual(len(self._imported(sim_form)), BATCH)
+        self.assertFalse(form.last_sync_error, "a pause is no error")
+        self.assertTrue(form.sync_resume_at)
+        self.assertEqual(form.backfill_state, "running")
+        self.assertTrue(form._meta_sync_leads())
+        self.assertAllImportedOnce(form, sim_form)
+
+    def test_a_stalled_backfill_of_a_form_no_longer_synced_is_not_left_running(self):
+        form, _sim_form = self._form()
+        form.backfill_state = "running"  # its worker was killed
+        form.active = False
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertEqual(form.backfill_state, "interrupted")

@@ -38,6 +38,32 @@ class TestSecurity(MetaTransactionCase):
         with self.assertRaises(AccessError):
             app.write({"graph_base_url": "https://attacker.example"})
 
+    def test_values_kept_by_earlier_versions_move_to_the_app(self):
+        """Up to 18.0.1.0.0 the secrets were system parameters that the
+        settings page handed to anyone: the upgrade moves and deletes them."""
+        params = self.env["ir.config_parameter"].sudo()
+        legacy = {
+            "app_id": "999000",
+            "app_secret": "legacy_secret",
+            "app_secret_previous": "legacy_previous",
+            "verify_token": "legacy_verify_token",
+            "api_version": "v25.0",
+            "graph_base_url": "http://127.0.0.1:9",
+        }
+        for key, value in legacy.items():
+            params.set_param(f"meta_graph_connector.{key}", value)
+        self.env["meta.app"]._meta_adopt_legacy_parameters()
+        for field, value in legacy.items():
+            self.assertEqual(self.meta_app[field], value, field)
+        self.assertFalse(
+            params.search(
+                [("key", "in", [f"meta_graph_connector.{k}" for k in legacy])]
+            )
+        )
+        self.assertEqual(
+            self.env["meta.app"]._meta_config()["app_secret"], "legacy_secret"
+        )
+
     def test_salesperson_cannot_read_the_webhook_inbox(self):
         with self.assertRaises(AccessError):
             self.env["meta.webhook.event"].with_user(self.salesman).search([])
