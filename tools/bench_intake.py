@@ -62,8 +62,27 @@ def count_storm_done(database):
         return cr.fetchone()[0]
 
 
+def wait_drained(database, timeout=900):
+    """Wait until the cron has no pending event left (a clean start)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with psycopg2.connect(dbname=database) as conn, conn.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM meta_webhook_event WHERE state = 'pending'"
+            )
+            if not cr.fetchone()[0]:
+                return True
+        time.sleep(0.5)
+    return False
+
+
 def storm(sim, odoo, page, url, size):
-    """A storm of comments, its redelivery during processing, a lead behind it."""
+    """A storm of comments, its redelivery during processing, a lead behind it.
+
+    Starts once the cron has drained what the first phase stored, so the lead
+    waits behind the storm only, not behind older leads of its own kind.
+    """
+    wait_drained(odoo.database)
     changes = [
         payloads.feed_comment(
             page["id"],
