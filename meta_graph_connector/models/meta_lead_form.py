@@ -761,7 +761,7 @@ class MetaLeadForm(models.Model):
             for batch in split_every(IMPORT_BATCH, leads, list):
                 with self.env.cr.savepoint():
                     bindings = self._meta_import_batch(batch, source, skipped)
-                    run.read(_parse_time(g.get("created_time")) for g in batch)
+                    run.observe(_parse_time(g.get("created_time")) for g in batch)
                     self.write(
                         self._meta_progress_values(run, backfill, len(batch), bindings)
                     )
@@ -846,7 +846,7 @@ class _SyncRun:
         """Whether a run paused now would resume further down than it began."""
         return self.resume_at is not None and self.resume_at != self._until
 
-    def read(self, times):
+    def observe(self, times):
         for when in times:
             when = _naive(when) or None
             if when is None or (self._oldest is not None and when > self._oldest):

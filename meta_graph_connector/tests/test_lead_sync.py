@@ -137,22 +137,25 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.assertIn(late["id"], self._imported(sim_form).mapped("leadgen_id"))
         self.assertAllImportedOnce(form, sim_form)
 
+    @staticmethod
+    def _dies_on_second_batch(form):
+        real_import = type(form)._meta_import_batch
+        calls = []
+
+        def import_then_die(record, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                raise WorkerKilled()
+            return real_import(record, *args, **kwargs)
+
+        return import_then_die
+
     @mute_logger(FORM_LOGGER)
     def test_a_worker_killed_between_batches_loses_nothing(self):
         for backfill in (True, False):
             with self.subTest(backfill=backfill):
                 form, sim_form = self._form(backfill=backfill)
-                real_import = type(form)._meta_import_batch
-                calls = []
-
-                def import_then_die(
-                    record, *args, _calls=calls, _real=real_import, **kwargs
-                ):
-                    _calls.append(1)
-                    if len(_calls) == 2:
-                        raise WorkerKilled()
-                    return _real(record, *args, **kwargs)
-
+                import_then_die = self._dies_on_second_batch(form)
                 # not assertRaises: Odoo's rolls back what its block wrote,
                 # and what the first batch wrote is the point
                 killed = False

@@ -232,9 +232,11 @@ class TestWebhookController(MetaHttpCase):
                 },
                 timeout=60,
             )
-            self.assertEqual(response.status_code, 413)
         except requests.exceptions.ConnectionError:
-            pass  # the server answered and closed while the client still sent
+            # the server answered and closed while the client still sent
+            response = None
+        if response is not None:
+            self.assertEqual(response.status_code, 413)
         cap_mib = const.MAX_WEBHOOK_BODY_BYTES // (1024 * 1024)
         self.assertLess(sum(sent) // (1024 * 1024), cap_mib + 16)
         self.assertFalse(self._events())
