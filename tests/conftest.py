@@ -32,3 +32,32 @@ def sim():
         yield simulator
     finally:
         simulator.stop()
+
+
+class _RecordedSleeps:
+    """A client's ``sleep``: records backoff delays instead of sleeping."""
+
+    def __init__(self):
+        self.delays = []
+
+    def __call__(self, seconds):
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def page(sim):
+    return sim.add_page(name="Kadıköy Mobilya")
+
+
+@pytest.fixture
+def page_client(sim, page):
+    """The core's Graph client with the Page's token, backoff not slept."""
+    from graph.client import GraphClient
+
+    return GraphClient(
+        page["access_token"],
+        app_secret=APP_SECRET,
+        base_url=sim.base_url,
+        sleep=_RecordedSleeps(),
+        timeout=(2, 2),
+    )

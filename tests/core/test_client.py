@@ -42,22 +42,6 @@ class Sleeper:
         self.delays.append(seconds)
 
 
-@pytest.fixture
-def page(sim):
-    return sim.add_page(name="Kadıköy Mobilya")
-
-
-@pytest.fixture
-def page_client(sim, page):
-    return GraphClient(
-        page["access_token"],
-        app_secret=APP_SECRET,
-        base_url=sim.base_url,
-        sleep=Sleeper(),
-        timeout=(2, 2),
-    )
-
-
 def _graph_requests(sim):
     return [r for r in sim.requests if not r.path.startswith("/_sim")]
 

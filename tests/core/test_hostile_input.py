@@ -142,34 +142,18 @@ def test_an_envelope_object_that_is_no_meta_object_refuses_the_delivery(obj):
 # ---------------------------------------------------------- Graph paths
 
 
-@pytest.fixture
-def page(sim):
-    return sim.add_page(name="Kadıköy Mobilya")
-
-
-@pytest.fixture
-def client(sim, page):
-    return GraphClient(
-        page["access_token"],
-        app_secret=APP_SECRET,
-        base_url=sim.base_url,
-        sleep=lambda _s: None,
-        timeout=(2, 2),
-    )
-
-
 @pytest.mark.parametrize(
     "path", ["123/../../me/accounts", "../me", "123//leads", "./123"]
 )
-def test_the_client_refuses_dot_and_empty_segments(sim, client, path):
+def test_the_client_refuses_dot_and_empty_segments(sim, page_client, path):
     with pytest.raises(InvalidRequestError):
-        client.get(path)
+        page_client.get(path)
     assert sim.requests == []
 
 
-def test_the_client_encodes_each_segment(sim, client):
+def test_the_client_encodes_each_segment(sim, page_client):
     with pytest.raises(NotFoundError):
-        client.get("123?fields=access_token")
+        page_client.get("123?fields=access_token")
     (request,) = sim.requests
     assert request.path.endswith("/123%3Ffields%3Daccess_token")
     assert "fields" not in request.query
@@ -185,15 +169,15 @@ def test_the_client_encodes_each_segment(sim, client):
         lambda c: api.subscribe_page(c, "../app"),
     ],
 )
-def test_operations_validate_ids_before_calling(sim, client, call):
+def test_operations_validate_ids_before_calling(sim, page_client, call):
     with pytest.raises(InvalidIdError):
-        call(client)
+        call(page_client)
     assert sim.requests == []
 
 
-def test_an_object_that_does_not_exist_is_not_found(sim, client):
+def test_an_object_that_does_not_exist_is_not_found(sim, page_client):
     with pytest.raises(NotFoundError) as caught:
-        api.get_lead(client, "900000000000999")
+        api.get_lead(page_client, "900000000000999")
     assert not caught.value.retryable
     assert len(sim.requests) == 1  # not retried
 
