@@ -99,6 +99,13 @@ class MetaApp(models.Model):
         for app in self:
             app.webhook_url = f"{base_url}/meta/webhook"
 
+    @api.constrains("name")
+    def _check_one_app(self):
+        # the webhook route checks one app's signature: a second app would
+        # silently never be used
+        if self.search_count([]) > 1:
+            raise UserError(self.env._("This database talks to Meta as one app."))
+
     @api.constrains("graph_timeout")
     def _check_graph_timeout(self):
         if any(app.graph_timeout <= 0 for app in self):

@@ -1,6 +1,6 @@
 import json
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -63,6 +63,12 @@ class TestSecurity(MetaTransactionCase):
         self.assertEqual(
             self.env["meta.app"]._meta_config()["app_secret"], "legacy_secret"
         )
+
+    def test_one_meta_app_per_database(self):
+        with self.assertRaises(UserError):
+            self.env["meta.app"].create({"name": "Second app"})
+        with self.assertRaises(UserError):
+            self.meta_app.unlink()
 
     def test_salesperson_cannot_read_the_webhook_inbox(self):
         with self.assertRaises(AccessError):
