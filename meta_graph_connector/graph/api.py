@@ -6,11 +6,13 @@ plain Python values, so the Odoo layer never spells a Graph URL itself.
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from . import const
 from .errors import UnknownGraphError
 from .ids import node_id
+from .times import parse_expiry
+from .webhook import fields_for_kinds
 
 
 @dataclass(frozen=True)
@@ -33,15 +35,6 @@ class TokenInfo:
         return tuple(scope for scope in required if scope not in self.scopes)
 
 
-def _epoch(value):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    # 0 means "never expires" (§2.2)
-    return datetime.fromtimestamp(number, tz=timezone.utc) if number > 0 else None
-
-
 def inspect_token(app_client, input_token):
     """Inspect ``input_token`` with an app-token client (``GET /debug_token``)."""
     answer = app_client.get("debug_token", {"input_token": input_token})
@@ -55,8 +48,8 @@ def inspect_token(app_client, input_token):
         token_type=str(data.get("type") or ""),
         profile_id=str(data.get("profile_id") or data.get("user_id") or ""),
         scopes=tuple(str(s) for s in data.get("scopes") or ()),
-        expires_at=_epoch(data.get("expires_at")),
-        data_access_expires_at=_epoch(data.get("data_access_expires_at")),
+        expires_at=parse_expiry(data.get("expires_at")),
+        data_access_expires_at=parse_expiry(data.get("data_access_expires_at")),
         error_code=error.get("code"),
         error_subcode=error.get("subcode") or error.get("error_subcode"),
         error_message=str(error.get("message") or ""),
@@ -95,21 +88,26 @@ def list_pages(user_client):
     return [page for page in pages if page.page_id]
 
 
-def page_fields_for_scopes(scopes, fields=const.PAGE_SUBSCRIBED_FIELDS):
-    """The webhook fields a token with ``scopes`` may subscribe, in order.
+def page_fields(kinds, scopes=None):
+    """The Page webhook fields to subscribe for the event ``kinds`` handled,
+    among those a token with ``scopes`` may subscribe, in a stable order.
 
+    Meta refuses a whole ``subscribed_apps`` call when one field needs a
+    permission the token lacks
+    (https://developers.facebook.com/docs/graph-api/reference/page/subscribed_apps/);
     ``scopes=None`` (not inspected yet) allows every field.
     """
+    fields = fields_for_kinds("page", kinds)
     if scopes is None:
-        return tuple(fields)
+        return fields
     granted = set(scopes)
     return tuple(
         name for name in fields if const.PAGE_FIELD_SCOPES.get(name) in (None, *granted)
     )
 
 
-def subscribe_page(page_client, page_id, fields=const.PAGE_SUBSCRIBED_FIELDS):
-    """Subscribe the app to a Page's webhook fields (§4.1 step 2)."""
+def subscribe_page(page_client, page_id, fields):
+    """Subscribe the app to a Page's webhook ``fields`` (replacing the set)."""
     answer = page_client.post(
         f"{node_id(page_id, 'Page id')}/subscribed_apps",
         data={"subscribed_fields": ",".join(fields)},

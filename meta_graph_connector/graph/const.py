@@ -35,18 +35,6 @@ MAX_BATCH_SIZE = 50
 #: largest legitimate delivery (reliability.md REQ-W3 suggests 5–10 MiB).
 MAX_WEBHOOK_BODY_BYTES = 10 * 1024 * 1024
 
-#: Page webhook fields the addon subscribes per Page (§4.1 step 2): Lead Ads,
-#: Page comments and the Messenger inbox.
-PAGE_SUBSCRIBED_FIELDS = (
-    "leadgen",
-    "feed",
-    "messages",
-    "messaging_postbacks",
-    "message_echoes",
-    "message_reads",
-    "message_deliveries",
-)
-
 #: The permission a Page webhook field needs besides ``pages_manage_metadata``
 #: (§3, §4.1): Meta refuses the whole subscription call when one is missing,
 #: so a connection subscribes only the fields its token allows.
@@ -57,6 +45,7 @@ PAGE_FIELD_SCOPES = {
     "message_echoes": "pages_messaging",
     "message_reads": "pages_messaging",
     "message_deliveries": "pages_messaging",
+    "message_reactions": "pages_messaging",
 }
 
 #: Fields read on a lead (§5.1, field list of the official SDK).

@@ -55,6 +55,7 @@ from types import MappingProxyType
 import phonenumbers
 
 from .errors import InvalidLeadError
+from .ids import as_id, is_node_id
 from .phone import normalize_phone
 from .text import (
     casefold_tr,
@@ -63,8 +64,10 @@ from .text import (
     normalize_person_name,
     romanize_tr,
     split_full_name,
+    strip_export_prefix,
     upper_tr,
 )
+from .times import parse_time
 
 __all__ = [
     "CANONICAL_FIELDS",
@@ -164,7 +167,6 @@ _FALLBACK_SOURCES = frozenset(
 _STRIP_RE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
-_CSV_PREFIX_RE = re.compile(r"^[a-z]:(?=\S)")
 _EMAIL_RE = re.compile(
     r"[^@\s\"(),:;<>\[\\\]]{1,64}@"
     r"(?:[^@\s\"(),:;<>\[\\\]._-][^@\s\"(),:;<>\[\\\].]{0,62}\.)+"
@@ -314,12 +316,11 @@ def _single_line(value):
     return collapse_whitespace(value) or None
 
 
-def _id(value):
-    """Graph ids as str: Meta may send JSON numbers (§4.4).  Else None."""
+def _key(value):
+    """A key or id as Meta sends it (str or JSON number), cleaned; else None."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    text = _clean_text(value, _MAX_KEY_LENGTH)
-    return text or None
+    return _clean_text(as_id(value), _MAX_KEY_LENGTH) or None
 
 
 def humanize_key(key, locale=None):
@@ -394,50 +395,6 @@ def _date_of_birth(value):
     if second > 12 or first == second:
         return _make_date(year, first, second)
     return None  # 03/04/1990: March 4th or 3 April?  Refuse to guess.
-
-
-def _parse_iso(text):
-    # Python 3.10's fromisoformat (Odoo 18 still supports 3.10) rejects
-    # Meta's "+0000", "Z" and fractions other than 3/6 digits: rewrite them.
-    text = re.sub(r"(?:[Zz]|([+-]\d\d):?(\d\d))$", _iso_offset, text)
-    text = re.sub(
-        r"(:\d\d)\.(\d{1,6})\d*", lambda m: f"{m[1]}.{m[2]:0<6}", text, count=1
-    )
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    try:
-        return parsed.astimezone(timezone.utc)
-    except OverflowError:  # "0001-01-01T00:00:00+01:00"
-        return None
-
-
-def _iso_offset(match):
-    hours, minutes = match.groups()
-    return f"{hours}:{minutes}" if hours else "+00:00"
-
-
-def _parse_time(value):
-    """created_time → aware UTC datetime, or None (see module docstring)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()[:64]
-        if re.fullmatch(r"\d{1,16}(?:\.\d+)?", text):
-            value = float(text)
-        else:
-            return _parse_iso(text)
-    if not isinstance(value, int | float):
-        return None
-    try:
-        if value > 10**11:
-            value = value / 1000
-        return datetime.fromtimestamp(value, timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def _flag(value):
@@ -566,12 +523,12 @@ def _index_questions(questions, checkboxes):
     """key → (label, type, {option key → label}); never raises."""
     index = {}
     for item in _dicts(checkboxes):
-        key = _id(item.get("key"))
+        key = _key(item.get("key"))
         if key:
             text = item.get("text") or item.get("label")
             index[key] = (_clean_text(text) if _is_scalar(text) else "", None, {})
     for item in _dicts(questions):
-        key = _id(item.get("key"))
+        key = _key(item.get("key"))
         if not key:
             continue
         label = item.get("label")
@@ -622,7 +579,7 @@ def _standard_field(key, qtype):
 def _answer(position, item, index, locale):
     if not isinstance(item, dict):
         raise InvalidLeadError(f"field_data[{position}] is not an object")
-    key = _id(item.get("name"))
+    key = _key(item.get("name"))
     if key is None:
         raise InvalidLeadError(f"field_data[{position}] has no name")
     values = item.get("values")
@@ -636,7 +593,7 @@ def _answer(position, item, index, locale):
     for value in values[:MAX_VALUES]:
         text = _clean_text(value)
         if canonical is not None:
-            text = _CSV_PREFIX_RE.sub("", text, count=1)
+            text = strip_export_prefix(text)
         if text:
             raw.append(text)
     return Answer(
@@ -712,7 +669,7 @@ def _names(std, locale):
 def _consents(responses, index, locale):
     consents = []
     for item in _dicts(responses)[:MAX_FIELDS]:
-        key = _id(item.get("checkbox_key", item.get("key")))
+        key = _key(item.get("checkbox_key", item.get("key")))
         if key is None:
             continue
         label = index.get(key, ("",))[0]
@@ -753,9 +710,12 @@ def normalize_lead(
     """
     if not isinstance(lead, dict):
         raise InvalidLeadError(f"lead must be a JSON object, not {type(lead).__name__}")
-    lead_id = _id(lead.get("id"))
+    lead_id = _key(lead.get("id"))
     if lead_id is None:
         raise InvalidLeadError("lead has no id")
+    if not is_node_id(lead_id):
+        # the id becomes a unique key and a Graph path: it must be Meta's
+        raise InvalidLeadError("lead id is not a Meta object id")
     field_data = lead.get("field_data")
     if not isinstance(field_data, list):
         raise InvalidLeadError(
@@ -781,18 +741,18 @@ def normalize_lead(
         values = std.get(name)
         return _single_line(values[0]) if values else None
 
-    ad_id = _id(lead.get("ad_id"))
+    ad_id = _key(lead.get("ad_id"))
     organic = lead.get("is_organic")
     return NormalizedLead(
         lead_id=lead_id,
-        form_id=_id(lead.get("form_id")),
-        page_id=_id(lead.get("page_id")),
-        created_time=_parse_time(lead.get("created_time")),
+        form_id=_key(lead.get("form_id")),
+        page_id=_key(lead.get("page_id")),
+        created_time=parse_time(lead.get("created_time")),
         ad_id=ad_id,
         ad_name=_text_field(lead, "ad_name"),
-        adset_id=_id(lead.get("adset_id")),
+        adset_id=_key(lead.get("adset_id")),
         adset_name=_text_field(lead, "adset_name"),
-        campaign_id=_id(lead.get("campaign_id")),
+        campaign_id=_key(lead.get("campaign_id")),
         campaign_name=_text_field(lead, "campaign_name"),
         platform=_platform(lead.get("platform")),
         is_organic=_flag(organic) if organic is not None else ad_id is None,

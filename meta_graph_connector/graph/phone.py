@@ -34,12 +34,13 @@ import unicodedata
 
 import phonenumbers
 
+from .text import strip_export_prefix
+
 __all__ = ["normalize_phone", "phone_digits_for_hash"]
 
 #: longer input cannot be a phone number (15 digits + separators)
 _MAX_PHONE_INPUT = 64
 
-_CSV_PREFIX_RE = re.compile(r"^[a-z]:(?=\S)")
 _TEL_URI_RE = re.compile(r"^tel:", re.IGNORECASE)
 _EXTENSION_RE = re.compile(
     r"\s*(?:;?ext[.=]?|x|#|dahili)\s*\d{1,7}$",
@@ -63,7 +64,7 @@ def _clean(raw):
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text or len(text) > _MAX_PHONE_INPUT:
         return None
-    text = _CSV_PREFIX_RE.sub("", text, count=1)
+    text = strip_export_prefix(text)
     if _TEL_URI_RE.match(text):
         # RFC 3966: tel:+90-532-123-45-67;ext=12;phone-context=…
         text = text[4:].split(";", 1)[0]

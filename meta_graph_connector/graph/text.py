@@ -74,6 +74,16 @@ def _nfc(s):
     return unicodedata.normalize("NFC", s)
 
 
+#: Meta's CSV/spreadsheet lead exports prefix values by type ("p:+90…",
+#: "z:34000", "e:…"); a value copied from one may carry it.
+_EXPORT_PREFIX_RE = re.compile(r"^[a-z]:(?=\S)")
+
+
+def strip_export_prefix(s):
+    """``"p:+905321234567"`` → ``"+905321234567"``; other text unchanged."""
+    return _EXPORT_PREFIX_RE.sub("", s, count=1)
+
+
 def collapse_whitespace(s):
     """Strip and collapse every whitespace run (incl. NBSP, newlines) to one space."""
     return _WHITESPACE_RE.sub(" ", s).strip()

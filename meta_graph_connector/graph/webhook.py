@@ -21,18 +21,15 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import ClassVar
 
 from .errors import MalformedPayloadError, SignatureError
 from .ids import as_id, is_node_id
+from .times import parse_time
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
-
-#: Timestamps above this are milliseconds (messaging) rather than seconds
-#: (changes) – §4.4: both arrive, sometimes in the same delivery.
-_MS_THRESHOLD = 100_000_000_000
 
 
 # --------------------------------------------------------------- security
@@ -103,22 +100,6 @@ def verify_handshake(params, verify_token):
 # ------------------------------------------------------------------- events
 
 
-def _ts(value):
-    """Meta timestamp (seconds or milliseconds, int or str) → aware UTC."""
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number > _MS_THRESHOLD:
-        number /= 1000.0
-    try:
-        return datetime.fromtimestamp(number, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
 def _digest(value):
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
@@ -152,6 +133,16 @@ class WebhookEvent:
 
     def _key_suffix(self):
         return _digest(self.item)
+
+    def redacted_record(self):
+        """What is kept of an update nothing handles: where it came from and
+        what it was, not what the person wrote (no personal data)."""
+        shape = (
+            {"field": self.item.get("field")}
+            if self.item_type == "changes"
+            else {"keys": sorted(k for k in self.item if isinstance(k, str))}
+        )
+        return {**self.to_record(), "item": shape, "redacted": True}
 
     def to_record(self):
         """The JSON-able form to store; :func:`event_from_record` reverses it."""
@@ -226,7 +217,6 @@ class PageCommentEvent(WebhookEvent):
 class MessagingEvent(WebhookEvent):
     """Base of Messenger / Instagram Direct events (``messaging[]``)."""
 
-    kind: ClassVar[str] = "messaging"
     action: ClassVar[str] = "event"
 
     sender_id: str
@@ -239,12 +229,17 @@ class MessagingEvent(WebhookEvent):
         return "instagram" if self.object == "instagram" else "messenger"
 
     @property
+    def kind(self):
+        """``messenger_message``, ``instagram_echo``…: the channel and the action."""
+        return f"{self.channel}_{self.action}"
+
+    @property
     def occurred_at(self):
         return self.timestamp or self.entry_time
 
     @property
     def key(self):
-        return f"{self.channel}_{self.action}:{self.account_id}:{self._key_suffix()}"
+        return f"{self.kind}:{self.account_id}:{self._key_suffix()}"
 
     @property
     def customer_id(self):
@@ -258,7 +253,6 @@ class MessagingEvent(WebhookEvent):
 class MessageEvent(MessagingEvent):
     """An inbound message (or, with ``is_deleted``, its deletion)."""
 
-    kind: ClassVar[str] = "message"
     action: ClassVar[str] = "message"
 
     mid: str
@@ -276,7 +270,6 @@ class MessageEvent(MessagingEvent):
 class MessageEchoEvent(MessageEvent):
     """A message the Page sent (from Odoo, the Page inbox or another tool)."""
 
-    kind: ClassVar[str] = "message_echo"
     action: ClassVar[str] = "echo"
 
     app_id: str = ""
@@ -285,7 +278,6 @@ class MessageEchoEvent(MessageEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class PostbackEvent(MessagingEvent):
-    kind: ClassVar[str] = "postback"
     action: ClassVar[str] = "postback"
 
     mid: str = ""
@@ -303,7 +295,6 @@ class PostbackEvent(MessagingEvent):
 class ReadEvent(MessagingEvent):
     """Read receipt: a watermark (Messenger) or a message id (Instagram)."""
 
-    kind: ClassVar[str] = "read"
     action: ClassVar[str] = "read"
 
     watermark: datetime | None = None
@@ -316,7 +307,6 @@ class ReadEvent(MessagingEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryEvent(MessagingEvent):
-    kind: ClassVar[str] = "delivery"
     action: ClassVar[str] = "delivery"
 
     watermark: datetime | None = None
@@ -329,7 +319,6 @@ class DeliveryEvent(MessagingEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ReactionEvent(MessagingEvent):
-    kind: ClassVar[str] = "reaction"
     action: ClassVar[str] = "reaction"
 
     mid: str = ""
@@ -432,7 +421,7 @@ def parse_delivery(body):
         if not isinstance(entry, dict):
             raise MalformedPayloadError("every entry must be a JSON object")
         account_id = as_id(entry.get("id"))
-        entry_time = _ts(entry.get("time"))
+        entry_time = parse_time(entry.get("time"))
         found = False
         for item_type in ("changes", "messaging", "standby"):
             items = entry.get(item_type)
@@ -582,11 +571,20 @@ def event_from_record(record):
     """Rebuild an event from :meth:`WebhookEvent.to_record` output."""
     if not isinstance(record, dict):
         raise MalformedPayloadError("a stored event must be a JSON object")
+    if record.get("redacted"):
+        return UnhandledEvent(
+            object=str(record.get("object") or ""),
+            account_id=as_id(record.get("account_id")),
+            entry_time=parse_time(record.get("entry_time")),
+            item_type=str(record.get("item_type") or "changes"),
+            item=_dict(record.get("item")),
+            reason="only the kind was kept: nothing handled it when it arrived",
+        )
     if record.get("malformed"):
         return MalformedEvent(
             object=str(record.get("object") or ""),
             account_id=as_id(record.get("account_id")),
-            entry_time=_ts(record.get("entry_time")),
+            entry_time=parse_time(record.get("entry_time")),
             item_type=str(record.get("item_type") or "changes"),
             item=_dict(record.get("item")),
             reason=str(record["malformed"]),
@@ -594,7 +592,7 @@ def event_from_record(record):
     return parse_item(
         str(record.get("object") or ""),
         as_id(record.get("account_id")),
-        _ts(record.get("entry_time")),
+        parse_time(record.get("entry_time")),
         str(record.get("item_type") or "changes"),
         record.get("item"),
     )
@@ -648,7 +646,7 @@ def _parse_change(base, obj, item):
             form_id=_node(value, "form_id", "leadgen change"),
             ad_id=_node(value, "ad_id", "leadgen change"),
             adgroup_id=_node(value, "adgroup_id", "leadgen change"),
-            created_time=_ts(value.get("created_time")),
+            created_time=parse_time(value.get("created_time")),
         )
     if obj == "page" and field_name == "feed":
         if value.get("item") != "comment":
@@ -665,7 +663,7 @@ def _parse_change(base, obj, item):
             from_id=as_id(sender.get("id")),
             from_name=_text(sender.get("name")),
             message=_text(value.get("message")),
-            created_time=_ts(value.get("created_time")),
+            created_time=parse_time(value.get("created_time")),
         )
     if obj == "instagram" and field_name in ("comments", "live_comments"):
         media = _dict(value.get("media"))
@@ -701,7 +699,7 @@ def _parse_messaging(base, item, standby):
         # its body); the key length check bounds them.
         "sender_id": _require(_dict(item.get("sender")), "id", "messaging sender"),
         "recipient_id": as_id(_dict(item.get("recipient")).get("id")),
-        "timestamp": _ts(item.get("timestamp")),
+        "timestamp": parse_time(item.get("timestamp")),
         "standby": standby,
     }
     if isinstance(item.get("message"), dict):
@@ -739,13 +737,15 @@ def _parse_messaging(base, item, standby):
     if isinstance(item.get("read"), dict):
         read = item["read"]
         return ReadEvent(
-            **common, watermark=_ts(read.get("watermark")), mid=as_id(read.get("mid"))
+            **common,
+            watermark=parse_time(read.get("watermark")),
+            mid=as_id(read.get("mid")),
         )
     if isinstance(item.get("delivery"), dict):
         delivery = item["delivery"]
         return DeliveryEvent(
             **common,
-            watermark=_ts(delivery.get("watermark")),
+            watermark=parse_time(delivery.get("watermark")),
             mids=tuple(as_id(m) for m in delivery.get("mids") or () if as_id(m)),
         )
     if isinstance(item.get("reaction"), dict):
@@ -761,32 +761,57 @@ def _parse_messaging(base, item, standby):
     return UnhandledEvent(**base, reason=f"messaging '{','.join(keys)}'")
 
 
-#: Every event class by kind, for registries and documentation.
-EVENT_KINDS = {
-    cls.kind: cls
-    for cls in (
-        LeadgenEvent,
-        PageCommentEvent,
-        MessageEvent,
-        MessageEchoEvent,
-        PostbackEvent,
-        ReadEvent,
-        DeliveryEvent,
-        ReactionEvent,
-        InstagramCommentEvent,
-        InstagramMentionEvent,
-        UnhandledEvent,
-        MalformedEvent,
-    )
+#: The event kinds: one word per kind of update, used by the parser (an
+#: event's ``kind``), the stored event, the handlers that own a kind and the
+#: webhook fields that carry it. Labels are for humans.
+KINDS = {
+    "leadgen": "Lead Ads submission",
+    "page_comment": "Facebook comment",
+    "messenger_message": "Messenger message",
+    "messenger_echo": "Messenger message sent by the Page",
+    "messenger_postback": "Messenger button press",
+    "messenger_read": "Messenger read receipt",
+    "messenger_delivery": "Messenger delivery receipt",
+    "messenger_reaction": "Messenger reaction",
+    "instagram_message": "Instagram message",
+    "instagram_echo": "Instagram message sent by the account",
+    "instagram_postback": "Instagram button press",
+    "instagram_read": "Instagram read receipt",
+    "instagram_delivery": "Instagram delivery receipt",
+    "instagram_reaction": "Instagram reaction",
+    "instagram_comment": "Instagram comment",
+    "instagram_mention": "Instagram mention",
+    "unhandled": "Not processed by the addon",
+    "malformed": "Malformed update",
+}
+
+#: Which webhook field of which object carries which kinds
+#: (https://developers.facebook.com/docs/graph-api/webhooks/reference/page/,
+#: https://developers.facebook.com/docs/messenger-platform/webhooks,
+#: https://developers.facebook.com/docs/instagram-platform/webhooks).
+FIELD_KINDS = {
+    ("page", "leadgen"): ("leadgen",),
+    ("page", "feed"): ("page_comment",),
+    ("page", "messages"): ("messenger_message",),
+    ("page", "message_echoes"): ("messenger_echo",),
+    ("page", "messaging_postbacks"): ("messenger_postback",),
+    ("page", "message_reads"): ("messenger_read",),
+    ("page", "message_deliveries"): ("messenger_delivery",),
+    ("page", "message_reactions"): ("messenger_reaction",),
+    ("instagram", "comments"): ("instagram_comment",),
+    ("instagram", "mentions"): ("instagram_mention",),
+    ("instagram", "messages"): ("instagram_message", "instagram_echo"),
+    ("instagram", "messaging_postbacks"): ("instagram_postback",),
+    ("instagram", "messaging_seen"): ("instagram_read",),
+    ("instagram", "message_reactions"): ("instagram_reaction",),
 }
 
 
-def event_kind(event):
-    """Routing kind of an event: messaging kinds carry their channel.
-
-    ``leadgen``, ``page_comment``, ``messenger_message``, ``instagram_echo``,
-    ``instagram_comment``, ``unhandled`` …
-    """
-    if isinstance(event, MessagingEvent):
-        return f"{event.channel}_{event.action}"
-    return event.kind
+def fields_for_kinds(obj, kinds):
+    """The webhook fields of ``obj`` that carry any of ``kinds``, in a stable order."""
+    kinds = set(kinds)
+    return tuple(
+        field
+        for (field_obj, field), field_kinds in FIELD_KINDS.items()
+        if field_obj == obj and kinds.intersection(field_kinds)
+    )

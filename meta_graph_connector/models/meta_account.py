@@ -6,6 +6,7 @@ from odoo.tools import SQL
 from ..graph import api as meta_api
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, MissingPermissionError, TokenError
+from ..graph.times import to_naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ class MetaAccount(models.Model):
         """Fields this connection should be subscribed to, given its scopes."""
         self.ensure_one()
         scopes = self.granted_scopes.split(",") if self.granted_scopes else None
-        return meta_api.page_fields_for_scopes(scopes)
+        kinds = self.env["meta.webhook.event"]._meta_event_handlers()
+        return meta_api.page_fields(kinds, scopes)
 
     # ------------------------------------------------------------ actions
 
@@ -251,8 +253,9 @@ class MetaAccount(models.Model):
             "token_type": info.token_type,
             "granted_scopes": ",".join(info.scopes),
             "missing_scopes": ",".join(info.missing_scopes(REQUIRED_SCOPES)),
-            "token_expires_at": _naive(info.expires_at),
-            "data_access_expires_at": _naive(info.data_access_expires_at),
+            "token_expires_at": to_naive_utc(info.expires_at) or False,
+            "data_access_expires_at": to_naive_utc(info.data_access_expires_at)
+            or False,
         }
         self.write(values)
         if not info.is_valid:
@@ -426,8 +429,3 @@ class MetaAccount(models.Model):
         for account in accounts:
             account.with_company(account.company_id)._meta_check_health()
         return True
-
-
-def _naive(value):
-    """Aware datetime → naive UTC, as Odoo stores datetimes."""
-    return value.replace(tzinfo=None) if value else False

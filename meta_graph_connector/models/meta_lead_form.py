@@ -16,6 +16,7 @@ from ..graph.errors import (
     TokenError,
 )
 from ..graph.leads import normalize_lead
+from ..graph.times import parse_time, to_naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -488,7 +489,7 @@ class MetaLeadForm(models.Model):
             "meta_adset_name": lead_data.adset_name or False,
             "meta_campaign_ref": lead_data.campaign_id or False,
             "meta_campaign_name": lead_data.campaign_name or False,
-            "meta_submitted_at": _naive(lead_data.created_time),
+            "meta_submitted_at": to_naive_utc(lead_data.created_time) or False,
             **self._meta_utm_values(lead_data),
         }
         values.update(self._meta_mapped_values(lead_data))
@@ -620,7 +621,7 @@ class MetaLeadForm(models.Model):
             "company_id": self.company_id.id,
             "lead_id": lead.id,
             "source": source,
-            "submitted_at": _naive(lead_data.created_time),
+            "submitted_at": to_naive_utc(lead_data.created_time) or False,
             "platform": lead_data.platform or False,
             "is_organic": lead_data.is_organic,
             "answers": [answer.to_dict() for answer in lead_data.answers],
@@ -761,7 +762,7 @@ class MetaLeadForm(models.Model):
             for batch in split_every(IMPORT_BATCH, leads, list):
                 with self.env.cr.savepoint():
                     bindings = self._meta_import_batch(batch, source, skipped)
-                    run.observe(_parse_time(g.get("created_time")) for g in batch)
+                    run.observe(parse_time(g.get("created_time")) for g in batch)
                     self.write(
                         self._meta_progress_values(run, backfill, len(batch), bindings)
                     )
@@ -848,7 +849,7 @@ class _SyncRun:
 
     def observe(self, times):
         for when in times:
-            when = _naive(when) or None
+            when = to_naive_utc(when)
             if when is None or (self._oldest is not None and when > self._oldest):
                 self._ordered = False
             else:
@@ -857,23 +858,3 @@ class _SyncRun:
                 self.newest = when
         if self._ordered and self._oldest is not None:
             self.resume_at = self._oldest
-
-
-def _naive(value):
-    if not value:
-        return False
-    if value.tzinfo:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _parse_time(value):
-    """Meta's ``2026-10-01T12:00:00+0000`` (or Unix seconds) → aware UTC."""
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
-    if isinstance(value, str):
-        try:
-            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return None
-    return None

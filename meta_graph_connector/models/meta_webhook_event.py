@@ -17,7 +17,7 @@ from ..graph.errors import (
     RateLimitError,
     TokenError,
 )
-from ..graph.webhook import MalformedEvent, event_from_record, event_kind
+from ..graph.webhook import MalformedEvent, event_from_record
 
 _logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class MetaWebhookEvent(models.Model):
                     "(%s, %s, %s, %s, %s, %s, %s, 0, %s::jsonb, %s, %s, %s, %s, %s,"
                     " %s, %s, %s, %s)",
                     event.key,
-                    event_kind(event),
+                    event.kind,
                     event.object,
                     event.account_id,
                     account.id if account else None,

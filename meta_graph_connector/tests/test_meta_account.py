@@ -1,5 +1,6 @@
 from odoo.tests import tagged
 
+from ..graph import api as meta_api
 from ..graph.errors import TokenError
 from .common import APP_ID, PAGE_SCOPES, MetaTransactionCase
 
@@ -33,7 +34,9 @@ class TestMetaAccount(MetaTransactionCase):
         self.assertTrue(self.account.webhook_ok)
         self.assertIn("leadgen", self.account.webhook_fields)
 
-    def test_subscription_follows_the_granted_permissions(self):
+    def test_subscription_follows_the_handlers_and_the_permissions(self):
+        """Only fields something handles are subscribed (Lead Ads today), and
+        only those the token may subscribe."""
         page = self.simulator.add_page(name="Sadece Form")
         scopes = [s for s in PAGE_SCOPES if s != "pages_messaging"]
         token = self.simulator.add_user_token(
@@ -42,17 +45,22 @@ class TestMetaAccount(MetaTransactionCase):
         wizard = self.env["meta.account.connect"].create({"access_token": token})
         wizard.action_fetch_pages()
         account = self.env["meta.account"].search([("page_id", "=", page["id"])])
-        self.assertEqual(
-            set(self.simulator.subscriptions(page["id"])), {"leadgen", "feed"}
-        )
+        self.assertEqual(set(self.simulator.subscriptions(page["id"])), {"leadgen"})
         self.assertTrue(account.webhook_ok)
         self.assertEqual(account.state, "connected")
+        # without leads_retrieval, nothing handled can be subscribed
+        self.assertEqual(
+            meta_api.page_fields(
+                self.env["meta.webhook.event"]._meta_event_handlers(),
+                [s for s in scopes if s != "leads_retrieval"],
+            ),
+            (),
+        )
 
     def test_subscription_reaches_meta(self):
         self.account._meta_subscribe_webhooks()
         subscribed = self.simulator.subscriptions(self.sim_page["id"])
-        self.assertIn("leadgen", subscribed)
-        self.assertIn("messages", subscribed)
+        self.assertEqual(subscribed, ["leadgen"], "nothing handles comments or DMs yet")
 
     def test_invalid_token_flags_the_account_and_alerts_once(self):
         self.simulator.invalidate_token(self.sim_page["access_token"], subcode=460)

@@ -277,26 +277,28 @@ def test_inspect_token_valid_and_invalid(sim, page):
 
 
 def test_subscribe_read_back_and_unsubscribe(sim, page, page_client):
-    assert api.subscribe_page(page_client, page["id"])
+    assert api.subscribe_page(page_client, page["id"], ("leadgen", "feed", "messages"))
     fields = api.page_subscriptions(page_client, page["id"], APP_ID)
     assert {"leadgen", "feed", "messages"} <= fields
     assert api.unsubscribe_page(page_client, page["id"])
     assert api.page_subscriptions(page_client, page["id"], APP_ID) == set()
 
 
-def test_webhook_fields_follow_scopes():
-    everything = api.page_fields_for_scopes(None)
-    assert "leadgen" in everything and "messages" in everything
-    assert api.page_fields_for_scopes(["pages_manage_metadata"]) == ("feed",)
-    assert api.page_fields_for_scopes(["leads_retrieval"]) == ("leadgen", "feed")
-    assert set(api.page_fields_for_scopes(["pages_messaging"])) == {
+def test_webhook_fields_follow_the_kinds_handled_and_the_scopes():
+    messenger = {"messenger_message", "messenger_echo", "messenger_read"}
+    everything = {"leadgen", "page_comment", *messenger}
+    assert api.page_fields({"leadgen"}) == ("leadgen",)
+    assert api.page_fields(set()) == ()
+    assert set(api.page_fields(everything)) == {
+        "leadgen",
         "feed",
         "messages",
-        "messaging_postbacks",
         "message_echoes",
         "message_reads",
-        "message_deliveries",
     }
+    assert api.page_fields(everything, ["pages_manage_metadata"]) == ("feed",)
+    assert api.page_fields(everything, ["leads_retrieval"]) == ("leadgen", "feed")
+    assert api.page_fields({"leadgen"}, ["pages_messaging"]) == ()
 
 
 def test_forms_and_leads(sim, page, page_client):

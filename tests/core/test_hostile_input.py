@@ -166,7 +166,7 @@ def test_the_client_encodes_each_segment(sim, page_client):
         lambda c: api.get_lead_form(c, "me"),
         lambda c: list(api.iter_form_leads(c, "1/../2")),
         lambda c: api.create_test_lead(c, "1?x=y"),
-        lambda c: api.subscribe_page(c, "../app"),
+        lambda c: api.subscribe_page(c, "../app", ("leadgen",)),
     ],
 )
 def test_operations_validate_ids_before_calling(sim, page_client, call):
