@@ -176,6 +176,23 @@ def faults_set(sim, query, data):
     return _faults_state(sim)
 
 
+@route("POST", "/_sim/callbacks/deauthorize")
+def callback_deauthorize(sim, query, data):
+    result = sim.send_deauthorize(data["callback_url"], data["user_id"])
+    return {"status": result.status}
+
+
+@route("POST", "/_sim/callbacks/data_deletion")
+def callback_data_deletion(sim, query, data):
+    result = sim.send_data_deletion(data["callback_url"], data["user_id"])
+    return {
+        "status": result.status,
+        "answer": result.answer,
+        "valid": result.valid,
+        "error": result.error,
+    }
+
+
 @route("POST", "/_sim/deny")
 def deny(sim, query, data):
     sim.deny_object(data["object_id"], int(data.get("code", 10)), data.get("subcode"))

@@ -71,6 +71,45 @@ class IgAccount:
 
 
 @dataclass
+class Business:
+    """A business portfolio (Business Manager)."""
+
+    id: str
+    name: str
+    created_time: int = 0
+
+
+@dataclass
+class AdAccount:
+    """An ad account: its node id is ``act_<account_id>``."""
+
+    account_id: str
+    name: str
+    currency: str = "TRY"
+    account_status: int = 1
+    timezone_name: str = "Europe/Istanbul"
+    business_id: str | None = None
+    #: businesses with client (partner) access to it
+    client_business_ids: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"act_{self.account_id}"
+
+
+@dataclass
+class Dataset:
+    """A dataset (Meta pixel) for the Conversions API."""
+
+    id: str
+    name: str
+    business_id: str | None = None
+    ad_account_ids: list[str] = field(default_factory=list)
+    creation_time: int = 0
+    last_fired_time: int = 0
+
+
+@dataclass
 class Token:
     value: str
     type: str
@@ -87,6 +126,10 @@ class Token:
     data_access_expires_at: int = 0
     invalid_subcode: int | None = None
     tasks: tuple = ADMIN_TASKS
+    #: ad accounts (``act_…``) granted to a user or system-user token
+    ad_accounts: list[str] = field(default_factory=list)
+    #: the business a system user belongs to
+    business_id: str | None = None
 
 
 @dataclass

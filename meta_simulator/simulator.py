@@ -5,7 +5,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from . import control, payloads, routes  # noqa: F401  (routes register themselves)
+from . import callbacks, control, payloads, routes  # noqa: F401  (routes register)
 from .clock import Clock
 from .fakedata import LeadFaker, ascii_slug, default_questions
 from .faults import Faults
@@ -17,6 +17,9 @@ from .models import (
     PAGE,
     SYSTEM_USER,
     USER,
+    AdAccount,
+    Business,
+    Dataset,
     Form,
     IgAccount,
     Lead,
@@ -26,7 +29,17 @@ from .models import (
 )
 from .routes.leads import iso_time, lead_full
 from .server import SimHTTPServer, parse_body
-from .store import FORM_NODE, IG_NODE, LEAD_NODE, PAGE_NODE, USER_NODE, Store
+from .store import (
+    AD_ACCOUNT_NODE,
+    BUSINESS_NODE,
+    DATASET_NODE,
+    FORM_NODE,
+    IG_NODE,
+    LEAD_NODE,
+    PAGE_NODE,
+    USER_NODE,
+    Store,
+)
 from .usage import UsageMeter
 from .webhooks import DEFAULT_TIME_SCALE, WebhookSender
 
@@ -93,6 +106,8 @@ class MetaSimulator:
         self._ads: dict[str, list[dict]] = {}
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
+        #: Deauthorize / Data Deletion callbacks sent (callbacks.CallbackResult)
+        self.app_callbacks: list = []
         self._server: SimHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -322,12 +337,16 @@ class MetaSimulator:
         user_name: str | None = None,
         tasks=ADMIN_TASKS,
         access_token: str | None = None,
+        ad_accounts=None,
+        business_id: str | None = None,
     ) -> str:
         """A user or system-user token (all scopes by default) managing ``pages``.
 
         ``/me/accounts`` with it lists those pages with page tokens derived
         from it (they inherit its scopes and die with it).  ``access_token``
         fixes the token string (e.g. the ``EAAtoken123`` test vector, §2.3).
+        ``ad_accounts`` (``act_…`` ids) are granted to it (``/me/adaccounts``);
+        ``business_id`` makes it a system user of that business.
         """
         if token_type not in (USER, SYSTEM_USER):
             raise ValueError("token_type must be USER or SYSTEM_USER")
@@ -341,6 +360,15 @@ class MetaSimulator:
             for page_id in page_ids:
                 if page_id not in self.store.pages:
                     raise KeyError(f"unknown page {page_id}")
+            account_ids = [str(a) for a in (ad_accounts or [])]
+            for account_id in account_ids:
+                if account_id not in self.store.ad_accounts:
+                    raise KeyError(f"unknown ad account {account_id}")
+            if (
+                business_id is not None
+                and str(business_id) not in self.store.businesses
+            ):
+                raise KeyError(f"unknown business {business_id}")
             return self._new_token(
                 token_type,
                 value=access_token,
@@ -349,7 +377,68 @@ class MetaSimulator:
                 pages=page_ids,
                 expires_at=int(expires_at or 0),
                 tasks=tuple(tasks),
+                ad_accounts=account_ids,
+                business_id=str(business_id) if business_id is not None else None,
             )
+
+    # --- business assets -----------------------------------------------------
+
+    def add_business(self, name: str = "Anadolu Holding") -> dict:
+        """A business portfolio (Business Manager); ``{"id", "name"}``."""
+        with self.store.lock:
+            business = Business(
+                self.ids.digits("business", 15, "11"), name, self._now()
+            )
+            self.store.businesses[business.id] = business
+            self.store.register(BUSINESS_NODE, business)
+            return {"id": business.id, "name": business.name}
+
+    def add_ad_account(
+        self,
+        name: str = "Reklam Hesabı",
+        business_id: str | None = None,
+        *,
+        currency: str = "TRY",
+        account_status: int = 1,
+        timezone_name: str = "Europe/Istanbul",
+        client_business_ids=(),
+    ) -> dict:
+        """An ad account owned by ``business_id`` (and reached as a client by
+        ``client_business_ids``); ``{"id": "act_…", "account_id", "name"}``."""
+        with self.store.lock:
+            account = AdAccount(
+                account_id=self.ids.digits("ad_account", 15, "12"),
+                name=name,
+                currency=currency,
+                account_status=account_status,
+                timezone_name=timezone_name,
+                business_id=str(business_id) if business_id else None,
+                client_business_ids=[str(b) for b in client_business_ids],
+            )
+            self.store.ad_accounts[account.id] = account
+            self.store.register(AD_ACCOUNT_NODE, account)
+            return {"id": account.id, "account_id": account.account_id, "name": name}
+
+    def add_dataset(
+        self, name: str = "Pixel", business_id: str | None = None, ad_account_id=None
+    ) -> dict:
+        """A dataset (pixel) of a business and/or an ad account; ``{"id", "name"}``."""
+        with self.store.lock:
+            dataset = Dataset(
+                id=self.ids.digits("dataset", 15, "13"),
+                name=name,
+                business_id=str(business_id) if business_id else None,
+                ad_account_ids=[str(ad_account_id)] if ad_account_id else [],
+                creation_time=self._now(),
+            )
+            self.store.datasets[dataset.id] = dataset
+            self.store.register(DATASET_NODE, dataset)
+            return {"id": dataset.id, "name": name}
+
+    def set_page_business(self, page_id: str, business_id: str) -> None:
+        """Make ``business_id`` own the Page (``/{business}/owned_pages``)."""
+        with self.store.lock:
+            self.store.page_business[str(page_id)] = str(business_id)
 
     def page_token(self, user_token: str, page_id: str) -> str:
         """The page token /me/accounts gives ``user_token`` for ``page_id``."""
@@ -736,6 +825,35 @@ class MetaSimulator:
         if url is None:
             return None
         return self._deliver(url, events, background, options)
+
+    # --- app callbacks ----------------------------------------------------------
+
+    def _app_callback(self, kind, callback_url, user_id, secret, issued_at):
+        payload = {
+            "algorithm": "HMAC-SHA256",
+            "issued_at": int(self._now() if issued_at is None else issued_at),
+            "user_id": str(user_id),
+        }
+        result = callbacks.send(
+            kind, callback_url, payload, self.app_secret if secret is None else secret
+        )
+        self.app_callbacks.append(result)
+        return result
+
+    def send_deauthorize(self, callback_url, user_id, *, secret=None, issued_at=None):
+        """A person removed the app: POST Meta's signed deauthorize request.
+
+        ``secret`` signs with another secret (a forgery); ``issued_at`` dates it."""
+        return self._app_callback(
+            "deauthorize", callback_url, user_id, secret, issued_at
+        )
+
+    def send_data_deletion(self, callback_url, user_id, *, secret=None, issued_at=None):
+        """A person asked Meta to delete their data: POST the signed request;
+        the result tells whether the app answered ``{"url", "confirmation_code"}``."""
+        return self._app_callback(
+            "data_deletion", callback_url, user_id, secret, issued_at
+        )
 
     def __repr__(self) -> str:
         state = "running" if self._server else "stopped"

@@ -12,7 +12,19 @@ import time
 from collections import defaultdict
 
 from . import errors
-from .models import APP, PAGE, Form, IgAccount, Lead, Page, Token, User
+from .models import (
+    APP,
+    PAGE,
+    AdAccount,
+    Business,
+    Dataset,
+    Form,
+    IgAccount,
+    Lead,
+    Page,
+    Token,
+    User,
+)
 
 PAGE_NODE = "page"
 IG_NODE = "ig_user"
@@ -20,6 +32,9 @@ USER_NODE = "user"
 FORM_NODE = "form"
 LEAD_NODE = "lead"
 APP_NODE = "application"
+BUSINESS_NODE = "business"
+AD_ACCOUNT_NODE = "ad_account"
+DATASET_NODE = "ads_pixel"
 
 #: Node type names as Meta spells them in error messages.
 NODE_LABELS = {
@@ -29,6 +44,9 @@ NODE_LABELS = {
     FORM_NODE: "LeadgenForm",
     LEAD_NODE: "Lead",
     APP_NODE: "Application",
+    BUSINESS_NODE: "Business",
+    AD_ACCOUNT_NODE: "AdAccount",
+    DATASET_NODE: "AdsPixel",
 }
 
 #: Leads are retrievable for 90 days, then disappear (meta-api.md §5.4 [R]).
@@ -73,6 +91,12 @@ class Store:
         self.tokens: dict[str, Token] = {}
         self.forms: dict[str, Form] = {}
         self.leads: dict[str, Lead] = {}
+        self.businesses: dict[str, Business] = {}
+        #: by node id, ``act_<digits>``
+        self.ad_accounts: dict[str, AdAccount] = {}
+        self.datasets: dict[str, Dataset] = {}
+        #: page id -> the business owning it
+        self.page_business: dict[str, str] = {}
         self.objects: dict[str, tuple[str, object]] = {
             app_id: (APP_NODE, {"id": app_id, "name": app_name})
         }
@@ -153,6 +177,8 @@ class Store:
             return True
         if node_type == USER_NODE:
             return token.user_id == obj.id
+        if node_type in (BUSINESS_NODE, AD_ACCOUNT_NODE, DATASET_NODE):
+            return self.can_access_business_asset(token, node_type, obj)
         page_id = self.page_of(node_type, obj)
         if token.type == APP:
             # An app token reads public Page/IG data, never leads or forms.
@@ -160,6 +186,28 @@ class Store:
         if token.type == PAGE:
             return token.page_id == page_id
         return page_id in token.pages
+
+    def can_access_business_asset(self, token: Token, node_type: str, obj) -> bool:
+        """Businesses: their system users; ad accounts: granted, or owned by
+        (or a client of) the token's business; datasets: of the token's
+        business or of an ad account the token reaches."""
+        if token.type not in ("USER", "SYSTEM_USER"):
+            return False
+        if node_type == BUSINESS_NODE:
+            return token.business_id == obj.id
+        if node_type == AD_ACCOUNT_NODE:
+            return obj.id in token.ad_accounts or (
+                token.business_id is not None
+                and token.business_id in (obj.business_id, *obj.client_business_ids)
+            )
+        reachable = [
+            self.ad_accounts[a] for a in obj.ad_account_ids if a in self.ad_accounts
+        ]
+        return (
+            token.business_id is not None and token.business_id == obj.business_id
+        ) or any(
+            self.can_access_business_asset(token, AD_ACCOUNT_NODE, a) for a in reachable
+        )
 
     def denied_for(self, node_type: str, obj):
         """A ``deny_object`` rule on the object or an ancestor (lead→form→page)."""

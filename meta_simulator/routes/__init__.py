@@ -4,4 +4,4 @@ Later domains (messaging, comments, custom audiences, conversions) add a
 module here and import it below.
 """
 
-from . import auth, batch, leads, pages  # noqa: F401  (registration side effects)
+from . import auth, batch, business, leads, pages  # noqa: F401  (registration side effects)
