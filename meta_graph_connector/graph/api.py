@@ -10,7 +10,7 @@ from datetime import datetime
 
 from . import const
 from .errors import UnknownGraphError
-from .ids import node_id
+from .ids import is_node_id, node_id
 from .times import parse_expiry
 from .webhook import fields_for_kinds
 
@@ -57,6 +57,11 @@ def inspect_token(app_client, input_token):
     )
 
 
+def get_me(user_client):
+    """The token's user (a System User or a person): ``{"id", "name"}``."""
+    return user_client.get("me", {"fields": "id,name"})
+
+
 @dataclass(frozen=True)
 class PageInfo:
     """A Page the token can manage, as listed by ``/me/accounts``."""
@@ -85,7 +90,76 @@ def list_pages(user_client):
                 instagram_username=str(instagram.get("username") or ""),
             )
         )
-    return [page for page in pages if page.page_id]
+    return [page for page in pages if is_node_id(page.page_id)]
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """A business asset other than a Page: an ad account or a dataset."""
+
+    asset_type: str  # "ad_account" | "dataset" | "business"
+    external_id: str
+    name: str
+    currency: str = ""
+    account_status: int | None = None
+    business_id: str = ""
+
+
+_AD_ACCOUNT_FIELDS = "id,account_id,name,currency,account_status,business{id,name}"
+_DATASET_FIELDS = "id,name"
+
+
+def list_businesses(user_client):
+    """Business portfolios the token can see (``business_management``;
+    https://developers.facebook.com/docs/graph-api/reference/user/businesses/)."""
+    return [
+        AssetInfo("business", str(item.get("id") or ""), str(item.get("name") or ""))
+        for item in user_client.paginate("me/businesses", {"fields": "id,name"})
+        if is_node_id(str(item.get("id") or ""))
+    ]
+
+
+def list_ad_accounts(user_client, business_id=None, edge="owned_ad_accounts"):
+    """Ad accounts the token was granted (``me/adaccounts``), or a business's
+    owned or client ones
+    (https://developers.facebook.com/docs/marketing-api/reference/business/owned_ad_accounts/)."""
+    path = (
+        f"{node_id(business_id, 'business id')}/{edge}"
+        if business_id
+        else "me/adaccounts"
+    )
+    accounts = []
+    for item in user_client.paginate(path, {"fields": _AD_ACCOUNT_FIELDS}):
+        external_id = str(item.get("id") or "")
+        if not is_node_id(external_id):
+            continue
+        status = item.get("account_status")
+        accounts.append(
+            AssetInfo(
+                "ad_account",
+                external_id,
+                str(item.get("name") or external_id),
+                currency=str(item.get("currency") or ""),
+                account_status=status if isinstance(status, int) else None,
+                business_id=str((item.get("business") or {}).get("id") or ""),
+            )
+        )
+    return accounts
+
+
+def list_datasets(user_client, owner_id):
+    """Datasets (pixels) of a business (``owned_pixels``) or of an ad account
+    (``adspixels``), for the Conversions API
+    (https://developers.facebook.com/docs/marketing-api/reference/ads-pixel/)."""
+    owner_id = node_id(owner_id, "business or ad account id")
+    edge = "adspixels" if owner_id.startswith("act_") else "owned_pixels"
+    return [
+        AssetInfo("dataset", str(item.get("id")), str(item.get("name") or item["id"]))
+        for item in user_client.paginate(
+            f"{owner_id}/{edge}", {"fields": _DATASET_FIELDS}
+        )
+        if is_node_id(str(item.get("id") or ""))
+    ]
 
 
 def page_fields(kinds, scopes=None):

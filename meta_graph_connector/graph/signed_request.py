@@ -1,0 +1,126 @@
+"""Meta's ``signed_request``: what Meta POSTs to an app's Deauthorize and
+Data Deletion callbacks.
+
+Format (https://developers.facebook.com/docs/reference/login/signed-request/,
+https://developers.facebook.com/docs/development/create-an-app/app-dashboard/data-deletion-callback/):
+``<signature>.<payload>``, both base64url without padding; the payload is a
+JSON object such as ``{"algorithm": "HMAC-SHA256", "issued_at": 1790000000,
+"user_id": "218471"}`` and the signature is HMAC-SHA256, keyed with the app
+secret, over the *encoded* payload part exactly as received.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .errors import SignatureError
+from .times import parse_time
+
+#: Meta's signed requests are a few hundred bytes; anything far larger is not one.
+MAX_LENGTH = 8 * 1024
+#: A request issued this far in the future is refused (clocks differ a little).
+FUTURE_SKEW_SECONDS = 300
+
+
+class SignedRequestError(SignatureError):
+    """A ``signed_request`` is malformed, forged or stale."""
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A verified ``signed_request``."""
+
+    user_id: str
+    algorithm: str
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+    payload: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def _b64decode(text):
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise SignedRequestError("signed_request is not base64url") from None
+
+
+def _b64encode(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def sign_request(payload, secret):
+    """Encode and sign ``payload`` as Meta does (tests, local tools)."""
+    encoded = _b64encode(json.dumps(payload, separators=(",", ":")).encode())
+    signature = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).digest()
+    return f"{_b64encode(signature)}.{encoded}"
+
+
+def parse_signed_request(value, secrets, *, now=None, max_age=None):
+    """Verify ``value`` against the app ``secrets`` and return its content.
+
+    :param secrets: the current app secret, then the previous one during a
+        rotation; empty ones are ignored. Every secret is compared (constant
+        time, no early exit), like webhook signatures.
+    :param max_age: seconds; when given, a request issued longer ago (or more
+        than 5 minutes in the future) is refused.
+    :raises SignedRequestError: with a reason that never contains a secret
+        or the value itself.
+    """
+    if not isinstance(value, str) or not value:
+        raise SignedRequestError("signed_request is missing")
+    if len(value) > MAX_LENGTH:
+        raise SignedRequestError("signed_request is too long")
+    parts = value.split(".")
+    if len(parts) != 2 or not all(parts) or not all(p.isascii() for p in parts):
+        raise SignedRequestError("signed_request is not <signature>.<payload>")
+    encoded_signature, encoded_payload = parts
+    signature = _b64decode(encoded_signature)
+    if len(signature) != hashlib.sha256().digest_size:
+        raise SignedRequestError("signed_request signature has the wrong length")
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        raise SignedRequestError("no app secret is configured")
+    matched = False
+    for secret in secrets:
+        expected = hmac.new(
+            secret.encode(), encoded_payload.encode(), hashlib.sha256
+        ).digest()
+        matched |= hmac.compare_digest(expected, signature)
+    if not matched:
+        raise SignedRequestError("signed_request signature does not match")
+    try:
+        payload = json.loads(_b64decode(encoded_payload))
+    except (ValueError, UnicodeDecodeError):
+        raise SignedRequestError("signed_request payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise SignedRequestError("signed_request payload is not an object")
+    algorithm = payload.get("algorithm")
+    if not isinstance(algorithm, str) or algorithm.upper() != "HMAC-SHA256":
+        raise SignedRequestError("signed_request algorithm is not HMAC-SHA256")
+    user_id = payload.get("user_id")
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)
+    if not isinstance(user_id, str) or not user_id.isascii() or not user_id.isdigit():
+        raise SignedRequestError("signed_request has no valid user_id")
+    issued_at = parse_time(payload.get("issued_at"))
+    if max_age is not None:
+        now = time.time() if now is None else now
+        if issued_at is None:
+            raise SignedRequestError("signed_request has no issued_at")
+        age = now - issued_at.timestamp()
+        if age > max_age or age < -FUTURE_SKEW_SECONDS:
+            raise SignedRequestError("signed_request is stale")
+    return SignedRequest(
+        user_id=user_id,
+        algorithm=algorithm.upper(),
+        issued_at=issued_at,
+        expires_at=parse_time(payload.get("expires"))
+        if payload.get("expires")
+        else None,
+        payload=payload,
+    )
