@@ -29,7 +29,12 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odoo_harness import OdooHarness, post_signed, sandbox_settings  # noqa: E402
+from odoo_harness import (  # noqa: E402
+    OdooHarness,
+    page_connection,
+    post_signed,
+    sandbox_settings,
+)
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
 
@@ -162,9 +167,7 @@ def main():
         odoo.install()
         odoo.shell(
             sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-            + "env['meta.account'].create({'name': 'Bench Page', "
-            f"'page_id': {page['id']!r}, "
-            f"'page_access_token': {page['access_token']!r}}})\n"
+            + page_connection("Bench Page", page["id"], page["access_token"])
         )
         odoo.start(
             "--workers=2", "--max-cron-threads=1", log_file="bench-intake-odoo.log"

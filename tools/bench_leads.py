@@ -32,7 +32,12 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odoo_harness import OdooHarness, post_signed, sandbox_settings  # noqa: E402
+from odoo_harness import (  # noqa: E402
+    OdooHarness,
+    page_connection,
+    post_signed,
+    sandbox_settings,
+)
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
 
@@ -46,11 +51,7 @@ seller = env['res.users'].create({{
     'name': 'Bench Seller', 'login': 'bench_seller',
     'groups_id': [(4, env.ref('sales_team.group_sale_salesman').id)],
 }})
-account = env['meta.account'].create({{
-    'name': 'Bench Page', 'page_id': {page_id!r},
-    'page_access_token': {page_token!r},
-}})
-forms = env['meta.lead.form']._meta_sync_forms(account)
+{connect}forms = env['meta.lead.form']._meta_sync_forms(page)
 forms.write({{'user_id': seller.id, 'lead_type': 'opportunity'}})
 live = forms.filtered(lambda f: f.meta_form_id == {live_form!r})
 live.write({{'backfill_state': 'done'}})
@@ -61,7 +62,7 @@ history._meta_sync_leads(auto_commit=True)
 backfill_s = time.perf_counter() - started
 imported = env['crm.lead'].search_count([('meta_form_id', '=', history.id)])
 # floor: a bare Graph fetch of one lead plus a bare crm.lead create + commit
-client = account._meta_client()
+client = page.connection_id._meta_client(page)
 fetch_ms, create_ms = [], []
 leadgen_ids = {floor_ids!r}
 for leadgen_id in leadgen_ids:
@@ -147,8 +148,7 @@ def main():
         output = odoo.shell(
             sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
             + SETUP.format(
-                page_id=page["id"],
-                page_token=page["access_token"],
+                connect=page_connection("Bench Page", page["id"], page["access_token"]),
                 live_form=live_form["id"],
                 floor_ids=[lead["id"] for lead in floor_leads],
             )

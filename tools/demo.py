@@ -32,16 +32,16 @@ VERIFY_TOKEN = "demo-verify-token"
 SETUP = """
 env['ir.config_parameter'].sudo().set_param('web.base.url', {odoo_url!r})
 admin = env.ref('base.user_admin')
-Connect = env['meta.account.connect'].with_user(admin)
+Connect = env['meta.connect.wizard'].with_user(admin)
 wizard = Connect.create({{'access_token': {token!r}}})
-wizard.action_fetch_pages()
-account = env['meta.account'].search([('page_id', '=', {page_id!r})])
-forms = env['meta.lead.form']._meta_sync_forms(account)
+connection = env['meta.connection'].browse(wizard.action_connect()['res_id'])
+page = connection.asset_ids.filtered(lambda a: a.external_id == {page_id!r})
+forms = env['meta.lead.form']._meta_sync_forms(page)
 team = env['crm.team'].search([], limit=1)
 forms.write({{'user_id': admin.id, 'team_id': team.id, 'lead_type': 'opportunity'}})
 for form in forms:
     form._meta_sync_leads()
-print('DEMO_READY', account.state, len(forms), env['crm.lead'].search_count([]))
+print('DEMO_READY', connection.state, len(forms), env['crm.lead'].search_count([]))
 """
 
 

@@ -166,6 +166,18 @@ def sandbox_settings(app_id, app_secret, base_url, **extra):
     return f"env['meta.app']._meta_get().write({values!r})\n"
 
 
+def page_connection(name, page_id, page_token, var="page"):
+    """``odoo-bin shell`` lines: a connection with one Page asset, bound to
+    ``var`` (no call to Meta: the Page token is the connection's too)."""
+    return (
+        "connection = env['meta.connection'].create("
+        f"{{'name': {name!r}, 'access_token': {page_token!r}}})\n"
+        f"{var} = env['meta.asset'].create({{'name': {name!r}, "
+        "'connection_id': connection.id, 'asset_type': 'page', "
+        f"'external_id': {page_id!r}, 'access_token': {page_token!r}}})\n"
+    )
+
+
 def post_signed(session, url, body, signature, timeout=30):
     """POST a webhook body as Meta does; return the response."""
     return session.post(
