@@ -9,8 +9,8 @@ class CrmLead(models.Model):
     meta_lead_ids = fields.One2many(
         "meta.lead", "lead_id", string="Meta Submissions", readonly=True
     )
-    meta_account_id = fields.Many2one(
-        "meta.account", string="Meta Page", readonly=True, index="btree_not_null"
+    meta_page_id = fields.Many2one(
+        "meta.asset", string="Facebook Page", readonly=True, index="btree_not_null"
     )
     meta_form_id = fields.Many2one(
         "meta.lead.form", string="Lead Form", readonly=True, index="btree_not_null"

@@ -17,8 +17,8 @@ class MetaLead(models.Model):
     _rec_name = "leadgen_id"
 
     leadgen_id = fields.Char(string="Meta Lead ID", required=True, readonly=True)
-    account_id = fields.Many2one(
-        "meta.account", string="Connection", readonly=True, ondelete="cascade"
+    page_id = fields.Many2one(
+        "meta.asset", string="Facebook Page", readonly=True, ondelete="set null"
     )
     form_id = fields.Many2one(
         "meta.lead.form", readonly=True, index=True, ondelete="set null"

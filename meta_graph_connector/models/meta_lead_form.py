@@ -1,21 +1,24 @@
 import logging
 import time
+from ast import literal_eval
 from datetime import datetime, timedelta, timezone
 
 from markupsafe import Markup
 from psycopg2 import IntegrityError
 
 from odoo import Command, api, fields, models, modules
-from odoo.tools import mute_logger, split_every
+from odoo.tools import email_normalize, mute_logger, split_every
 
 from ..graph import api as meta_api
 from ..graph.errors import (
     GraphError,
     InvalidLeadError,
     MissingPermissionError,
+    RateLimitError,
     TokenError,
 )
 from ..graph.leads import normalize_lead
+from ..graph.text import strip_export_prefix
 from ..graph.times import parse_time, to_naive_utc
 
 _logger = logging.getLogger(__name__)
@@ -41,7 +44,8 @@ class MetaLeadForm(models.Model):
 
     _name = "meta.lead.form"
     _description = "Meta Lead Form"
-    _inherit = ["mail.thread", "meta.admin.mixin"]
+    _inherit = ["mail.thread", "meta.admin.mixin", "meta.event.consumer"]
+    _meta_event_kinds = ("leadgen",)
     _order = "name, id"
     _check_company_auto = True
 
@@ -51,16 +55,20 @@ class MetaLeadForm(models.Model):
         tracking=True,
         help="Archived forms do not create leads; their webhooks are ignored.",
     )
-    account_id = fields.Many2one(
-        "meta.account",
-        string="Connection",
+    page_id = fields.Many2one(
+        "meta.asset",
+        string="Facebook Page",
         required=True,
         ondelete="cascade",
         index=True,
         check_company=True,
+        domain=[("asset_type", "=", "page")],
+    )
+    connection_id = fields.Many2one(
+        related="page_id.connection_id", store=True, index=True, readonly=True
     )
     company_id = fields.Many2one(
-        related="account_id.company_id", store=True, index=True, readonly=True
+        related="page_id.company_id", store=True, index=True, readonly=True
     )
     meta_form_id = fields.Char(string="Meta Form ID", required=True, readonly=True)
     status = fields.Selection(
@@ -157,7 +165,7 @@ class MetaLeadForm(models.Model):
     _sql_constraints = [
         (
             "form_unique",
-            "unique(account_id, meta_form_id)",
+            "unique(page_id, meta_form_id)",
             "This lead form is already known for this connection.",
         ),
     ]
@@ -192,7 +200,7 @@ class MetaLeadForm(models.Model):
     def action_sync_now(self):
         self._meta_check_admin()
         self._meta_request_sync()
-        return self.account_id._meta_notification(
+        return self.connection_id._meta_notification(
             self.env._("Synchronisation started; leads appear as they are read.")
         )
 
@@ -206,60 +214,97 @@ class MetaLeadForm(models.Model):
         return action
 
     def action_send_test_lead(self):
-        """Create a Meta test lead: Meta (or the simulator) then sends its webhook.
+        """Ask Meta for a test lead; Meta then sends its webhook and the lead
+        arrives like any other. Queued in the outbox (nothing is sent to Meta
+        inside a user's request); a refusal is posted on the form for the
+        person who asked.
 
         Against real Meta this needs the Advertiser role on the Page; Meta's
         own Lead Ads Testing Tool does the same from the browser.
         """
         self.ensure_one()
         self._meta_check_admin()
-        try:
-            self.account_id._meta_call(meta_api.create_test_lead, self.meta_form_id)
-        except GraphError as error:
-            return self.account_id._meta_notification(
-                self.env._(
-                    "Meta refused the test lead: %(error)s. A form keeps one "
-                    "test lead: delete it in Meta's Lead Ads Testing Tool "
-                    "(https://developers.facebook.com/tools/lead-ads-testing) "
-                    "to create another.",
-                    error=error.message,
-                ),
-                kind="warning",
-            )
-        return self.account_id._meta_notification(
+        self.env["meta.outbox"]._meta_enqueue(
+            self.page_id,
+            "create_test_lead",
+            {"form_id": self.meta_form_id},
+            ordering_key=f"lead_form:{self.id}",
+            origin=self,
+        )
+        return self.connection_id._meta_notification(
             self.env._(
-                "Test lead submitted: Meta sends its webhook and the lead "
+                "Test lead requested: Meta sends its webhook and the lead "
                 "appears in the pipeline within seconds."
             ),
             kind="success",
         )
 
+    def _meta_outbox_failed(self, item, reason):
+        """Tell the person who asked for a test lead why Meta refused it."""
+        user = item.requested_by or self.env.user
+        form = self.with_context(lang=user.lang or self.env.lang)
+        form.message_post(
+            body=form.env._(
+                "Meta refused the test lead: %(error)s. A form keeps one test "
+                "lead: delete it in Meta's Lead Ads Testing Tool "
+                "(https://developers.facebook.com/tools/lead-ads-testing) to "
+                "create another.",
+                error=reason,
+            ),
+            partner_ids=user.partner_id.ids,
+            subtype_xmlid="mail.mt_note",
+        )
+
+    # ------------------------------------------------------- webhooks
+
+    @api.model
+    def _meta_handle_event(self, event, inbox_event):
+        """A lead form was submitted: fetch the lead, make it a CRM lead."""
+        Binding = self.env["meta.lead"]
+        binding = Binding.search([("leadgen_id", "=", event.leadgen_id)], limit=1)
+        if binding:
+            # Redelivery, replay, or the reconciliation poll was first.
+            return binding.lead_id or binding
+        page = inbox_event.asset_id
+        graph_lead = page._meta_call(meta_api.get_lead, event.leadgen_id)
+        form = self._meta_get_form(
+            page, str(graph_lead.get("form_id") or event.form_id)
+        )
+        if not form.active:
+            return self.env._(
+                "The lead form %(form)s is archived in Odoo.", form=form.name
+            )
+        bindings = form._meta_import_graph_leads(
+            [graph_lead], source="webhook", strict=True
+        )
+        return bindings.lead_id or bindings
+
     # ------------------------------------------------------- form sync
 
     @api.model
-    def _meta_sync_forms(self, account):
-        """Create or update the forms of a Page from Meta (§5.2)."""
-        graph_forms = account._meta_call(meta_api.list_lead_forms, account.page_id)
-        return self._meta_upsert_forms(account, graph_forms)
+    def _meta_sync_forms(self, page):
+        """Create or update the forms of a Page from Meta."""
+        graph_forms = page._meta_call(meta_api.list_lead_forms, page.external_id)
+        return self._meta_upsert_forms(page, graph_forms)
 
     @api.model
-    def _meta_get_form(self, account, meta_form_id):
+    def _meta_get_form(self, page, meta_form_id):
         """The form of a lead; read from Meta the first time it is seen."""
         form = self.with_context(active_test=False).search(
-            [("account_id", "=", account.id), ("meta_form_id", "=", meta_form_id)],
+            [("page_id", "=", page.id), ("meta_form_id", "=", meta_form_id)],
             limit=1,
         )
         if form:
             return form
-        graph_form = account._meta_call(meta_api.get_lead_form, meta_form_id)
-        return self._meta_upsert_forms(account, [graph_form])
+        graph_form = page._meta_call(meta_api.get_lead_form, meta_form_id)
+        return self._meta_upsert_forms(page, [graph_form])
 
     @api.model
-    def _meta_upsert_forms(self, account, graph_forms):
+    def _meta_upsert_forms(self, page, graph_forms):
         existing = {
             form.meta_form_id: form
             for form in self.with_context(active_test=False).search(
-                [("account_id", "=", account.id)]
+                [("page_id", "=", page.id)]
             )
         }
         forms = self.browse()
@@ -281,7 +326,7 @@ class MetaLeadForm(models.Model):
                     form.write(changed)
             else:
                 form = self.create(
-                    {**values, "account_id": account.id, "meta_form_id": meta_form_id}
+                    {**values, "page_id": page.id, "meta_form_id": meta_form_id}
                 )
                 form._meta_request_sync()
             form._meta_update_mapping()
@@ -442,15 +487,17 @@ class MetaLeadForm(models.Model):
                 created.setdefault(key, partner)
 
     def _meta_match_partners(self, normalized):
-        """Existing customers by normalized e-mail, then sanitized phone.
+        """Existing customers by e-mail, then by phone.
 
-        ``email_normalized`` and ``phone_sanitized`` are core's stored,
-        indexed normal forms, so one query each serves a whole batch.
+        The keys come from :meth:`_meta_match_keys`, built by the functions
+        that build the partner columns they are compared with, stored and
+        indexed, so one query each serves a whole batch.
         """
         Partner = self.env["res.partner"]
         company_domain = [("company_id", "in", [False, self.company_id.id])]
-        emails = {n.email for n in normalized if n.email}
-        phones = {n.phone for n in normalized if n.phone}
+        keys = {n.lead_id: self._meta_match_keys(n) for n in normalized}
+        emails = {email for email, _phone in keys.values() if email}
+        phones = {phone for _email, phone in keys.values() if phone}
         by_email, by_phone = {}, {}
         if emails:
             for partner in Partner.search(
@@ -462,11 +509,38 @@ class MetaLeadForm(models.Model):
                 [("phone_sanitized", "in", list(phones)), *company_domain], order="id"
             ):
                 by_phone.setdefault(partner.phone_sanitized, partner)
-        return {
-            n.lead_id: by_email.get(n.email) or by_phone.get(n.phone)
-            for n in normalized
-            if by_email.get(n.email) or by_phone.get(n.phone)
-        }
+        matches = {}
+        for lead_id, (email, phone) in keys.items():
+            partner = by_email.get(email) or by_phone.get(phone)
+            if partner:
+                matches[lead_id] = partner
+        return matches
+
+    def _meta_match_keys(self, lead_data):
+        """(e-mail key, phone key) of a lead, made by Odoo's own functions:
+        ``email_normalize`` makes ``email_normalized`` (a non-ASCII local part
+        keeps its case there, so a Turkish-aware lowering would never match),
+        and ``_phone_format`` in E.164 makes ``phone_sanitized``. The core's
+        normalization only helps them read the spellings people type
+        ("0090 532…", "p:+90…"); the key itself is Odoo's."""
+        self.ensure_one()
+        typed = lead_data.email_raw if lead_data.email else None
+        email = email_normalize(strip_export_prefix(typed or "").strip()) or False
+        number = lead_data.phone or lead_data.phone_raw
+        phone = False
+        if number:
+            country = self._meta_country(lead_data) or self.company_id.country_id
+            phone = self.env["res.partner"]._phone_format(
+                number=number, country=country, force_format="E164"
+            )
+        return email, phone
+
+    def _meta_country(self, lead_data):
+        if not lead_data.country_code:
+            return self.env["res.country"]
+        return self.env["res.country"].search(
+            [("code", "=", lead_data.country_code)], limit=1
+        )
 
     def _meta_prepare_lead_values(self, lead_data, partner=None):
         """crm.lead values of one normalized lead. A hook for extensions."""
@@ -480,7 +554,7 @@ class MetaLeadForm(models.Model):
             "tag_ids": [Command.set(self.tag_ids.ids)],
             "partner_id": partner.id if partner else False,
             "meta_form_id": self.id,
-            "meta_account_id": self.account_id.id,
+            "meta_page_id": self.page_id.id,
             "meta_platform": lead_data.platform or False,
             "meta_is_organic": lead_data.is_organic,
             "meta_ad_id": lead_data.ad_id or False,
@@ -584,39 +658,43 @@ class MetaLeadForm(models.Model):
         }
 
     def _meta_assign(self, leads):
-        """The form's salesperson, else a member of its team (crm's own
-        round-robin writer), else nobody: crm's rule-based assignment may
-        then take the lead, as for any unassigned lead."""
+        """The form's salesperson, else a member of its team chosen as crm's
+        own lead assignment chooses, else nobody: crm's rule-based
+        assignment may then take the lead, as for any unassigned lead."""
         self.ensure_one()
         if self.user_id or not self.team_id:
             return
-        for lead in leads:
-            user = self._meta_pick_team_member()
-            lead._handle_salesmen_assignment(
-                user_ids=user.ids or False, team_id=self.team_id.id
-            )
-
-    def _meta_pick_team_member(self):
-        """The team member with the most free capacity, as crm measures it:
-        leads received in the last 30 days against ``assignment_max``."""
         members = self.team_id.crm_team_member_ids.filtered(
             lambda m: not m.assignment_optout and m.user_id.active
         )
-        if not members:
-            return self.env["res.users"]
-        # computed from crm.lead without being stored: leads assigned a moment
-        # ago in this transaction must count
-        members.invalidate_recordset(["lead_month_count"])
-        best = min(
-            members,
-            key=lambda m: (m.lead_month_count / (m.assignment_max or 1), m.id),
-        )
-        return best.user_id
+        for lead in leads:
+            member = self._meta_pick_team_member(lead, members)
+            lead._handle_salesmen_assignment(
+                user_ids=member.user_id.ids or False, team_id=self.team_id.id
+            )
+
+    def _meta_pick_team_member(self, lead, members):
+        """The member crm would give ``lead`` to
+        (``CrmTeam._assign_and_convert_leads``): among members with daily
+        quota left (``CrmTeamMember._get_assignment_quota``: capacity per 30
+        days against leads received in the last 24 h), the one with the most,
+        in the team's member order, whose assignment domain accepts the lead.
+        Quotas shrink as leads are given, which makes crm's round robin."""
+        # computed from crm.lead without being stored: leads assigned a
+        # moment ago in this transaction must count
+        members.invalidate_recordset(["lead_day_count", "lead_month_count"])
+        quotas = {member: member._get_assignment_quota() for member in members}
+        for member in sorted(members, key=lambda m: quotas[m], reverse=True):
+            if quotas[member] <= 0:
+                break
+            if lead.filtered_domain(literal_eval(member.assignment_domain or "[]")):
+                return member
+        return members.browse()
 
     def _meta_prepare_binding_values(self, lead_data, lead, source):
         return {
             "leadgen_id": lead_data.lead_id,
-            "account_id": self.account_id.id,
+            "page_id": self.page_id.id,
             "form_id": self.id,
             "company_id": self.company_id.id,
             "lead_id": lead.id,
@@ -649,21 +727,21 @@ class MetaLeadForm(models.Model):
         own: one failing never stops the others.
         """
         auto_commit = not modules.module.current_test
-        accounts = self.env["meta.account"].search([("state", "=", "connected")])
-        for account in accounts:
+        pages = self.env["meta.asset"].search(
+            [("asset_type", "=", "page"), ("connection_id.state", "=", "connected")]
+        )
+        for page in pages:
             try:
                 with self.env.cr.savepoint():
-                    self._meta_sync_forms(account.with_company(account.company_id))
+                    self._meta_sync_forms(page.with_company(page.company_id))
             except GraphError as error:
-                _logger.info(
-                    "Meta form sync of account %s failed: %s", account.id, error
-                )
-            except Exception:  # noqa: BLE001 - the other accounts go on
-                _logger.exception("Meta form sync of account %s failed", account.id)
+                _logger.info("Meta form sync of Page %s failed: %s", page.id, error)
+            except Exception:  # noqa: BLE001 - the other Pages go on
+                _logger.exception("Meta form sync of Page %s failed", page.id)
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         forms = self.search(
-            [("account_id.state", "=", "connected")],
+            [("connection_id.state", "=", "connected")],
             order="sync_requested desc, sync_resume_at asc nulls last,"
             " last_sync_at asc nulls first",
         )
@@ -750,7 +828,7 @@ class MetaLeadForm(models.Model):
         run = _SyncRun(self.sync_run_newest, until)
         skipped = []
         try:
-            client = self.account_id._meta_client()
+            client = self.connection_id._meta_open_client(self.page_id)
             leads = meta_api.iter_form_leads(
                 client,
                 self.meta_form_id,
@@ -776,6 +854,7 @@ class MetaLeadForm(models.Model):
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             return False
+        self.connection_id._meta_observe_usage(client.last_usage)
         # A complete run has read every lead created before it began; a
         # resumed one only those below where the interrupted run stopped.
         reached = (self.sync_watermark, run.newest, None if until else started_at)
@@ -809,9 +888,11 @@ class MetaLeadForm(models.Model):
         else:
             _logger.exception("Meta lead sync of form %s failed", self.id)
         if isinstance(error, TokenError):
-            self.account_id._meta_flag_token_error(error)
+            self.connection_id._meta_flag_token_error(error)
         elif isinstance(error, MissingPermissionError):
-            self.account_id._meta_flag_permission_error(error)
+            self.connection_id._meta_flag_permission_error(error)
+        elif isinstance(error, RateLimitError):
+            self.connection_id._meta_throttle(error.retry_after, str(error))
         values = {"last_sync_error": str(error) or error.__class__.__name__}
         if backfill:
             values["backfill_state"] = "interrupted"

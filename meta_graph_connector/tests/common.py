@@ -75,18 +75,37 @@ class MetaCase:
         self.system_token = self.simulator.add_user_token(
             scopes=PAGE_SCOPES, pages=[self.sim_page["id"]], token_type="SYSTEM_USER"
         )
-        self.account = self.env["meta.account"].create(
+        self.connection = self.env["meta.connection"].create(
+            {
+                "name": "Anadolu Mobilya Business",
+                "access_token": self.system_token,
+                "user_id": self.meta_admin.id,
+            }
+        )
+        self.page = self.env["meta.asset"].create(
             {
                 "name": self.sim_page["name"],
-                "page_id": self.sim_page["id"],
-                "instagram_account_id": self.sim_page["ig_account_id"],
-                "page_access_token": self.sim_page["access_token"],
-                "user_access_token": self.system_token,
-                "user_id": self.meta_admin.id,
+                "connection_id": self.connection.id,
+                "asset_type": "page",
+                "external_id": self.sim_page["id"],
+                "access_token": self.sim_page["access_token"],
+            }
+        )
+        self.instagram = self.env["meta.asset"].create(
+            {
+                "name": "anadolumobilya",
+                "connection_id": self.connection.id,
+                "asset_type": "instagram",
+                "external_id": self.sim_page["ig_account_id"],
+                "parent_id": self.page.id,
             }
         )
 
     # ------------------------------------------------------------ helpers
+
+    def send_outbox(self):
+        """Run the outbox lane, as the cron does seconds after a request."""
+        return self.env["meta.outbox"]._cron_process_outbox()
 
     @staticmethod
     def encode(payload):

@@ -8,10 +8,10 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..graph.errors import RateLimitError, TransientError
-from ..graph.webhook import parse_delivery
+from ..graph.webhook import KINDS, parse_delivery
 from .common import MetaTransactionCase, payloads
 
-EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_webhook_event"
+EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_queue_mixin"
 
 
 @tagged("post_install", "-at_install")
@@ -25,29 +25,26 @@ class TestEventProcessing(MetaTransactionCase):
         self.behaviour = {}
         EventClass = type(self.Event)
 
-        def handler(record, event):
-            self.handled.append(event.leadgen_id)
-            outcome = self.behaviour.get(event.leadgen_id)
+        def handler(model, event, inbox_event):
+            reference = getattr(event, "leadgen_id", None) or event.key
+            self.handled.append(reference)
+            outcome = self.behaviour.get(reference)
             if isinstance(outcome, Exception):
                 raise outcome
             if outcome == "graph-call":
-                return self.account._meta_call(
+                return self.page._meta_call(
                     lambda client: client.get(self.sim_page["id"])
                 )
             if outcome == "write-then-fail":
-                self.account.name = "changed inside the failing handler"
+                self.connection.name = "changed inside the failing handler"
                 raise TransientError("boom after a write")
-            return outcome or self.account
+            return outcome or self.connection
 
-        self.startPatcher(
-            patch.object(
-                EventClass,
-                "_meta_event_handlers",
-                lambda record: {"leadgen": "_meta_handle_test_leadgen"},
-            )
-        )
-        self.startPatcher(
-            patch.object(EventClass, "_meta_handle_test_leadgen", handler, create=True)
+        # the lead forms own leadgen events: a test handler in their place
+        FormClass = type(self.env["meta.lead.form"])
+        self.startPatcher(patch.object(FormClass, "_meta_handle_event", handler))
+        self.assertEqual(
+            EventClass._meta_event_routes(self.Event)["leadgen"], "meta.lead.form"
         )
 
     def _store(self, delivery):
@@ -59,26 +56,38 @@ class TestEventProcessing(MetaTransactionCase):
         processed = self.Event._cron_process_events()
         self.assertEqual(processed, 2)
         self.assertEqual(set(events.mapped("state")), {"done"})
-        self.assertEqual(events[0].res_model, "meta.account")
-        self.assertEqual(events[0].res_id, self.account.id)
+        self.assertEqual(events[0].res_model, "meta.connection")
+        self.assertEqual(events[0].res_id, self.connection.id)
         self.assertEqual(events.mapped("attempts"), [1, 1])
         self.assertTrue(all(events.mapped("processed_at")))
 
-    def test_kinds_without_handler_are_ignored_with_reason(self):
+    def test_kinds_without_handler_are_stored_without_what_people_wrote(self):
         events = self._store(
             payloads.delivery(
                 "page",
                 [
-                    payloads.feed_comment(self.sim_page["id"], comment_id="1_2"),
+                    payloads.feed_comment(
+                        self.sim_page["id"], comment_id="1_2", message="Tel: 0532 111"
+                    ),
                     payloads.messenger_message(
-                        self.sim_page["id"], "PSID", "m_1", "Selam"
+                        self.sim_page["id"], "PSID", "m_1", "Adresim Kadıköy"
                     ),
                 ],
             )
         )
+        # ignored at arrival: no lane ever spends time on them
+        self.assertEqual(set(events.mapped("state")), {"ignored"})
+        self.assertEqual(events.mapped("kind"), ["page_comment", "messenger_message"])
+        self.assertTrue(all("handles" in event.last_error for event in events))
+        stored = " ".join(event.payload_text for event in events)
+        self.assertNotIn("0532", stored)
+        self.assertNotIn("Kadıköy", stored)
+        self.assertEqual(self.Event._cron_process_events(), 0)
+        # a replay finds only the kind, and ignores it again
+        events.with_user(self.meta_admin).action_replay()
         self.Event._cron_process_events()
         self.assertEqual(set(events.mapped("state")), {"ignored"})
-        self.assertIn("page_comment", events[0].last_error)
+        self.assertFalse(self.handled)
 
     def test_unhandled_and_malformed_items(self):
         page_id = self.sim_page["id"]
@@ -100,7 +109,8 @@ class TestEventProcessing(MetaTransactionCase):
         self.Event._cron_process_events()
         unhandled, malformed = events.sorted("id")
         self.assertEqual(unhandled.state, "ignored")
-        self.assertIn("ratings", unhandled.last_error)
+        self.assertEqual(unhandled.kind, "unhandled")
+        self.assertEqual(unhandled.payload["item"], {"field": "ratings"})
         self.assertEqual(malformed.state, "dead")
         self.assertIn("leadgen_id", malformed.last_error)
 
@@ -125,7 +135,7 @@ class TestEventProcessing(MetaTransactionCase):
         self.assertEqual(second.state, "failed")
         self.assertEqual(third.state, "failed")
         self.assertNotEqual(
-            self.account.name,
+            self.connection.name,
             "changed inside the failing handler",
             "savepoint rollback",
         )
@@ -214,10 +224,10 @@ class TestEventProcessing(MetaTransactionCase):
         self.Event._cron_process_events()
         self.assertEqual(event.state, "parked")
         self.assertIn("190", event.last_error)
-        self.assertEqual(self.account.state, "needs_reconnect")
-        self.assertEqual(len(self.account.activity_ids), 1)
+        self.assertEqual(self.connection.state, "needs_reconnect")
+        self.assertEqual(len(self.connection.activity_ids), 1)
         # once the connection is healthy again, the event is queued again
-        self.account._meta_mark_connected()
+        self.connection._meta_mark_connected()
         self.assertEqual(event.state, "pending")
 
     def test_two_workers_never_claim_the_same_event(self):
@@ -278,8 +288,14 @@ class TestEventProcessing(MetaTransactionCase):
                 )
 
     def test_a_storm_of_one_kind_does_not_hold_back_a_lead(self):
-        """Kinds take turns: a lead stored after 30 comments is processed
-        among the first events, not after the whole backlog."""
+        """Kinds take turns: a lead stored after 30 comments (with a handler
+        for comments too) is processed among the first events, not after the
+        whole backlog."""
+        EventClass = type(self.Event)
+        routes = {"leadgen": "meta.lead.form", "page_comment": "meta.lead.form"}
+        self.startPatcher(
+            patch.object(EventClass, "_meta_event_routes", lambda model: routes)
+        )
         comments = self._store(
             payloads.delivery(
                 "page",
@@ -296,7 +312,12 @@ class TestEventProcessing(MetaTransactionCase):
         self.assertEqual(len(comments.filtered(lambda e: e.state == "pending")), 29)
         # and the storm still drains completely
         self.Event._cron_process_events()
-        self.assertEqual(set(comments.mapped("state")), {"ignored"})
+        self.assertEqual(set(comments.mapped("state")), {"done"})
+
+    def test_kinds_are_one_vocabulary(self):
+        """The stored kind's choices are the core's kinds, in the same order."""
+        selection = [key for key, _label in self.Event._fields["kind"].selection]
+        self.assertEqual(selection, list(KINDS))
 
     def test_malformed_updates_are_dead_on_arrival_and_never_claimed(self):
         delivery = self.leadgen_delivery(1)

@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 from ..graph.webhook import parse_delivery
 from .common import MetaHttpCase, MetaTransactionCase, payloads
 
-EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_webhook_event"
+EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_queue_mixin"
 FORM_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead_form"
 
 QUESTIONS = [
@@ -69,7 +69,7 @@ class LeadAdsMixin:
             name="Zeynep Satıcı",
         )
         self.form = self.env["meta.lead.form"]._meta_get_form(
-            self.account, self.sim_form["id"]
+            self.page, self.sim_form["id"]
         )
         self.form.write(
             {
@@ -257,6 +257,42 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertEqual(owners, self.seller | self.other_seller)
         self.assertEqual(self.lead_of(first).team_id, self.team)
 
+    def test_team_assignment_follows_crms_member_rules(self):
+        """crm's own choice: a member's assignment domain, its daily quota
+        (capacity / 30 against leads of the last 24 h), most quota first."""
+        self.form.user_id = False
+        Member = self.env["crm.team.member"]
+        # 60 a month: 2 a day; only Facebook leads
+        facebook_only = Member.create(
+            {
+                "crm_team_id": self.team.id,
+                "user_id": self.seller.id,
+                "assignment_max": 60,
+                "assignment_domain": "[('meta_platform', '=', 'facebook')]",
+            }
+        )
+        # 30 a month: 1 a day
+        anyone = Member.create(
+            {"crm_team_id": self.team.id, "user_id": self.other_seller.id}
+        )
+        leads = [
+            self.submit(platform="ig"),  # only `anyone` accepts it
+            self.submit(platform="fb"),  # `facebook_only` has the most quota
+            self.submit(platform="fb"),  # `facebook_only` again (quota 1 vs 0)
+            self.submit(platform="ig"),  # `anyone` has no quota left today
+        ]
+        for lead in leads:
+            self.deliver(lead)
+        owners = [self.lead_of(lead).user_id for lead in leads]
+        self.assertEqual(
+            owners,
+            [anyone.user_id, facebook_only.user_id, facebook_only.user_id, owners[3]],
+        )
+        self.assertFalse(
+            owners[3], "nobody has quota: crm's own assignment may take it"
+        )
+        self.assertEqual(self.lead_of(leads[3]).team_id, self.team)
+
     def test_partner_matched_by_every_turkish_phone_spelling(self):
         partner = self.env["res.partner"].create(
             {
@@ -435,7 +471,7 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.simulator.invalidate_token(self.sim_page["access_token"], subcode=460)
         first, second = self.submit(), self.submit()
         self.deliver(first)
-        self.assertEqual(self.account.state, "needs_reconnect")
+        self.assertEqual(self.connection.state, "needs_reconnect")
         calls = len(self.simulator.requests)
         self.deliver(second)
         events = self.Event.search([])
@@ -443,7 +479,9 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertEqual(
             len(self.simulator.requests), calls, "no call with a dead token"
         )
-        self.assertEqual(len(self.account.activity_ids), 1, "administrators told once")
+        self.assertEqual(
+            len(self.connection.activity_ids), 1, "administrators told once"
+        )
         # reconnect: a new System User token gives a new Page token
         token = self.simulator.add_user_token(
             scopes=[
@@ -457,10 +495,8 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
             pages=[self.sim_page["id"]],
             token_type="SYSTEM_USER",
         )
-        self.env["meta.account.connect"].create(
-            {"access_token": token}
-        ).action_fetch_pages()
-        self.assertEqual(self.account.state, "connected")
+        self.env["meta.connect.wizard"].create({"access_token": token}).action_connect()
+        self.assertEqual(self.page.connection_id.state, "connected")
         self.assertEqual(set(events.mapped("state")), {"pending"})
         self.Event._cron_process_events()
         self.assertEqual(set(events.mapped("state")), {"done"})
@@ -515,11 +551,28 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
     def test_sync_now_and_test_lead_actions(self):
         self.form.action_sync_now()
         self.assertTrue(self.form.sync_requested)
-        action = self.form.action_send_test_lead()
+        admin_form = self.form.with_user(self.meta_admin)
+        calls = len(self.simulator.requests)
+        action = admin_form.action_send_test_lead()
         self.assertEqual(action["params"]["type"], "success")
-        action = self.form.action_send_test_lead()
-        self.assertEqual(action["params"]["type"], "warning")
-        self.assertIn("Lead Ads Testing Tool", action["params"]["message"])
+        self.assertEqual(len(self.simulator.requests), calls, "queued, not sent")
+        Outbox = self.env["meta.outbox"]
+        first = Outbox.search([("origin_id", "=", self.form.id)])
+        self.assertEqual(first.requested_by, self.meta_admin)
+        Outbox._cron_process_outbox()
+        self.assertEqual(first.state, "done")
+        self.assertTrue(self.simulator.store.forms[self.sim_form["id"]].test_lead_id)
+        # a form keeps one test lead: Meta refuses the second, and the person
+        # who asked is told on the form
+        admin_form.action_send_test_lead()
+        Outbox._cron_process_outbox()
+        second = Outbox.search([("origin_id", "=", self.form.id)]) - first
+        self.assertEqual(second.state, "dead")
+        refusal = self.form.message_ids.filtered(
+            lambda m: "Lead Ads Testing Tool" in str(m.body)
+        )
+        self.assertEqual(len(refusal), 1)
+        self.assertIn(self.meta_admin.partner_id, refusal.partner_ids)
 
     def test_first_response_is_measured(self):
         submitted = datetime.now(timezone.utc) - timedelta(minutes=10)
@@ -547,3 +600,71 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
             their_lead.with_user(self.seller).read(["meta_answers_html"])
         with self.assertRaises(AccessError):
             self.env["meta.lead"].with_user(self.seller).search([])
+
+
+@tagged("post_install", "-at_install")
+class TestMatchKeys(LeadAdsMixin, MetaTransactionCase):
+    """The keys a lead is matched with are made by the functions that made
+    the partner columns they are compared with: both sides agree."""
+
+    def _lead(self, **answers_):
+        from ..graph.leads import normalize_lead
+
+        return normalize_lead(
+            {"id": "900000000055555", "field_data": answers(**answers_)},
+            self.form.questions,
+            default_region="TR",
+        )
+
+    def test_email_keys_agree_with_email_normalized(self):
+        spellings = [
+            "ayse.yilmaz@example.com",
+            "AYSE.YILMAZ@EXAMPLE.COM",
+            " Ayse.Yilmaz@Example.Com ",
+            "İBRAHİM@EXAMPLE.COM",
+            "ılgın.çağrı@örnek.com.tr",
+            "Çağrı@Example.com",
+            "e:ayse@example.com",
+        ]
+        for spelling in spellings:
+            with self.subTest(email=spelling):
+                partner = self.env["res.partner"].create(
+                    {"name": "Kişi", "email": spelling.removeprefix("e:").strip()}
+                )
+                key, _phone = self.form._meta_match_keys(
+                    self._lead(email=spelling, phone_number="")
+                )
+                self.assertTrue(key)
+                self.assertEqual(key, partner.email_normalized)
+
+    def test_phone_keys_agree_with_phone_sanitized(self):
+        tr = self.env.ref("base.tr")
+        # spellings Odoo itself reads: the same spelling on both sides
+        for spelling in (
+            "0532 123 45 67",
+            "+90 532 123 45 67",
+            "(0532) 123-45-67",
+            "0090 532 123 4567",
+            "+90-532-123-45-67",
+            "05321234567",
+        ):
+            with self.subTest(phone=spelling):
+                partner = self.env["res.partner"].create(
+                    {"name": "Kişi", "phone": spelling, "country_id": tr.id}
+                )
+                _email, key = self.form._meta_match_keys(
+                    self._lead(email="", phone_number=spelling)
+                )
+                self.assertEqual(key, partner.phone_sanitized)
+                self.assertEqual(key, "+905321234567")
+        # spellings only people type ("90 …", "p:+90…", no prefix at all):
+        # the core reads them, Odoo's function makes the key
+        canonical = self.env["res.partner"].create(
+            {"name": "Kişi", "phone": "0532 123 45 67", "country_id": tr.id}
+        )
+        for spelling in ("90 532 123 45 67", "5321234567", "p:+905321234567"):
+            with self.subTest(phone=spelling):
+                _email, key = self.form._meta_match_keys(
+                    self._lead(email="", phone_number=spelling)
+                )
+                self.assertEqual(key, canonical.phone_sanitized)

@@ -43,7 +43,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
             start=self.now - timedelta(days=60),
             end=self.now - timedelta(days=2),
         )
-        form = self.env["meta.lead.form"]._meta_get_form(self.account, sim_form["id"])
+        form = self.env["meta.lead.form"]._meta_get_form(self.page, sim_form["id"])
         form.create_partner = False  # customers are not the point here
         if not backfill:
             form.write(
@@ -86,8 +86,11 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.assertTrue(form.sync_resume_at)
         self.assertEqual(form.backfill_state, "interrupted" if backfill else "done")
         if kind == "token":
-            self.assertEqual(self.account.state, "needs_reconnect")
-            self.account._meta_mark_connected()
+            self.assertEqual(self.connection.state, "needs_reconnect")
+            self.connection._meta_mark_connected()
+        if kind == "throttle":
+            self.assertTrue(self.connection.is_throttled, "Meta asked to wait")
+            self.connection.throttled_until = False  # the wait is over
         self.simulator.faults.reset()
         self.simulator.clear_requests()
         self.env["meta.lead.form"]._cron_reconcile_leads()
@@ -124,6 +127,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         )
         self.env["meta.lead.form"]._cron_reconcile_leads()
         self.assertTrue(form.sync_resume_at)
+        self.connection.throttled_until = False  # the wait is over
         late = self.simulator.add_lead(
             sim_form["id"], created_time=self.now - timedelta(days=1)
         )
@@ -227,7 +231,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                 created_time=when + timedelta(minutes=offset),
                 field_data=answers(**fields_),
             )
-        form = self.env["meta.lead.form"]._meta_get_form(self.account, sim_form["id"])
+        form = self.env["meta.lead.form"]._meta_get_form(self.page, sim_form["id"])
         self.assertTrue(form.create_partner)
         self.env["meta.lead.form"]._cron_reconcile_leads()
         leads = self._imported(sim_form).lead_id

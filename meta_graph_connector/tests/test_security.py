@@ -13,17 +13,22 @@ PREVIOUS_SECRET = "odoo_test_previous_app_secret"
 @tagged("post_install", "-at_install")
 class TestSecurity(MetaTransactionCase):
     def test_salesperson_reads_no_token_nor_app_secret(self):
-        account = self.account.with_user(self.salesman)
-        self.assertEqual(account.name, self.account.name)
+        connection = self.connection.with_user(self.salesman)
+        page = self.page.with_user(self.salesman)
+        self.assertEqual(connection.name, self.connection.name)
+        self.assertEqual(page.name, self.page.name)
         with self.assertRaises(AccessError):
-            account.read(["page_access_token"])
+            connection.read(["access_token"])
         with self.assertRaises(AccessError):
-            account.read(["user_access_token"])
-        self.assertNotIn("page_access_token", account.fields_get())
+            page.read(["access_token"])
+        self.assertNotIn("access_token", connection.fields_get())
+        self.assertNotIn("access_token", page.fields_get())
         with self.assertRaises(AccessError):
             self.env["meta.app"].with_user(self.salesman).search([]).read(["app_id"])
         with self.assertRaises(AccessError):
-            account.write({"name": "hijacked"})
+            connection.write({"name": "hijacked"})
+        with self.assertRaises(AccessError):
+            self.env["meta.outbox"].with_user(self.salesman).search([])
 
     def test_meta_admin_sees_the_app_but_not_its_secrets(self):
         app = self.meta_app.with_user(self.meta_admin)
@@ -75,34 +80,42 @@ class TestSecurity(MetaTransactionCase):
             self.env["meta.webhook.event"].with_user(self.salesman).search([])
 
     def test_meta_admin_manages_without_seeing_tokens(self):
-        account = self.account.with_user(self.meta_admin)
-        account.write({"name": "Renamed Page"})
+        connection = self.connection.with_user(self.meta_admin)
+        connection.write({"name": "Renamed Business"})
         with self.assertRaises(AccessError):
-            account.read(["page_access_token"])
-        # but the health check can still use the token behind the seam
-        account.action_check_health()
-        self.assertEqual(self.account.state, "connected")
+            connection.read(["access_token"])
+        with self.assertRaises(AccessError):
+            self.page.with_user(self.meta_admin).read(["access_token"])
+        # but the health check can still use the token behind the door
+        connection.action_check_health()
+        self.assertEqual(self.connection.state, "connected")
 
     def test_tokens_never_reach_the_chatter(self):
-        self.simulator.invalidate_token(self.sim_page["access_token"], subcode=460)
-        self.account._meta_check_health()
-        bodies = " ".join(self.account.message_ids.mapped("body"))
-        self.assertNotIn(self.sim_page["access_token"], bodies)
-        self.assertNotIn(self.sim_page["access_token"], self.account.last_error or "")
+        self.simulator.invalidate_token(self.system_token, subcode=460)
+        self.connection._meta_check_health()
+        bodies = " ".join(self.connection.message_ids.mapped("body"))
+        for token in (self.system_token, self.sim_page["access_token"]):
+            self.assertNotIn(token, bodies)
+            self.assertNotIn(token, self.connection.last_error or "")
 
     def test_company_rule(self):
         other_company = self.env["res.company"].create({"name": "Other Co"})
-        other_account = self.env["meta.account"].create(
+        other = self.env["meta.connection"].create(
+            {"name": "Other", "company_id": other_company.id, "access_token": "x"}
+        )
+        other_page = self.env["meta.asset"].create(
             {
                 "name": "Other Page",
-                "page_id": "123123123",
-                "company_id": other_company.id,
-                "page_access_token": "x",
+                "connection_id": other.id,
+                "asset_type": "page",
+                "external_id": "123123123",
             }
         )
-        visible = self.env["meta.account"].with_user(self.meta_admin).search([])
-        self.assertIn(self.account, visible)
-        self.assertNotIn(other_account, visible)
+        admin_env = self.env(user=self.meta_admin)
+        self.assertEqual(admin_env["meta.connection"].search([]), self.connection)
+        visible = admin_env["meta.asset"].search([])
+        self.assertIn(self.page, visible)
+        self.assertNotIn(other_page, visible)
 
     # ------------------------------------------- administration actions
 
@@ -110,7 +123,7 @@ class TestSecurity(MetaTransactionCase):
         return self.env["meta.lead.form"].create(
             {
                 "name": "Kampanya",
-                "account_id": self.account.id,
+                "page_id": self.page.id,
                 "meta_form_id": "3333",
                 "backfill_state": "done",
             }
@@ -125,21 +138,24 @@ class TestSecurity(MetaTransactionCase):
             Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
         )
         event._meta_set_dead("kept dead for the test")
-        wizard = self.env["meta.account.connect"].create(
+        wizard = self.env["meta.connect.wizard"].create(
             {"access_token": self.system_token}
         )
         self.simulator.clear_requests()
         actions = {
-            "disconnect": lambda u: self.account.with_user(u).action_disconnect(),
-            "check health": lambda u: self.account.with_user(u).action_check_health(),
-            "subscribe": lambda u: self.account.with_user(
+            "disconnect": lambda u: self.connection.with_user(u).action_disconnect(),
+            "check health": lambda u: self.connection.with_user(
                 u
-            ).action_subscribe_webhooks(),
-            "sync forms": lambda u: self.account.with_user(u).action_sync_lead_forms(),
+            ).action_check_health(),
+            "fetch assets": lambda u: self.connection.with_user(
+                u
+            ).action_fetch_assets(),
+            "subscribe": lambda u: self.page.with_user(u).action_subscribe_webhooks(),
+            "sync forms": lambda u: self.page.with_user(u).action_sync_lead_forms(),
             "sync now": lambda u: form.with_user(u).action_sync_now(),
             "test lead": lambda u: form.with_user(u).action_send_test_lead(),
             "replay": lambda u: event.with_user(u).action_replay(),
-            "fetch pages": lambda u: wizard.with_user(u).action_fetch_pages(),
+            "connect": lambda u: wizard.with_user(u).action_connect(),
             "verify token": lambda u: self.meta_app.with_user(
                 u
             ).action_regenerate_verify_token(),
@@ -148,10 +164,9 @@ class TestSecurity(MetaTransactionCase):
             with self.subTest(action=name), self.assertRaises(AccessError):
                 action(self.salesman)
         self.assertEqual(self.simulator.requests, [])
-        self.assertEqual(self.account.state, "connected")
-        self.assertEqual(
-            self.account.sudo().page_access_token, self.sim_page["access_token"]
-        )
+        self.assertFalse(self.env["meta.outbox"].search([]), "nothing queued either")
+        self.assertEqual(self.connection.state, "connected")
+        self.assertEqual(self.page.sudo().access_token, self.sim_page["access_token"])
         self.assertFalse(form.sync_requested)
         self.assertEqual(event.state, "dead")
         self.assertEqual(self.meta_app.verify_token, VERIFY_TOKEN)
@@ -163,9 +178,10 @@ class TestSecurity(MetaTransactionCase):
         form = self._form()
         form.with_user(self.meta_admin).action_sync_now()
         self.assertTrue(form.sync_requested)
-        self.account.with_user(self.meta_admin).action_disconnect()
-        self.assertEqual(self.account.state, "disconnected")
-        self.assertFalse(self.account.sudo().page_access_token)
+        self.connection.with_user(self.meta_admin).action_disconnect()
+        self.send_outbox()
+        self.assertEqual(self.connection.state, "disconnected")
+        self.assertFalse(self.page.sudo().access_token)
 
 
 @tagged("post_install", "-at_install")
@@ -214,7 +230,7 @@ class TestSecretsOverRpc(MetaHttpCase):
         app_id = self.meta_app.id
         settings_fields = list(self.env["res.config.settings"]._fields)
         secret_fields = ["app_secret", "app_secret_previous", "verify_token"]
-        token_fields = ["page_access_token", "user_access_token"]
+        token_fields = ["access_token"]
         return [
             # the reported hole: settings read config parameters with sudo
             ("res.config.settings", "default_get", [settings_fields], {}),
@@ -242,10 +258,20 @@ class TestSecretsOverRpc(MetaHttpCase):
             ("meta.app", "default_get", [secret_fields], {}),
             ("meta.app", "fields_get", [], {}),
             ("meta.app", "name_search", [], {"name": "o"}),
-            ("meta.account", "read", [[self.account.id]], {}),
-            ("meta.account", "read", [[self.account.id], token_fields], {}),
-            ("meta.account", "search_read", [[]], {}),
-            ("meta.account", "export_data", [[self.account.id], token_fields], {}),
+            ("meta.connection", "read", [[self.connection.id]], {}),
+            ("meta.connection", "read", [[self.connection.id], token_fields], {}),
+            ("meta.connection", "search_read", [[]], {}),
+            (
+                "meta.connection",
+                "export_data",
+                [[self.connection.id], token_fields],
+                {},
+            ),
+            ("meta.asset", "read", [[self.page.id]], {}),
+            ("meta.asset", "read", [[self.page.id], token_fields], {}),
+            ("meta.asset", "search_read", [[]], {}),
+            ("meta.asset", "export_data", [[self.page.id], token_fields], {}),
+            ("meta.asset", "read_group", [[], ["access_token"], ["access_token"]], {}),
         ]
 
     @mute_logger("odoo.http", "odoo.addons.base.models.ir_rule", "odoo.models")
@@ -272,11 +298,11 @@ class TestSecretsOverRpc(MetaHttpCase):
     def test_salesperson_cannot_disconnect_nor_rotate_over_rpc(self):
         for login in ("meta_portal", "meta_salesman"):
             self.authenticate(login, login)
-            self._rpc("meta.account", "action_disconnect", [[self.account.id]])
+            self._rpc("meta.connection", "action_disconnect", [[self.connection.id]])
             self._rpc(
                 "meta.app", "action_regenerate_verify_token", [[self.meta_app.id]]
             )
-        self.assertEqual(self.account.state, "connected")
+        self.assertEqual(self.connection.state, "connected")
         self.assertEqual(self.meta_app.verify_token, VERIFY_TOKEN)
 
     def test_system_administrator_still_configures_the_app(self):

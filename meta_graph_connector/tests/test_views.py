@@ -37,8 +37,9 @@ class TestViews(MetaTransactionCase):
         self.assertNotEqual(App._meta_config()["verify_token"], before)
 
     def test_account_and_inbox_forms_open(self):
-        form = Form(self.account)
-        self.assertEqual(form.page_id, self.sim_page["id"])
+        form = Form(self.connection)
+        self.assertEqual(form.name, self.connection.name)
+        self.assertEqual(Form(self.page).external_id, self.sim_page["id"])
         Event = self.env["meta.webhook.event"]
         self.assertEqual(Event._meta_store_events([]), [])
         ids = Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
@@ -69,7 +70,11 @@ class TestViewsInBrowser(MetaCase, HttpCase):
             ],
         )
         sim_lead = self.simulator.add_lead(sim_form["id"])
-        form = self.env["meta.lead.form"]._meta_get_form(self.account, sim_form["id"])
-        graph_lead = self.account._meta_call(meta_api.get_lead, sim_lead["id"])
+        form = self.env["meta.lead.form"]._meta_get_form(self.page, sim_form["id"])
+        graph_lead = self.page._meta_call(meta_api.get_lead, sim_lead["id"])
         form._meta_import_graph_leads([graph_lead])
+        # one outbox item, for the outbox screen
+        self.env["meta.outbox"]._meta_enqueue(
+            self.page, "create_test_lead", {"form_id": form.meta_form_id}
+        )
         self.start_tour("/odoo", "meta_graph_connector_views", login="admin")

@@ -54,8 +54,9 @@ class TestWebhookController(MetaHttpCase):
         self.assertEqual(len(events), 3)
         self.assertEqual(set(events.mapped("state")), {"pending"})
         self.assertEqual(set(events.mapped("kind")), {"leadgen"})
-        self.assertEqual(events.account_id, self.account)
-        self.assertEqual(events.company_id, self.account.company_id)
+        self.assertEqual(events.asset_id, self.page)
+        self.assertEqual(events.connection_id, self.connection)
+        self.assertEqual(events.company_id, self.page.company_id)
         self.assertEqual(
             set(events.mapped("key")),
             {f"leadgen:page:{self.sim_page['id']}:90000000000000{i}" for i in range(3)},
@@ -77,6 +78,12 @@ class TestWebhookController(MetaHttpCase):
         self.assertEqual(len(self._events()), 3)
 
     def test_turkish_text_and_previous_secret(self):
+        # comments are kept whole only when something handles them
+        EventClass = type(self.env["meta.webhook.event"])
+        routes = {"leadgen": "meta.lead.form", "page_comment": "meta.lead.form"}
+        self.startPatcher(
+            patch.object(EventClass, "_meta_event_routes", lambda model: routes)
+        )
         self.meta_app.app_secret_previous = "previous_secret"
         delivery = payloads.feed_comment(
             self.sim_page["id"],
@@ -147,7 +154,7 @@ class TestWebhookController(MetaHttpCase):
         body = self.encode(self.leadgen_delivery(1, page_id="987654321"))
         self.assertEqual(self.post_delivery(body).status_code, 200)
         event = self._events()
-        self.assertFalse(event.account_id)
+        self.assertFalse(event.asset_id)
         self.assertEqual(event.external_account_id, "987654321")
 
     def test_thousand_leads_in_one_delivery(self):

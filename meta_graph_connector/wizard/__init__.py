@@ -1,1 +1,1 @@
-from . import meta_account_connect
+from . import meta_connect_wizard

@@ -19,7 +19,7 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
             run: "click",
         },
         {
-            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_account_menu']",
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_connection_menu']",
             run: "click",
         },
         {
@@ -28,8 +28,8 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
             run: "click",
         },
         {
-            content: "connection form with health and chatter",
-            trigger: ".o_form_view .o_field_widget[name='page_id'] input",
+            content: "connection form with health, assets and chatter",
+            trigger: ".o_form_view .o_field_widget[name='asset_ids'] .o_data_row td[name='name']:contains('Anadolu Mobilya')",
         },
         {
             trigger: ".o_form_view .o-mail-Chatter",
@@ -47,7 +47,7 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
         },
         {
             content: "inbox list (filter on failed and dead events)",
-            trigger: ".o_list_view .o_data_row td[name='kind']:contains('leadgen')",
+            trigger: ".o_list_view .o_data_row td[name='kind']:contains('Lead Ads')",
             run: "click",
         },
         {
@@ -59,7 +59,31 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
             run: "click",
         },
         {
-            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_account_connect_menu']",
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_asset_menu']",
+            run: "click",
+        },
+        {
+            content: "assets grouped by type",
+            trigger: ".o_list_view .o_group_header:contains('Facebook Page')",
+        },
+        {
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_outbox_menu']",
+            run: "click",
+        },
+        {
+            content: "outbox list",
+            trigger: ".o_list_view .o_data_row td[name='operation']:contains('create_test_lead')",
+        },
+        {
+            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_connect_wizard_menu']",
             run: "click",
         },
         {

@@ -1,0 +1,605 @@
+import logging
+import threading
+from datetime import timedelta
+
+import requests
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..graph import api as meta_api
+from ..graph.client import GraphClient
+from ..graph.errors import (
+    GraphError,
+    MissingPermissionError,
+    RateLimitError,
+    TokenError,
+)
+from ..graph.times import to_naive_utc
+from ..graph.usage import SLOW_DOWN_PERCENT
+
+_logger = logging.getLogger(__name__)
+
+#: Scopes without which a connection cannot do its basic job (list its
+#: Pages, subscribe webhooks, read leads); other features report their own
+#: missing scopes without blocking the connection.
+REQUIRED_SCOPES = (
+    "pages_show_list",
+    "pages_manage_metadata",
+    "pages_read_engagement",
+    "leads_retrieval",
+)
+
+#: One HTTP session (keep-alive) per connection and thread: a cron draining a
+#: backlog reuses its TLS connection to Meta instead of opening one per call.
+_sessions = threading.local()
+
+
+class MetaConnection(models.Model):
+    """The business side of Meta: one login (a System User token, or a user
+    token) and the assets it gives access to.
+
+    This model is the one door to Meta for the whole addon:
+    :meth:`_meta_client` builds the Graph client for the connection or one of
+    its assets (the asset's own token for a Page or its Instagram account,
+    the connection's token otherwise; app secret proof, pinned version, one
+    HTTP session), and :meth:`_meta_call` runs a core operation, turning token
+    and permission errors into the connection's state, once.
+    """
+
+    _name = "meta.connection"
+    _description = "Meta Connection"
+    _inherit = ["mail.thread", "mail.activity.mixin", "meta.admin.mixin"]
+    _order = "name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        check_company=True,
+        help="Receives the to-do when the connection needs attention.",
+    )
+    access_token = fields.Char(
+        string="Connection Token",
+        groups="base.group_system",
+        copy=False,
+        prefetch=False,
+        help="The System User (or user) token the connection was made with.",
+    )
+    meta_user_id = fields.Char(
+        string="Meta User ID",
+        readonly=True,
+        index=True,
+        help="The System User (or person) the token belongs to: reconnecting "
+        "with a new token of the same user updates this connection.",
+    )
+    asset_ids = fields.One2many("meta.asset", "connection_id", string="Assets")
+    page_count = fields.Integer(compute="_compute_asset_counts")
+    ad_account_count = fields.Integer(compute="_compute_asset_counts")
+    api_version = fields.Char(
+        string="Graph API Version",
+        required=True,
+        default=lambda self: self.env["meta.app"]._meta_config()["api_version"],
+        help="Pinned for this connection, so upgrading Meta's version is a "
+        "per-connection decision that can be tested first.",
+    )
+    state = fields.Selection(
+        [
+            ("connected", "Connected"),
+            ("needs_reconnect", "Needs Reconnect"),
+            ("permission_missing", "Permission Missing"),
+            ("disconnected", "Disconnected"),
+        ],
+        default="connected",
+        required=True,
+        readonly=True,
+        tracking=True,
+    )
+    token_type = fields.Char(readonly=True)
+    granted_scopes = fields.Char(readonly=True)
+    missing_scopes = fields.Char(readonly=True)
+    token_expires_at = fields.Datetime(
+        readonly=True, help="Empty when Meta reports no expiry."
+    )
+    data_access_expires_at = fields.Datetime(readonly=True)
+    last_health_check = fields.Datetime(readonly=True)
+    last_error = fields.Text(readonly=True)
+    throttled_until = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="Meta asked to slow down: no call is made for this connection "
+        "before this time (calling while throttled prolongs it).",
+    )
+    throttle_reason = fields.Char(readonly=True, copy=False)
+    is_throttled = fields.Boolean(compute="_compute_is_throttled")
+
+    @api.depends("throttled_until")
+    def _compute_is_throttled(self):
+        for connection in self:
+            connection.is_throttled = bool(connection._meta_throttle_remaining())
+
+    @api.depends("asset_ids.asset_type")
+    def _compute_asset_counts(self):
+        for connection in self:
+            types = connection.asset_ids.mapped("asset_type")
+            connection.page_count = types.count("page")
+            connection.ad_account_count = types.count("ad_account")
+
+    # ------------------------------------------------------------ actions
+
+    def action_check_health(self):
+        self._meta_check_admin()
+        for connection in self:
+            connection._meta_check_health()
+            connection._meta_check_subscriptions()
+        return self._meta_notification(self._meta_health_summary())
+
+    def action_fetch_assets(self):
+        """Discover the Pages, Instagram accounts, ad accounts and datasets
+        the connection's token gives access to."""
+        self._meta_check_admin()
+        for connection in self:
+            try:
+                connection._meta_fetch_assets()
+            except GraphError as error:
+                return self._meta_notification(str(error), kind="warning")
+        return self._meta_notification(self._meta_health_summary())
+
+    def action_disconnect(self):
+        """Stop at once; the Pages' webhook subscriptions end through the
+        outbox (nothing is sent to Meta inside a user's request), and the
+        tokens are forgotten as soon as they are (or when Meta refuses)."""
+        self._meta_check_admin()
+        for connection in self:
+            connection._meta_switch_state("disconnected", "")
+            pages = connection.asset_ids.filtered(lambda a: a.asset_type == "page")
+            pages._meta_request_unsubscription()
+            connection._meta_forget_tokens_once_unsubscribed()
+        return True
+
+    def _meta_forget_tokens_once_unsubscribed(self, sent=None):
+        """Wipe the tokens of a disconnected connection whose Pages have no
+        unsubscription left to send (``sent``: the one just sent)."""
+        self.ensure_one()
+        if self.state != "disconnected":
+            return False
+        # sudo: meta.outbox - a technical queue, read to decide
+        waiting = (
+            self.env["meta.outbox"]
+            .sudo()
+            .search_count(
+                [
+                    ("asset_id", "in", self.asset_ids.ids),
+                    ("operation", "=", "unsubscribe_page"),
+                    ("state", "in", ("pending", "failed", "parked")),
+                    ("id", "!=", sent.id if sent else False),
+                ]
+            )
+        )
+        if waiting:
+            return False
+        # sudo: meta.connection, meta.asset - wiping the system-only tokens
+        # is the point of disconnecting; Meta administrators may not be
+        # system users.
+        self.sudo().write({"access_token": False})
+        self.asset_ids.sudo().write({"access_token": False, "webhook_fields": False})
+        return True
+
+    def action_view_assets(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "meta_graph_connector.meta_asset_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        action["context"] = {"default_connection_id": self.id}
+        return action
+
+    # ----------------------------------------------------------- the door
+
+    def _meta_client(self, asset=None):
+        """The Graph client of this connection, or of one of its assets."""
+        self.ensure_one()
+        config = self.env["meta.app"]._meta_config()
+        # sudo: meta.connection, meta.asset - tokens are system-only; reading
+        # one to authenticate a call is the boundary where that is allowed.
+        token = (
+            asset.sudo().access_token if asset and asset._meta_has_own_token() else ""
+        )
+        token = token or self.sudo().access_token
+        if not token:
+            raise TokenError(self.env._("This connection has no token."))
+        return GraphClient(
+            token,
+            app_secret=config["app_secret"],
+            api_version=self.api_version or config["api_version"],
+            base_url=config["base_url"],
+            timeout=config["timeout"],
+            session=self._meta_session(),
+        )
+
+    def _meta_session(self):
+        """The keep-alive HTTP session of this connection in this thread."""
+        sessions = getattr(_sessions, "by_connection", None)
+        if sessions is None:
+            sessions = _sessions.by_connection = {}
+        key = (self.env.cr.dbname, self.id)
+        if key not in sessions:
+            sessions[key] = requests.Session()
+        return sessions[key]
+
+    @api.model
+    def _meta_app_client(self):
+        """A client authenticated as the Meta app (``app_id|app_secret``)."""
+        config = self.env["meta.app"]._meta_config()
+        return GraphClient.for_app(
+            config["app_id"],
+            config["app_secret"],
+            api_version=config["api_version"],
+            base_url=config["base_url"],
+            timeout=config["timeout"],
+        )
+
+    def _meta_call(self, operation, *args, asset=None, **kwargs):
+        """Run ``operation(client, *args, **kwargs)`` for this connection (or
+        ``asset`` of it).
+
+        While Meta throttles the connection nothing leaves (calling while
+        throttled prolongs it): a :class:`RateLimitError` is raised at once.
+        Token and permission errors flag the connection (once), rate limits
+        and usage above the threshold throttle it; errors are re-raised so
+        the caller can park, retry or fail its own work.
+        """
+        self.ensure_one()
+        client = self._meta_open_client(asset)
+        try:
+            result = operation(client, *args, **kwargs)
+        except TokenError as error:
+            self._meta_flag_token_error(error)
+            raise
+        except MissingPermissionError as error:
+            self._meta_flag_permission_error(error)
+            raise
+        except RateLimitError as error:
+            self._meta_throttle(error.retry_after, str(error))
+            raise
+        self._meta_observe_usage(client.last_usage)
+        return result
+
+    def _meta_open_client(self, asset=None):
+        """The client for a series of calls (paging through leads): refused
+        while Meta throttles the connection. Pass its ``last_usage`` to
+        :meth:`_meta_observe_usage` when done."""
+        waiting = self._meta_throttle_remaining()
+        if waiting:
+            raise RateLimitError(
+                self.env._("Meta throttles this connection; calls resume later."),
+                retry_after=waiting,
+            )
+        return self._meta_client(asset)
+
+    # -------------------------------------------------------- throttling
+
+    def _meta_throttle_remaining(self):
+        """Seconds until Meta lets this connection call again (0: now)."""
+        until = self.throttled_until
+        if not until:
+            return 0
+        return max(0, int((until - fields.Datetime.now()).total_seconds()))
+
+    def _meta_throttle(self, seconds, reason=""):
+        """Stop calling Meta for this connection for ``seconds`` (never
+        shortening a throttle already set): no queue item of it is claimed
+        and the door refuses calls until then."""
+        self.ensure_one()
+        seconds = max(int(seconds or 0), 1)
+        until = fields.Datetime.now() + timedelta(seconds=seconds)
+        # a plain UPDATE, outside the ORM's cache: it must survive the
+        # savepoint rollback of the work that hit the limit
+        self.env.execute_query(
+            SQL(
+                """UPDATE meta_connection
+                      SET throttled_until = GREATEST(COALESCE(throttled_until, %s), %s),
+                          throttle_reason = %s
+                    WHERE id = %s""",
+                until,
+                until,
+                reason,
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["throttled_until", "throttle_reason"])
+        _logger.info(
+            "Meta connection %s throttled for %s s: %s", self.id, seconds, reason
+        )
+
+    def _meta_observe_usage(self, usage):
+        """Slow down before Meta throttles: usage above the threshold (75 %
+        by default) pauses the connection until Meta says access is back, or
+        a minute (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/)."""
+        if usage is None or usage.is_empty:
+            return
+        # sudo: ir.config_parameter - technical tuning of the throttling
+        threshold = float(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("meta_graph_connector.usage_threshold", SLOW_DOWN_PERCENT)
+        )
+        percent = usage.max_percent()
+        if percent >= threshold:
+            self._meta_throttle(
+                max(usage.regain_seconds(), 60),
+                self.env._(
+                    "Meta reports %(percent)s %% of the call budget used.",
+                    percent=round(percent),
+                ),
+            )
+
+    # ---------------------------------------------------------- business
+
+    def _meta_check_health(self):
+        """Inspect the connection's token with ``debug_token``: validity,
+        expiry, permissions; the connection's state follows."""
+        self.ensure_one()
+        # sudo: meta.connection - the token to inspect is system-only.
+        token = self.sudo().access_token
+        if not token:
+            self._meta_flag_token_error(
+                TokenError(self.env._("This connection has no token."))
+            )
+            return
+        try:
+            info = meta_api.inspect_token(self._meta_app_client(), token)
+        except TokenError as error:
+            # 190 on the *app* token: the app id/secret are wrong, not the user.
+            self.write(
+                {
+                    "last_health_check": fields.Datetime.now(),
+                    "last_error": self.env._(
+                        "Meta rejected the app credentials: %(error)s", error=error
+                    ),
+                }
+            )
+            return
+        except GraphError as error:
+            self.write(
+                {"last_health_check": fields.Datetime.now(), "last_error": str(error)}
+            )
+            return
+        values = {
+            "last_health_check": fields.Datetime.now(),
+            "token_type": info.token_type,
+            "granted_scopes": ",".join(info.scopes),
+            "missing_scopes": ",".join(info.missing_scopes(REQUIRED_SCOPES)),
+            "token_expires_at": to_naive_utc(info.expires_at),
+            "data_access_expires_at": to_naive_utc(info.data_access_expires_at),
+        }
+        if info.profile_id and not self.meta_user_id:
+            values["meta_user_id"] = info.profile_id
+        self.write(values)
+        if not info.is_valid:
+            self._meta_flag_token_error(
+                TokenError(
+                    info.error_message or self.env._("Meta reports the token invalid."),
+                    code=info.error_code or 190,
+                    subcode=info.error_subcode,
+                )
+            )
+            return
+        if values["missing_scopes"]:
+            self._meta_flag_permission_error(
+                MissingPermissionError(
+                    self.env._(
+                        "Missing permissions: %(scopes)s",
+                        scopes=values["missing_scopes"],
+                    )
+                )
+            )
+            return
+        self._meta_mark_connected()
+
+    def _meta_check_subscriptions(self):
+        """Each Page's webhook subscription, repaired when Meta lost a field."""
+        self.ensure_one()
+        if self.state != "connected":
+            return
+        for page in self.asset_ids.filtered(lambda a: a.asset_type == "page"):
+            page._meta_check_subscription()
+
+    def _meta_fetch_assets(self):
+        """Create or update the assets this connection's token reaches.
+
+        Pages (with their Page tokens and Instagram accounts) always; ad
+        accounts and datasets where the token's permissions allow: a missing
+        permission skips that kind of asset, it is not an error.
+        """
+        self.ensure_one()
+        Asset = self.env["meta.asset"]
+        pages = self._meta_call(meta_api.list_pages)
+        found = Asset._meta_upsert_pages(self, pages)
+        others = []
+        for step in (self._meta_list_ad_accounts, self._meta_list_datasets):
+            try:
+                others += step(others)
+            except MissingPermissionError as error:
+                # optional kinds of assets: the connection stays usable
+                _logger.info("Meta connection %s: %s", self.id, error)
+            except TokenError as error:
+                self._meta_flag_token_error(error)
+                raise
+        found |= Asset._meta_upsert_assets(self, others)
+        if self.state == "connected":
+            # assets that moved here from a broken connection resume
+            self._meta_resume_work(found)
+        return found
+
+    def _meta_list_ad_accounts(self, _found):
+        if "ads_management" not in (self.granted_scopes or "").split(","):
+            return []
+        client = self._meta_client()
+        accounts = {a.external_id: a for a in meta_api.list_ad_accounts(client)}
+        if "business_management" in (self.granted_scopes or "").split(","):
+            for business in meta_api.list_businesses(client):
+                for edge in ("owned_ad_accounts", "client_ad_accounts"):
+                    for account in meta_api.list_ad_accounts(
+                        client, business.external_id, edge
+                    ):
+                        accounts.setdefault(account.external_id, account)
+        return list(accounts.values())
+
+    def _meta_list_datasets(self, found):
+        scopes = (self.granted_scopes or "").split(",")
+        if "ads_management" not in scopes:
+            return []
+        client = self._meta_client()
+        owners = [a.external_id for a in found if a.asset_type == "ad_account"]
+        if "business_management" in scopes:
+            owners += [b.external_id for b in meta_api.list_businesses(client)]
+        datasets = {}
+        for owner in owners:
+            for dataset in meta_api.list_datasets(client, owner):
+                datasets.setdefault(dataset.external_id, dataset)
+        return list(datasets.values())
+
+    def _meta_mark_connected(self):
+        repaired = self.filtered(lambda c: c.state != "connected")
+        repaired.write({"state": "connected"})
+        self.write({"last_error": False})
+        if repaired:
+            self._meta_resume_work(repaired.asset_ids)
+
+    @api.model
+    def _meta_resume_work(self, assets):
+        """Release what waited (parked) for these assets' connection."""
+        # sudo: meta.webhook.event, meta.outbox - technical queues; a
+        # reconnection releases the work that waited for it.
+        self.env["meta.webhook.event"].sudo()._meta_unpark(assets)
+        self.env["meta.outbox"].sudo()._meta_unpark(assets)
+
+    def _meta_flag_token_error(self, error):
+        """Switch to "needs reconnect" and tell the administrators, once."""
+        return self._meta_flag(
+            "needs_reconnect",
+            error,
+            self.env._("Meta connection needs to be reconnected"),
+            lambda connection: self.env._(
+                "Meta refused the token of %(connection)s (%(error)s). Paste a "
+                "new System User token with “Connect to Meta” to resume.",
+                connection=connection.name,
+                error=error,
+            ),
+        )
+
+    def _meta_flag_permission_error(self, error):
+        """Switch to "permission missing" and tell the administrators, once."""
+        return self._meta_flag(
+            "permission_missing",
+            error,
+            self.env._("Meta permission missing"),
+            lambda connection: self.env._(
+                "Meta refused a call for %(connection)s: %(error)s. Grant the "
+                "missing permission to the app, then run “Check health”.",
+                connection=connection.name,
+                error=error,
+            ),
+        )
+
+    def _meta_flag(self, state, error, summary, body_for):
+        """Move to ``state`` and alert, only for connections not already there.
+
+        The conditional UPDATE is the "once": when several workers hit the
+        same dead token at the same time, the row lock makes all but the
+        first see the new state and update nothing.
+        """
+        flagged = self._meta_switch_state(state, str(error))
+        for connection in flagged:
+            connection._meta_alert(summary, body_for(connection))
+        return flagged
+
+    def _meta_switch_state(self, state, error_text):
+        if not self:
+            return self
+        self.flush_recordset(["state"])
+        rows = self.env.execute_query(
+            SQL(
+                """UPDATE meta_connection
+                      SET state = %s, last_error = %s,
+                          write_date = NOW() AT TIME ZONE 'UTC', write_uid = %s
+                    WHERE id IN %s AND state != %s
+                      -- a disconnection is the administrator's, not an error's
+                      AND (state != 'disconnected' OR %s = 'disconnected')
+                RETURNING id""",
+                state,
+                error_text,
+                self.env.uid,
+                tuple(self.ids),
+                state,
+                state,
+            )
+        )
+        self.invalidate_recordset(["state", "last_error", "write_date", "write_uid"])
+        return self.browse([row[0] for row in rows])
+
+    def _meta_alert(self, summary, body):
+        """Notify the Meta administrators on the chatter and give a to-do."""
+        self.ensure_one()
+        admins = self._meta_administrators()
+        self.message_post(
+            body=body,
+            subject=summary,
+            partner_ids=admins.partner_id.ids,
+            subtype_xmlid="mail.mt_note",
+        )
+        responsible = self.user_id if self.user_id.active else admins[:1]
+        if responsible:
+            self.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=summary,
+                note=body,
+                user_id=responsible.id,
+            )
+
+    def _meta_administrators(self):
+        self.ensure_one()
+        return self.env.ref("meta_graph_connector.group_meta_admin").users.filtered(
+            lambda user: (
+                not user.share
+                and self.company_id in user.company_ids
+                and user.id != self.env.ref("base.user_root").id
+            )
+        )
+
+    def _meta_health_summary(self):
+        states = dict(self._fields["state"]._description_selection(self.env))
+        return ", ".join(f"{c.name}: {states[c.state]}" for c in self)
+
+    def _meta_notification(self, message, kind="info"):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Meta"),
+                "message": message,
+                "type": kind,
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _cron_check_health(self):
+        """Daily: Meta asks apps to check token validity at least daily
+        (https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging)."""
+        for connection in self.search([("state", "!=", "disconnected")]):
+            connection = connection.with_company(connection.company_id)
+            connection._meta_check_health()
+            connection._meta_check_subscriptions()
+        return True

@@ -1,0 +1,410 @@
+import logging
+import random
+import time
+from datetime import timedelta
+
+from odoo import api, fields, models, modules
+from odoo.tools import SQL
+
+from ..graph.errors import (
+    GraphError,
+    InvalidRequestError,
+    MalformedPayloadError,
+    MissingPermissionError,
+    RateLimitError,
+    TokenError,
+)
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 10
+RETRY_BASE_SECONDS = 60
+RETRY_MAX_SECONDS = 6 * 3600
+#: A cron run stops starting new items after this many seconds and reports
+#: what remains; the scheduler then runs it again at once, up to 10 times in
+#: one pass (MAX_BATCH_PER_CRON_JOB), and a cron worker that spends more than
+#: ``limit_time_real_cron`` (default 120 s) in a pass is killed: 10 × 10 s
+#: stays inside it.
+RUN_TIME_BUDGET = 10
+DEFAULT_EVENTS_PER_RUN = 1000
+#: Connection states in which nothing is sent to Meta for it: items wait.
+BLOCKING_STATES = ("needs_reconnect", "permission_missing", "disconnected")
+
+
+class MetaQueueMixin(models.AbstractModel):
+    """A durable queue of work about Meta, in either direction.
+
+    One piece of machinery for the webhook inbox (``meta.webhook.event``)
+    and the outbox (``meta.outbox``): items are claimed with ``FOR UPDATE
+    SKIP LOCKED`` (several cron lanes consume one queue at once), each runs
+    in its own savepoint and is committed alone, failures retry with
+    exponential backoff and jitter, token and permission errors park the
+    item until its connection is repaired, a request Meta calls invalid (or
+    malformed data) is dead at once, and after ``max attempts`` an item is
+    dead; dead and failed items can be replayed.
+
+    Two orderings hold in every claim: items of a connection Meta throttled
+    are not claimed before ``throttled_until``, and items sharing an
+    ``ordering_key`` (a conversation, an audience) run in id order, a failed
+    one blocking those after it in its key, never the other keys.
+
+    A queue model implements :meth:`_meta_run` (do the work of one item) and
+    names its cron lanes in ``_meta_lane_crons``.
+    """
+
+    _name = "meta.queue.mixin"
+    _description = "Meta Durable Queue"
+    _inherit = ["meta.admin.mixin"]
+
+    #: xml ids of the crons consuming this queue (its lanes)
+    _meta_lane_crons = ()
+    #: column whose values take turns when claiming (fairness), or None
+    _meta_fair_column = None
+
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("ignored", "Ignored"),
+            ("failed", "Failed"),
+            ("parked", "Parked"),
+            ("dead", "Dead"),
+        ],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    asset_id = fields.Many2one(
+        "meta.asset", readonly=True, index=True, ondelete="set null"
+    )
+    connection_id = fields.Many2one(
+        related="asset_id.connection_id", store=True, index=True, string="Connection"
+    )
+    company_id = fields.Many2one(
+        related="asset_id.company_id", store=True, index=True, string="Company"
+    )
+    ordering_key = fields.Char(
+        readonly=True,
+        index="btree_not_null",
+        help="Items of one key (a conversation, an audience) run in order.",
+    )
+    attempts = fields.Integer(readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True, index=True)
+    last_error = fields.Text(readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    res_model = fields.Char(string="Result Model", readonly=True)
+    res_id = fields.Many2oneReference(
+        string="Result ID", model_field="res_model", readonly=True
+    )
+
+    # ------------------------------------------------------------ lanes
+
+    @api.model
+    def _meta_lanes(self):
+        """The crons consuming this queue: those shipped, and any copy an
+        administrator made of them (Scheduled Actions → Duplicate) to add a
+        lane; Odoo runs each cron in one worker at a time, so lanes are what
+        lets several cron workers drain one queue together."""
+        # sudo: ir.cron - the lanes are woken by whoever stored the work
+        Cron = self.env["ir.cron"].sudo()
+        shipped = Cron.browse(
+            [
+                cron.id
+                for xmlid in self._meta_lane_crons
+                if (cron := self.env.ref(xmlid, raise_if_not_found=False))
+            ]
+        )
+        if not shipped:
+            return shipped
+        return shipped | Cron.search(
+            [("code", "in", shipped.mapped("code")), ("active", "=", True)]
+        )
+
+    @api.model
+    def _meta_trigger(self, at=None):
+        """Wake the lanes (now, or when a retry is due)."""
+        for cron in self._meta_lanes():
+            cron._trigger(at)
+
+    # -------------------------------------------------------- processing
+
+    @api.model
+    def _meta_process_queue(self, max_items=None, time_budget=RUN_TIME_BUDGET):
+        """Process due items, committing each one; report what remains.
+
+        One item per claim and per commit: a lead is visible the moment it
+        is done (speed to lead), and the lock of an item not yet started is
+        never released early by a commit, so no other lane can take it.
+        With a fair column, its values take turns: a storm of one kind does
+        not make the others wait; the values are read again after each round.
+        """
+        max_items = max_items or DEFAULT_EVENTS_PER_RUN
+        # Tests run inside one transaction that must not be committed.
+        auto_commit = not modules.module.current_test
+        started = time.monotonic()
+        processed = 0
+        rotation, claimed = [], True
+        while processed < max_items and time.monotonic() - started < time_budget:
+            if not rotation:
+                if not claimed:
+                    break  # a whole round found nothing due (retries wait)
+                rotation, claimed = self._meta_fair_values(), False
+                if not rotation:
+                    break
+            item = self._meta_claim_due(1, fair_value=rotation.pop(0))
+            if not item:
+                continue
+            claimed = True
+            item._meta_process()
+            processed += 1
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        remaining = self.search_count(self._meta_due_domain())
+        self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
+        return processed
+
+    def _meta_due_domain(self):
+        now = fields.Datetime.now()
+        return [
+            ("state", "in", ("pending", "failed")),
+            "|",
+            ("next_attempt_at", "=", False),
+            ("next_attempt_at", "<=", now),
+        ]
+
+    @api.model
+    def _meta_fair_values(self):
+        """Values of the fair column among items to do (``[None]`` without
+        one): a loose index scan, one index probe per value."""
+        column = self._meta_fair_column
+        if not column:
+            return [None]
+        self.flush_model(["state", column])
+        rows = self.env.execute_query(
+            SQL(
+                """WITH RECURSIVE fair(value) AS (
+                       (SELECT %(column)s FROM %(table)s
+                         WHERE state IN ('pending', 'failed')
+                      ORDER BY %(column)s LIMIT 1)
+                     UNION ALL
+                       SELECT (SELECT q.%(column)s FROM %(table)s q
+                                WHERE q.state IN ('pending', 'failed')
+                                  AND q.%(column)s > fair.value
+                             ORDER BY q.%(column)s LIMIT 1)
+                         FROM fair
+                        WHERE fair.value IS NOT NULL)
+                   SELECT value FROM fair WHERE value IS NOT NULL""",
+                column=SQL.identifier(column),
+                table=SQL.identifier(self._table),
+            )
+        )
+        return [row[0] for row in rows]
+
+    @api.model
+    def _meta_claim_due(self, limit, fair_value=None):
+        """Lock and return up to ``limit`` due items, oldest first.
+
+        Skipped: rows another lane holds, items of a throttled connection,
+        and items whose ordering key has an earlier item not finished.
+        """
+        # the claim is raw SQL: pending ORM writes (a replay) must reach it
+        self.flush_model()
+        self.env["meta.connection"].flush_model(["throttled_until"])
+        column = self._meta_fair_column
+        now = fields.Datetime.now()
+        fair = (
+            SQL("AND q.%s = %s", SQL.identifier(column), fair_value)
+            if column and fair_value is not None
+            else SQL()
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT q.id FROM %(table)s q
+                    WHERE q.state IN ('pending', 'failed')
+                      AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= %(now)s)
+                      %(fair)s
+                      AND (q.connection_id IS NULL OR NOT EXISTS (
+                            SELECT 1 FROM meta_connection c
+                             WHERE c.id = q.connection_id
+                               AND c.throttled_until > %(now)s))
+                      AND (q.ordering_key IS NULL OR NOT EXISTS (
+                            SELECT 1 FROM %(table)s p
+                             WHERE p.ordering_key = q.ordering_key
+                               AND p.id < q.id
+                               AND p.state NOT IN ('done', 'ignored')))
+                 ORDER BY q.id
+                    LIMIT %(limit)s
+               FOR UPDATE OF q SKIP LOCKED""",
+                table=SQL.identifier(self._table),
+                now=now,
+                fair=fair,
+                limit=limit,
+            )
+        )
+        return self.browse([row[0] for row in rows])
+
+    def _meta_process(self):
+        """Run this item inside a savepoint and record the outcome."""
+        self.ensure_one()
+        blocked = self._meta_blocked_reason()
+        if blocked:
+            return self._meta_set_parked(blocked)
+        try:
+            with self.env.cr.savepoint():
+                result = self._meta_run()
+        except MalformedPayloadError as error:
+            # Meta's data itself is wrong: retrying cannot help; keep it visible.
+            return self._meta_set_dead(str(error))
+        except TokenError as error:
+            # The savepoint rollback also undid the flag the door set on the
+            # connection: set it again, outside (it is idempotent).
+            self.connection_id._meta_flag_token_error(error)
+            return self._meta_set_parked(str(error))
+        except MissingPermissionError as error:
+            self.connection_id._meta_flag_permission_error(error)
+            return self._meta_set_parked(str(error))
+        except InvalidRequestError as error:
+            # Meta says the request itself is wrong, or the object does not
+            # exist (100/33, 803): the same request cannot succeed later.
+            return self._meta_set_dead(str(error))
+        except RateLimitError as error:
+            # the door throttled the connection; this item is not to blame
+            self.connection_id._meta_throttle(error.retry_after, str(error))
+            return self._meta_set_failed(error, delay=error.retry_after, count=False)
+        except GraphError as error:
+            return self._meta_set_failed(error)
+        except Exception as error:  # noqa: BLE001 - one bad item must not stop the queue
+            _logger.exception("%s %s failed", self._description, self.id)
+            return self._meta_set_failed(error)
+        if isinstance(result, str):
+            return self._meta_set_ignored(result)
+        return self._meta_set_done(result)
+
+    def _meta_blocked_reason(self):
+        """Why this item must wait without calling Meta (its connection's
+        token or permission is broken), or None."""
+        connection = self.connection_id
+        if connection and connection.state in BLOCKING_STATES:
+            return connection.last_error or dict(
+                connection._fields["state"]._description_selection(self.env)
+            ).get(connection.state)
+        return None
+
+    def _meta_run(self):
+        """Do the work of this item. A hook every queue implements.
+
+        :return: a record (done, linked as the result), a str (ignored, with
+            that reason) or None (done).
+        """
+        raise NotImplementedError
+
+    # ---------------------------------------------------------- outcomes
+
+    def _meta_set_parked(self, reason):
+        self.write({"state": "parked", "next_attempt_at": False, "last_error": reason})
+
+    @api.model
+    def _meta_unpark(self, assets):
+        """Queue again what waited for these assets' connection."""
+        parked = self.search([("state", "=", "parked"), ("asset_id", "in", assets.ids)])
+        if parked:
+            parked.write({"state": "pending", "next_attempt_at": False})
+            self._meta_trigger()
+        return parked
+
+    def _meta_set_done(self, result=None):
+        values = {
+            "state": "done",
+            "attempts": self.attempts + 1,
+            "processed_at": fields.Datetime.now(),
+            "next_attempt_at": False,
+            "last_error": False,
+        }
+        if isinstance(result, models.BaseModel) and len(result) == 1:
+            values.update(res_model=result._name, res_id=result.id)
+        self.write(values)
+
+    def _meta_set_ignored(self, reason):
+        self.write(
+            {
+                "state": "ignored",
+                "processed_at": fields.Datetime.now(),
+                "next_attempt_at": False,
+                "last_error": reason,
+            }
+        )
+
+    def _meta_set_dead(self, reason):
+        self.write(
+            {
+                "state": "dead",
+                "attempts": self.attempts + 1,
+                "processed_at": fields.Datetime.now(),
+                "next_attempt_at": False,
+                "last_error": reason,
+            }
+        )
+
+    def _meta_set_failed(self, error, delay=None, count=True):
+        """Retry later; ``count=False`` when the item is not to blame (Meta
+        throttled the connection): it never dies of waiting."""
+        attempts = self.attempts + 1 if count else self.attempts
+        # sudo: ir.config_parameter - technical tuning of the queue
+        max_attempts = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("meta_graph_connector.event_max_attempts", DEFAULT_MAX_ATTEMPTS)
+        )
+        if count and attempts >= max_attempts:
+            return self.write(
+                {
+                    "state": "dead",
+                    "attempts": attempts,
+                    "next_attempt_at": False,
+                    "last_error": str(error),
+                }
+            )
+        if delay is None:
+            ceiling = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+            # jitter spreads retries of a burst of failures over time
+            delay = ceiling * random.uniform(0.8, 1.2)  # noqa: S311 - not crypto
+        next_attempt_at = fields.Datetime.now() + timedelta(seconds=delay)
+        self.write(
+            {
+                "state": "failed",
+                "attempts": attempts,
+                "next_attempt_at": next_attempt_at,
+                "last_error": str(error),
+            }
+        )
+        # wake the lanes when this item is due, however long until then
+        self._meta_trigger(next_attempt_at)
+
+    # ------------------------------------------------------------ actions
+
+    def action_replay(self):
+        """Queue the selected items again."""
+        self._meta_check_admin()
+        self.write(
+            {
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": False,
+                "last_error": False,
+                "processed_at": False,
+            }
+        )
+        self._meta_trigger()
+        return True
+
+    def action_open_result(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            return False
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }

@@ -1,0 +1,137 @@
+from odoo.tests import tagged
+
+from ..data_migrations import migrate_accounts_to_connections
+from ..graph.webhook import parse_delivery
+from .common import MetaTransactionCase
+
+LEGACY_TABLE = """
+CREATE TABLE meta_account (
+    id serial PRIMARY KEY, name varchar, active boolean, company_id integer,
+    user_id integer, page_id varchar, page_tasks varchar,
+    instagram_account_id varchar, instagram_username varchar,
+    page_access_token varchar, user_access_token varchar, api_version varchar,
+    state varchar, token_type varchar, granted_scopes varchar,
+    missing_scopes varchar, token_expires_at timestamp,
+    data_access_expires_at timestamp, last_health_check timestamp,
+    last_error text, webhook_fields varchar
+)"""
+
+
+@tagged("post_install", "-at_install")
+class TestUpgrade(MetaTransactionCase):
+    """A database of 18.0.1.x (Page connections in ``meta_account``, forms,
+    submissions, CRM leads, events and chatter pointing at them) upgraded:
+    nothing is lost. The DDL is part of the test's transaction."""
+
+    def _legacy_database(self):
+        cr = self.env.cr
+        cr.execute(LEGACY_TABLE)
+        for table, column in (
+            ("meta_lead_form", "account_id"),
+            ("meta_lead", "account_id"),
+            ("crm_lead", "meta_account_id"),
+        ):
+            cr.execute(f"ALTER TABLE {table} ADD COLUMN {column} integer")  # noqa: S608
+        cr.execute("ALTER TABLE meta_lead_form ALTER COLUMN page_id DROP NOT NULL")
+        company = self.env.company.id
+        accounts = []
+        for page_id, ig_id, name in (
+            ("555000111", "17841400000009001", "Eski Sayfa"),
+            ("555000222", None, "Eski Sayfa 2"),
+        ):
+            cr.execute(
+                """INSERT INTO meta_account
+                     (name, active, company_id, user_id, page_id, page_tasks,
+                      instagram_account_id, instagram_username, page_access_token,
+                      user_access_token, api_version, state, token_type,
+                      granted_scopes, webhook_fields)
+                   VALUES (%s, true, %s, %s, %s, 'MANAGE', %s, %s, %s,
+                           'SYSTEM-TOKEN', 'v25.0', 'needs_reconnect', 'PAGE',
+                           'leads_retrieval', 'leadgen')
+                   RETURNING id""",
+                [
+                    name,
+                    company,
+                    self.meta_admin.id,
+                    page_id,
+                    ig_id,
+                    "eski.sayfa" if ig_id else None,
+                    f"PAGE-TOKEN-{page_id}",
+                ],
+            )
+            accounts.append(cr.fetchone()[0])
+        return accounts
+
+    def test_page_connections_become_connections_and_assets(self):
+        old_first, old_second = self._legacy_database()
+        cr = self.env.cr
+        form = self.env["meta.lead.form"].create(
+            {"name": "Eski Form", "page_id": self.page.id, "meta_form_id": "4444"}
+        )
+        lead = self.env["crm.lead"].create({"name": "Eski aday"})
+        binding = self.env["meta.lead"].create(
+            {"leadgen_id": "900000000077777", "lead_id": lead.id}
+        )
+        event_ids = self.env["meta.webhook.event"]._meta_store_events(
+            parse_delivery(self.leadgen_delivery(1, page_id="555000111"))
+        )
+        self.env.flush_all()
+        cr.execute(
+            "UPDATE meta_lead_form SET page_id = NULL, account_id = %s WHERE id = %s",
+            [old_first, form.id],
+        )
+        cr.execute(
+            "UPDATE meta_lead SET account_id = %s WHERE id = %s",
+            [old_first, binding.id],
+        )
+        cr.execute(
+            "UPDATE crm_lead SET meta_account_id = %s WHERE id = %s",
+            [old_second, lead.id],
+        )
+        message = self.env["mail.message"].create(
+            {"model": "res.partner", "res_id": 1, "body": "eski not"}
+        )
+        self.env.flush_all()
+        # written as the previous version did: on the old model's record
+        cr.execute(
+            "UPDATE mail_message SET model = 'meta.account', res_id = %s WHERE id = %s",
+            [old_first, message.id],
+        )
+        self.env.invalidate_all()
+
+        mapping = migrate_accounts_to_connections(self.env)
+
+        connection_id, page_id = mapping[old_first]
+        self.assertEqual(
+            mapping[old_second][0], connection_id, "one token, one connection"
+        )
+        connection = self.env["meta.connection"].browse(connection_id)
+        self.assertEqual(connection.sudo().access_token, "SYSTEM-TOKEN")
+        self.assertEqual(connection.state, "needs_reconnect")
+        self.assertEqual(connection.api_version, "v25.0")
+        self.assertEqual(connection.user_id, self.meta_admin)
+        page = self.env["meta.asset"].browse(page_id)
+        self.assertEqual(
+            (page.asset_type, page.external_id, page.sudo().access_token),
+            ("page", "555000111", "PAGE-TOKEN-555000111"),
+        )
+        instagram = page.child_ids
+        self.assertEqual(instagram.asset_type, "instagram")
+        self.assertEqual(instagram.username, "eski.sayfa")
+        self.assertEqual(len(connection.asset_ids), 3)
+        self.env.invalidate_all()
+        self.assertEqual(form.page_id, page)
+        self.assertEqual(form.connection_id, connection)
+        self.assertEqual(binding.page_id, page)
+        self.assertEqual(lead.meta_page_id.external_id, "555000222")
+        event = self.env["meta.webhook.event"].browse(event_ids)
+        self.assertEqual(event.asset_id, page)
+        self.assertEqual(event.connection_id, connection)
+        self.assertEqual(
+            (message.model, message.res_id), ("meta.connection", connection.id)
+        )
+        health = self.env.ref("meta_graph_connector.ir_cron_meta_check_health")
+        self.assertEqual(health.model_id.model, "meta.connection")
+
+    def test_nothing_to_migrate_on_a_fresh_database(self):
+        self.assertEqual(migrate_accounts_to_connections(self.env), {})
