@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "development_status": "Alpha",
     "maintainers": ["meta-graph-connector"],
-    "depends": ["crm", "mail", "utm", "phone_validation"],
+    "depends": ["crm", "mail", "utm", "phone_validation", "privacy_lookup"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/meta_graph_connector_groups.xml",
@@ -23,6 +23,7 @@
         "views/meta_asset_views.xml",
         "views/meta_webhook_event_views.xml",
         "views/meta_outbox_views.xml",
+        "views/meta_deletion_request_views.xml",
         "views/meta_lead_form_views.xml",
         "views/crm_lead_views.xml",
         "views/res_config_settings_views.xml",

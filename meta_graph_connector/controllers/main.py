@@ -10,6 +10,7 @@ from odoo.http import request
 from ..graph import const
 from ..graph.errors import MalformedPayloadError, SignatureError
 from ..graph.redact import install_filter
+from ..graph.signed_request import SignedRequestError, parse_signed_request
 from ..graph.webhook import (
     SIGNATURE_HEADER,
     parse_delivery,
@@ -117,6 +118,98 @@ class MetaWebhookController(http.Controller):
             events, body_sha256=hashlib.sha256(body).hexdigest()
         )
         return self._plain("EVENT_RECEIVED", 200)
+
+    # ----------------------------------------------------- app callbacks
+
+    @http.route(
+        "/meta/deauthorize",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,  # Meta's signed_request authenticates the call
+        save_session=False,
+    )
+    def meta_deauthorize(self, **kwargs):
+        """Meta: a person removed the app."""
+        verified = self._meta_verify_signed_request()
+        if verified is None:
+            return self._plain("Forbidden", 403)
+        # sudo: meta.deletion.request - a public route acting on a verified
+        # request of Meta's; the model limits what it touches.
+        request.env["meta.deletion.request"].sudo()._meta_receive(
+            "deauthorize", verified.user_id
+        )
+        return self._plain("OK", 200)
+
+    @http.route(
+        "/meta/data_deletion",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,  # Meta's signed_request authenticates the call
+        save_session=False,
+    )
+    def meta_data_deletion(self, **kwargs):
+        """Meta: a person asks for their data to be deleted. Meta expects the
+        status page URL and a confirmation code in return."""
+        verified = self._meta_verify_signed_request()
+        if verified is None:
+            return self._plain("Forbidden", 403)
+        # sudo: meta.deletion.request - see meta_deauthorize
+        deletion = (
+            request.env["meta.deletion.request"]
+            .sudo()
+            ._meta_receive("data_deletion", verified.user_id)
+        )
+        return request.make_json_response(
+            {
+                "url": deletion._meta_status_url(),
+                "confirmation_code": deletion.confirmation_code,
+            }
+        )
+
+    @http.route(
+        "/meta/data_deletion/<string:code>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        save_session=False,
+    )
+    def meta_data_deletion_status(self, code, **kwargs):
+        """The status of a deletion request, by its code, and nothing else."""
+        # sudo: meta.deletion.request - the code is the only key; the page
+        # says the state and the date, never who or what.
+        deletion = (
+            request.env["meta.deletion.request"]
+            .sudo()
+            .search([("confirmation_code", "=", code[:64])], limit=1)
+        )
+        if not deletion:
+            return self._plain(request.env._("Unknown confirmation code."), 404)
+        when = deletion.done_at or deletion.received_at
+        return self._plain(
+            request.env._(
+                "Data deletion request %(code)s: %(state)s on %(date)s UTC.",
+                code=deletion.confirmation_code,
+                state=dict(
+                    deletion._fields["state"]._description_selection(request.env)
+                )[deletion.state],
+                date=when.strftime("%Y-%m-%d %H:%M"),
+            ),
+            200,
+        )
+
+    def _meta_verify_signed_request(self):
+        """The verified signed_request of the posted form, or None."""
+        config = request.env["meta.app"]._meta_config()
+        value = request.httprequest.form.get("signed_request")
+        try:
+            return parse_signed_request(
+                value, (config["app_secret"], config["app_secret_previous"])
+            )
+        except SignedRequestError as error:
+            _rejections.warning("Refused a Meta app callback: %s", error)
+            return None
 
     @staticmethod
     def _meta_read_body(cap):

@@ -13,3 +13,4 @@ from . import crm_lead
 from . import res_partner
 from . import utm_campaign
 from . import mail_activity
+from . import meta_deletion_request

@@ -166,6 +166,33 @@ class MetaConnection(models.Model):
             connection._meta_forget_tokens_once_unsubscribed()
         return True
 
+    def _meta_removed_by_person(self, kind):
+        """Meta says the person whose token this connection uses removed the
+        app (or asked for their data to be deleted): stop, forget the tokens
+        (after asking Meta to stop the Pages' webhooks), tell the
+        administrators."""
+        self.ensure_one()
+        self._meta_switch_state("disconnected", "")
+        pages = self.asset_ids.filtered(lambda a: a.asset_type == "page")
+        pages._meta_request_unsubscription()
+        self._meta_forget_tokens_once_unsubscribed()
+        summary = (
+            self.env._("The person behind this Meta connection removed the app")
+            if kind == "deauthorize"
+            else self.env._(
+                "The person behind this Meta connection asked Meta to delete their data"
+            )
+        )
+        self._meta_alert(
+            summary,
+            self.env._(
+                "%(summary)s: %(connection)s is disconnected and its tokens are "
+                "deleted. Connect again with another System User token to resume.",
+                summary=summary,
+                connection=self.name,
+            ),
+        )
+
     def _meta_forget_tokens_once_unsubscribed(self, sent=None):
         """Wipe the tokens of a disconnected connection whose Pages have no
         unsubscription left to send (``sent``: the one just sent)."""

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class MetaLead(models.Model):
@@ -44,6 +44,12 @@ class MetaLead(models.Model):
     is_organic = fields.Boolean(readonly=True)
     answers = fields.Json(readonly=True)
     consents = fields.Json(readonly=True)
+    # Found by Odoo's privacy lookup (Settings > Privacy Lookup), which
+    # searches stored e-mail columns and references to the person's partner.
+    email_normalized = fields.Char(readonly=True, index="btree_not_null")
+    partner_id = fields.Many2one(
+        related="lead_id.partner_id", store=True, string="Customer", index=True
+    )
 
     _sql_constraints = [
         (
@@ -52,3 +58,39 @@ class MetaLead(models.Model):
             "A Meta lead is imported only once.",
         ),
     ]
+
+    def unlink(self):
+        """Erasing a submission (privacy lookup, an administrator) leaves only
+        its Meta lead id behind, so the reconciliation never imports the
+        person's answers again while Meta still keeps them."""
+        # sudo: meta.lead.erasure - the tombstone of what the user may erase
+        self.env["meta.lead.erasure"].sudo()._meta_remember(self.mapped("leadgen_id"))
+        return super().unlink()
+
+
+class MetaLeadErasure(models.Model):
+    """The Meta lead id of an erased submission, and when: nothing else."""
+
+    _name = "meta.lead.erasure"
+    _description = "Erased Meta Lead"
+    _rec_name = "leadgen_id"
+
+    leadgen_id = fields.Char(string="Meta Lead ID", required=True, readonly=True)
+    erased_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
+
+    _sql_constraints = [
+        ("leadgen_unique", "unique(leadgen_id)", "A Meta lead is erased once."),
+    ]
+
+    @api.model
+    def _meta_remember(self, leadgen_ids):
+        known = set(
+            self.search([("leadgen_id", "in", leadgen_ids)]).mapped("leadgen_id")
+        )
+        self.create([{"leadgen_id": i} for i in set(leadgen_ids) - known])
+
+    @api.model
+    def _meta_erased(self, leadgen_ids):
+        return set(
+            self.search([("leadgen_id", "in", list(leadgen_ids))]).mapped("leadgen_id")
+        )

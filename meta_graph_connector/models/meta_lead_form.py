@@ -265,6 +265,9 @@ class MetaLeadForm(models.Model):
         if binding:
             # Redelivery, replay, or the reconciliation poll was first.
             return binding.lead_id or binding
+        # sudo: meta.lead.erasure - technical tombstones
+        if self.env["meta.lead.erasure"].sudo()._meta_erased([event.leadgen_id]):
+            return self.env._("This lead was erased at the person's request.")
         page = inbox_event.asset_id
         graph_lead = page._meta_call(meta_api.get_lead, event.leadgen_id)
         form = self._meta_get_form(
@@ -384,11 +387,11 @@ class MetaLeadForm(models.Model):
         """
         self.ensure_one()
         Binding = self.env["meta.lead"]
+        ids = [str(g.get("id")) for g in graph_leads]
+        # erased ones too: the person asked, Meta may still keep them
         known = set(
-            Binding.search(
-                [("leadgen_id", "in", [str(g.get("id")) for g in graph_leads])]
-            ).mapped("leadgen_id")
-        )
+            Binding.search([("leadgen_id", "in", ids)]).mapped("leadgen_id")
+        ) | self.env["meta.lead.erasure"].sudo()._meta_erased(ids)
         normalized = []
         for graph_lead in graph_leads:
             if str(graph_lead.get("id")) in known:
@@ -704,6 +707,7 @@ class MetaLeadForm(models.Model):
             "is_organic": lead_data.is_organic,
             "answers": [answer.to_dict() for answer in lead_data.answers],
             "consents": [consent.to_dict() for consent in lead_data.consents],
+            "email_normalized": self._meta_match_keys(lead_data)[0],
         }
 
     # -------------------------------------------------- reconciliation

@@ -78,6 +78,9 @@ class MetaWebhookEvent(models.Model):
     body_sha256 = fields.Char(string="Delivery SHA-256", readonly=True)
     received_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
     occurred_at = fields.Datetime(readonly=True)
+    # the person the event turned out to be about: Odoo's privacy lookup
+    # finds (and erases) their events through it
+    partner_id = fields.Many2one("res.partner", readonly=True, index="btree_not_null")
 
     _sql_constraints = [
         ("key_unique", "unique(key)", "A Meta event is stored only once."),
@@ -262,6 +265,12 @@ class MetaWebhookEvent(models.Model):
             )
         consumer = self.env[model].with_company(self.company_id or self.env.company)
         return consumer._meta_handle_event(event, self)
+
+    def _meta_set_done(self, result=None):
+        super()._meta_set_done(result)
+        partner = getattr(result, "partner_id", None) if result is not None else None
+        if isinstance(partner, models.BaseModel) and len(partner) == 1:
+            self.partner_id = partner
 
     # ---------------------------------------------------------- retention
 

@@ -7,3 +7,4 @@ from . import test_lead_ads
 from . import test_lead_sync
 from . import test_upgrade
 from . import test_queue
+from . import test_privacy
