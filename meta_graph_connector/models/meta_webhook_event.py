@@ -267,10 +267,11 @@ class MetaWebhookEvent(models.Model):
         return consumer._meta_handle_event(event, self)
 
     def _meta_set_done(self, result=None):
-        super()._meta_set_done(result)
+        done = super()._meta_set_done(result)
         partner = getattr(result, "partner_id", None) if result is not None else None
         if isinstance(partner, models.BaseModel) and len(partner) == 1:
             self.partner_id = partner
+        return done
 
     # ---------------------------------------------------------- retention
 
