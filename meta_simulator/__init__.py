@@ -1,7 +1,7 @@
 """A local, deterministic imitation of Meta's Graph API and webhooks.
 
 It stands in for ``graph.facebook.com`` in every test, benchmark and demo,
-so it follows Meta's documented behaviour (``/work/shared/meta-api.md``) —
+so it follows Meta's documented behaviour (``docs/meta-facts.md``) —
 including the unpleasant parts: error shapes and codes, token death,
 ``appsecret_proof``, cursor paging with short pages, 90-day lead expiry,
 usage headers, throttling, batching, and webhooks that arrive batched,

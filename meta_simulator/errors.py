@@ -1,4 +1,4 @@
-"""Graph errors in Meta's wire shape (meta-api.md §9.1).
+"""Graph errors in Meta's wire shape (docs/meta-facts.md §9.1).
 
 Handlers raise :class:`GraphError`; the router turns it into
 ``{"error": {"message", "type", "code", "error_subcode"?, "is_transient",
@@ -134,7 +134,7 @@ _INVALID_TOKEN_TEXT = {
 
 
 def token_invalid(subcode: int, *, app_id: str = "", expired="", now="") -> GraphError:
-    """Error 190 with the subcode telling why (meta-api.md §9.1)."""
+    """Error 190 with the subcode telling why (docs/meta-facts.md §9.1)."""
     template = _INVALID_TOKEN_TEXT.get(
         subcode, "Error validating access token: The session is invalid."
     )

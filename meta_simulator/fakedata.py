@@ -4,7 +4,7 @@ The values deliberately cover what a CRM import must survive: names with
 ``ğ ş ı İ ç ö ü``, e-mails with odd casing/spaces, and mobile numbers in
 the many spellings people type (``0532 123 45 67``, ``+90 532 123 4567``,
 ``5321234567`` …).  Lead Ads returns answers as typed by the user, so the
-simulator must not normalise them (meta-api.md §5.1).
+simulator must not normalise them (docs/meta-facts.md §5.1).
 """
 
 import random

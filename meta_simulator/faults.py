@@ -1,4 +1,4 @@
-"""Programmable faults (reliability.md §3, scenario S6; meta-api.md §11.8).
+"""Programmable faults (``§`` numbers refer to ``docs/meta-facts.md``).
 
 All random decisions come from seeded streams, so the same seed and the
 same request sequence give the same faults.  Each request draws its fault

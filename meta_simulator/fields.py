@@ -1,4 +1,4 @@
-"""``fields=`` parsing and projection (meta-api.md §1.1, §11 item 9).
+"""``fields=`` parsing and projection (docs/meta-facts.md §1.1, §11 item 9).
 
 Meta answers only the fields asked for (plus ``id``), so a client that
 forgets a field really does not get it here either.  Supported syntax:

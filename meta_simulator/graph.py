@@ -3,7 +3,7 @@
 Every Graph call — a top-level HTTP request or one item of a batch — goes
 through :meth:`GraphApp.execute`, in the order Meta applies its checks:
 
-1. version (first path segment, meta-api.md §1.2);
+1. version (first path segment, docs/meta-facts.md §1.2);
 2. transient fault draw (``faults.error_rate``, §9.1);
 3. token presence and validity (2500/104, 190 + subcode, §2.1, §9.1);
 4. ``appsecret_proof`` (§2.3);

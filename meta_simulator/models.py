@@ -6,13 +6,13 @@ only formatted (ISO ``+0000``) when rendered.
 
 from dataclasses import dataclass, field
 
-# Token kinds of meta-api.md §2.1 (as reported by debug_token "type").
+# Token kinds of docs/meta-facts.md §2.1 (as reported by debug_token "type").
 USER = "USER"
 PAGE = "PAGE"
 SYSTEM_USER = "SYSTEM_USER"
 APP = "APP"
 
-#: Every permission named in meta-api.md §3; the demo system user gets all.
+#: Every permission named in docs/meta-facts.md §3; the demo system user gets all.
 ALL_SCOPES = (
     "pages_show_list",
     "business_management",

@@ -1,4 +1,4 @@
-"""Cursor paging as Meta does it (meta-api.md §9.4, §11 item 4).
+"""Cursor paging as Meta does it (docs/meta-facts.md §9.4, §11 item 4).
 
 Cursors are opaque base64 strings encoding a *position key*, not an
 offset, so new rows arriving between calls neither repeat nor skip items.

@@ -1,4 +1,4 @@
-"""Webhook payload builders (meta-api.md §4.5), pure functions.
+"""Webhook payload builders (docs/meta-facts.md §4.5), pure functions.
 
 Every event builder returns a complete one-event delivery body
 ``{"object": …, "entry": [one entry]}`` that can be POSTed as is;

@@ -95,7 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def parse_body(headers: dict, body: bytes) -> dict:
-    """Form parameters from a urlencoded, JSON or multipart body (§1.1)."""
+    """Form parameters from a urlencoded, JSON or multipart body.
+
+    See docs/meta-facts.md §1.1.
+    """
     if not body:
         return {}
     content_type = headers.get("content-type", "")

@@ -1,4 +1,7 @@
-"""The :class:`MetaSimulator` facade: state helpers, faults, server lifecycle."""
+"""The :class:`MetaSimulator` facade: state helpers, faults, server lifecycle.
+
+``§`` numbers refer to ``docs/meta-facts.md``.
+"""
 
 import datetime as dt
 import threading

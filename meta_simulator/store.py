@@ -49,7 +49,7 @@ NODE_LABELS = {
     DATASET_NODE: "AdsPixel",
 }
 
-#: Leads are retrievable for 90 days, then disappear (meta-api.md §5.4 [R]).
+#: Leads are retrievable for 90 days, then disappear (docs/meta-facts.md §5.4 [R]).
 LEAD_RETENTION_SECONDS = 90 * 86400
 
 

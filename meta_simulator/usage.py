@@ -1,4 +1,4 @@
-"""Rate-limit usage headers (meta-api.md §9.2).
+"""Rate-limit usage headers (docs/meta-facts.md §9.2).
 
 Percentages are of an hourly call budget over a sliding window of the
 simulated clock: ``X-App-Usage`` for the app and

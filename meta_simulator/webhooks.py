@@ -1,4 +1,4 @@
-"""Webhook sender: Meta → our app (meta-api.md §4.2-§4.4, §11 item 3).
+"""Webhook sender: Meta → our app (docs/meta-facts.md §4.2-§4.4, §11 item 3).
 
 What it imitates:
 

@@ -24,7 +24,7 @@ _logger = logging.getLogger(__name__)
 class _RateLimitedLog:
     """At most one warning per ``interval`` seconds for rejected deliveries.
 
-    A public route must not let a forger flood the logs (reliability.md REQ-W3).
+    A public route must not let a forger flood the logs .
     """
 
     def __init__(self, interval=60):

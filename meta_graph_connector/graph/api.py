@@ -17,7 +17,7 @@ from .webhook import fields_for_kinds
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """What ``debug_token`` says about a token (meta-api.md §2.2)."""
+    """What ``debug_token`` says about a token (docs/meta-facts.md §2.2)."""
 
     is_valid: bool
     app_id: str = ""

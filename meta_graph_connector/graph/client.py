@@ -3,7 +3,7 @@
 Every outbound call of the addon goes through :class:`GraphClient`, which
 
 * builds ``{base_url}/{version}/{path}`` with the version pinned per connection
-  (meta-api.md §1.2) and the base URL as a parameter (the local simulator in
+  (docs/meta-facts.md §1.2) and the base URL as a parameter (the local simulator in
   tests and sandbox mode);
 * sends the token in the ``Authorization`` header, never in the URL, and adds
   ``appsecret_proof`` when the app secret is known (§2.3);
@@ -56,7 +56,7 @@ install_filter("urllib3.connectionpool")
 
 
 def appsecret_proof(app_secret, access_token, timestamp=None):
-    """Return Meta's ``appsecret_proof`` (meta-api.md §2.3).
+    """Return Meta's ``appsecret_proof`` (docs/meta-facts.md §2.3).
 
     Classic form: HMAC-SHA256(app_secret, token). With ``timestamp`` the
     time-stamped form HMAC-SHA256(app_secret, "token|timestamp") is returned;

@@ -1,6 +1,6 @@
 """Meta protocol constants: the one place that knows versions, hosts and codes.
 
-Facts and their confidence tags come from ``shared/meta-api.md``; the section
+Facts and their confidence tags come from ``docs/meta-facts.md``; the section
 is cited next to each constant so a reviewer can re-check it at each Graph
 release.
 """
@@ -32,7 +32,7 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 MAX_BATCH_SIZE = 50
 
 #: A webhook POST batches up to 1000 updates (§4.4); a body cap well above the
-#: largest legitimate delivery (reliability.md REQ-W3 suggests 5–10 MiB).
+#: largest legitimate delivery .
 MAX_WEBHOOK_BODY_BYTES = 10 * 1024 * 1024
 
 #: The permission a Page webhook field needs besides ``pages_manage_metadata``

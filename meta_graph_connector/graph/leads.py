@@ -1,6 +1,6 @@
 """Graph lead JSON + form questions → :class:`NormalizedLead`.
 
-Input shapes (meta-api.md §5):
+Input shapes (docs/meta-facts.md §5):
 
 * the lead, as read with ``GET /{leadgen_id}?fields=id,created_time,
   field_data,form_id,ad_id,…`` (§5.1): ``field_data`` is a list of
@@ -696,7 +696,7 @@ def normalize_lead(
     locale=None,
     checkboxes=None,
 ):
-    """Normalize a Graph lead (meta-api.md §5.1) with its form's questions.
+    """Normalize a Graph lead (docs/meta-facts.md §5.1) with its form's questions.
 
     :param lead: the lead JSON (``id``, ``field_data``, ``created_time``…).
     :param questions: the form's ``questions`` (§5.3), for labels, option

@@ -4,7 +4,7 @@ Lead forms, CSV exports and CRM users spell the same Turkish mobile in many
 ways ("0532 123 45 67", "+90 532…", "0090 532…", "905321234567",
 "p:+905321234567", …).  We need one canonical E.164 value to deduplicate
 partners and, without the ``+``, to hash for Custom Audiences
-(meta-api.md §7.5: digits only, country code included, no leading zeros).
+(docs/meta-facts.md §7.5: digits only, country code included, no leading zeros).
 
 Decisions:
 
@@ -120,7 +120,7 @@ def normalize_phone(raw, default_region="TR"):
 
 
 def phone_digits_for_hash(e164):
-    """``"+905321234567"`` → ``"905321234567"`` (meta-api.md §7.5 PHONE).
+    """``"+905321234567"`` → ``"905321234567"`` (docs/meta-facts.md §7.5 PHONE).
 
     Expects the output of :func:`normalize_phone`; anything that is not an
     E.164 string gives None (hashing a national number would never match).

@@ -1,6 +1,6 @@
 """Turkish-aware text helpers (casing, romanization, name splitting).
 
-Why this module exists (meta-api.md §7.5): Python's default case mapping is
+Why this module exists (docs/meta-facts.md §7.5): Python's default case mapping is
 wrong for Turkish dotted/dotless i.  ``"İSTANBUL".lower()`` gives
 ``"i̇stanbul"`` (an ``i`` followed by U+0307 COMBINING DOT ABOVE) and
 ``"IŞIK".lower()`` gives ``"işik"``.  Both break matching keys, audience
@@ -185,7 +185,7 @@ def romanize_tr(s):
     """Transliterate Turkish letters to ASCII for matching keys.
 
     ``ç→c ğ→g ı→i ö→o ş→s ü→u`` and their capitals (``İ→I``), case is kept
-    (meta-api.md §7.5: CT/ST are romanized before hashing; FN/LN match
+    (docs/meta-facts.md §7.5: CT/ST are romanized before hashing; FN/LN match
     better romanized).  Other characters are left alone.
     """
     return _nfc(s).translate(_ROMANIZE_TR)

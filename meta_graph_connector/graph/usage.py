@@ -1,4 +1,4 @@
-"""Meta's rate-limit usage headers (meta-api.md §9.2).
+"""Meta's rate-limit usage headers (docs/meta-facts.md §9.2).
 
 Every Graph answer may carry ``X-App-Usage`` (percent of the app's hourly
 budget), ``X-Business-Use-Case-Usage`` (per Page/ad account and use case, with

@@ -1,13 +1,13 @@
-"""Meta webhooks: handshake, signature and parsing (meta-api.md §4).
+"""Meta webhooks: handshake, signature and parsing (docs/meta-facts.md §4).
 
 Three steps, in the order a receiver must apply them:
 
 1. :func:`verify_handshake` answers the subscription GET (§4.2);
 2. :func:`verify_signature` checks ``X-Hub-Signature-256`` over the *raw* body
-   bytes, before anything is parsed (§4.3, reliability.md REQ-W1);
+   bytes, before anything is parsed (§4.3);
 3. :func:`parse_delivery` turns one delivery into typed events, one per
    ``changes[]``/``messaging[]``/``standby[]`` item, each with a stable
-   idempotency key scoped by object and account (reliability.md §1.2).
+   idempotency key scoped by object and account .
 
 An envelope that is not a Meta delivery raises :class:`MalformedPayloadError`;
 a single bad item inside a good envelope becomes a :class:`MalformedEvent` so
@@ -75,7 +75,7 @@ def verify_signature(body, header, secrets):
 
 
 def verify_handshake(params, verify_token):
-    """Answer Meta's subscription handshake (§4.2, reliability.md REQ-W6).
+    """Answer Meta's subscription handshake (§4.2).
 
     :param params: the query parameters (``hub.mode``, ``hub.verify_token``,
         ``hub.challenge``).

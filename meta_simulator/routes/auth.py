@@ -1,6 +1,6 @@
 """Token endpoints: ``debug_token``, ``oauth/access_token``, ``/me`` (user), app.
 
-Shapes follow meta-api.md §2.1/§2.2.
+Shapes follow docs/meta-facts.md §2.1/§2.2.
 """
 
 from .. import errors

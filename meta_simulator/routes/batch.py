@@ -1,4 +1,4 @@
-"""Batch requests (meta-api.md §9.3).
+"""Batch requests (docs/meta-facts.md §9.3).
 
 ``POST /{v}/`` with ``batch=[{"method","relative_url","body"?}]``: at most
 50 items, each executed through the normal pipeline (and counted as one

@@ -1,6 +1,6 @@
 """Lead Ads: forms, ``/leads`` with filtering and paging, leads, test leads.
 
-meta-api.md §5.1 (lead fields), §5.2 (forms, bulk read, paging),
+docs/meta-facts.md §5.1 (lead fields), §5.2 (forms, bulk read, paging),
 §5.3 (questions), §5.4 (90-day retention, test leads).
 """
 

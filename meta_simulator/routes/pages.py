@@ -1,6 +1,6 @@
 """Pages, their Instagram accounts, ``/me/accounts`` and ``subscribed_apps``.
 
-meta-api.md §2.1 (page tokens via /me/accounts), §3 (permissions, tasks),
+docs/meta-facts.md §2.1 (page tokens via /me/accounts), §3 (permissions, tasks),
 §4.1 (subscribed_apps).
 """
 

@@ -117,7 +117,7 @@ def test_error_text_names_code_and_trace():
 
 
 def test_appsecret_proof_vectors():
-    # meta-api.md §2.3 test vectors
+    # docs/meta-facts.md §2.3 test vectors
     assert (
         appsecret_proof("test_app_secret", "EAAtoken123")
         == "ebc1b8c0a6dcee2ee0b03ff5830bbbffa064cc145ec3cfcc3222721ac3a18d47"

@@ -1,4 +1,4 @@
-"""Graph lead → NormalizedLead (meta-api.md §5.1–§5.3)."""
+"""Graph lead → NormalizedLead (docs/meta-facts.md §5.1–§5.3)."""
 
 import copy
 import json

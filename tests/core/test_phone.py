@@ -1,4 +1,4 @@
-"""Phone normalization to E.164 (meta-api.md §5.2 CSV prefixes, §7.5 hashing)."""
+"""Phone normalization to E.164 (docs/meta-facts.md §5.2 CSV prefixes, §7.5 hashing)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Turkish-aware casing, romanization and name splitting (meta-api.md §7.5)."""
+"""Turkish-aware casing, romanization and name splitting (docs/meta-facts.md §7.5)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Webhook handshake, signature and parsing (meta-api.md §4).
+"""Webhook handshake, signature and parsing (docs/meta-facts.md §4).
 
 Deliveries are built with the simulator's payload builders, which follow
 Meta's documented shapes independently of the parser under test.

@@ -12,7 +12,7 @@ TIMED = "c0c9c0793c0979d46fadf7031efc21a0ddb7ba2ba751a4698d8e5872a77ff62f"
 
 @pytest.fixture
 def vector_sim():
-    """The meta-api.md §2.3 test-vector setup: secret test_app_secret,
+    """The docs/meta-facts.md §2.3 test-vector setup: secret test_app_secret,
     token EAAtoken123, time 1790000000."""
     with MetaSimulator(app_secret="test_app_secret", clock=FakeClock(START)) as sim:
         page = sim.add_page("Vektör")

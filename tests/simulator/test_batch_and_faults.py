@@ -1,5 +1,5 @@
 """Batch requests, usage headers, throttling, transient errors and hangs
-(meta-api.md §9.1-§9.3, reliability.md S6)."""
+(docs/meta-facts.md §9.1-§9.3)."""
 
 import json
 

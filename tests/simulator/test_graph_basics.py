@@ -1,4 +1,4 @@
-"""Versions, tokens, error shapes, determinism (meta-api.md §1.2, §2, §9.1)."""
+"""Versions, tokens, error shapes, determinism (docs/meta-facts.md §1.2, §2, §9.1)."""
 
 import pytest
 import requests

@@ -1,5 +1,5 @@
 """Lead Ads: forms, questions, leads paging/filtering, retention, test leads
-(meta-api.md §5)."""
+(docs/meta-facts.md §5)."""
 
 import json
 import re

@@ -1,4 +1,4 @@
-"""/me/accounts, Page fields and subscribed_apps (meta-api.md §2.1, §3, §4.1)."""
+"""/me/accounts, Page fields and subscribed_apps (docs/meta-facts.md §2.1, §3, §4.1)."""
 
 from sim_helpers import Graph
 

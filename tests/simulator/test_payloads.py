@@ -1,4 +1,4 @@
-"""Webhook payload builders, encoding and signatures (meta-api.md §4.3, §4.5)."""
+"""Webhook payload builders, encoding and signatures (docs/meta-facts.md §4.3, §4.5)."""
 
 import hashlib
 import hmac

@@ -1,5 +1,5 @@
 """Webhook delivery: signing, batching, duplicates, retries, handshake and
-lead events (meta-api.md §4.2-§4.4, reliability.md S1/S8)."""
+lead events (docs/meta-facts.md §4.2-§4.4)."""
 
 import hashlib
 import hmac
