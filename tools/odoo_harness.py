@@ -155,6 +155,26 @@ class OdooHarness:
             self.drop()
 
 
+def ensure_simulator(python):
+    """Make the repository's simulator package importable by Odoo's Python
+    (the Odoo tests import it like a library): ``pip install -e`` it once."""
+    probe = subprocess.run(
+        [python, "-c", "import meta_simulator; print(meta_simulator.__file__)"],
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = Path(probe.stdout.strip()).resolve() if probe.returncode == 0 else None
+    if found and found.parent.parent == REPO:
+        return
+    print("Installing the Meta simulator package in Odoo's Python (pip install -e .)")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(REPO)],
+        check=True,
+    )
+
+
 def sandbox_settings(app_id, app_secret, base_url, **extra):
     """``odoo-bin shell`` lines pointing the addon's Meta app at a simulator."""
     values = {

@@ -10,7 +10,7 @@ non-zero on any failure, error, or when no test ran.
 import argparse
 import sys
 
-from odoo_harness import ADDON, OdooHarness, parse_summary
+from odoo_harness import ADDON, OdooHarness, ensure_simulator, parse_summary
 
 
 def main():
@@ -21,6 +21,7 @@ def main():
     parser.add_argument("--log", default="odoo-tests.log")
     args = parser.parse_args()
 
+    ensure_simulator(args.python or sys.executable)
     with OdooHarness(args.odoo, args.python) as odoo:
         code, output = odoo.run(
             "-i",

@@ -1,18 +1,12 @@
 import json
-import sys
-from pathlib import Path
 
 from odoo.tests import HttpCase, TransactionCase, new_test_user
 
-from ..graph.webhook import sign
+# The simulator is a package of this repository (pyproject.toml): `make
+# test-odoo` installs it in Odoo's Python, as `pip install -e .` does.
+from meta_simulator import MetaSimulator, payloads
 
-try:
-    from meta_simulator import MetaSimulator, payloads
-except ImportError:
-    # The simulator is a development tool at the root of this repository,
-    # next to the addon; Odoo puts only addons folders on its path.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from meta_simulator import MetaSimulator, payloads
+from ..graph.webhook import sign
 
 APP_ID = "424242"
 APP_SECRET = "odoo_test_app_secret"
