@@ -25,7 +25,9 @@ def main():
     with OdooHarness(args.odoo, args.python) as odoo:
         code, output = odoo.run(
             "-i",
-            ADDON,
+            # crm_iap_enrich comes with crm in a standard database (auto
+            # install); it is here so the tests see what it does to leads
+            f"{ADDON},crm_iap_enrich",
             f"--test-tags={args.tags}",
             "--stop-after-init",
             "--log-level=info",

@@ -436,6 +436,10 @@ class MetaLeadForm(models.Model):
             form._meta_prepare_lead_values(n, partners.get(n.lead_id))
             for n in normalized
         ]
+        history = form._meta_history_lead_values()
+        for values, is_fresh in zip(vals_list, fresh, strict=True):
+            if not is_fresh:
+                values.update(history)
         leads = (
             form.env["crm.lead"]
             .with_context(mail_create_nolog=True, mail_auto_subscribe_no_notify=True)
@@ -488,6 +492,20 @@ class MetaLeadForm(models.Model):
                 partner = lead.partner_id
             for key in keys:
                 created.setdefault(key, partner)
+
+    def _meta_history_lead_values(self):
+        """Extra values of leads imported as history (backfill, old leads
+        found by the reconciliation). A hook.
+
+        History must not set off mass side effects the administrator did not
+        choose for it: crm's lead enrichment (crm_iap_enrich, "auto" by
+        default) would send every imported e-mail address to a third party
+        and spend credits, thousands at a time after a backfill. New leads
+        keep whatever enrichment the company chose.
+        """
+        if "iap_enrich_done" in self.env["crm.lead"]._fields:
+            return {"iap_enrich_done": True}
+        return {}
 
     def _meta_match_partners(self, normalized):
         """Existing customers by e-mail, then by phone.

@@ -546,6 +546,11 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         leads = self.Lead.search([("meta_form_id", "=", form.id)])
         self.assertEqual(len(leads), 230)
         self.assertFalse(leads.activity_ids, "history does not page the salespeople")
+        # nor sends 230 e-mail addresses to crm's enrichment service
+        self.assertIn(
+            "iap_enrich_done", leads._fields, "make test-odoo installs crm_iap_enrich"
+        )
+        self.assertTrue(all(leads.mapped("iap_enrich_done")))
         self.assertTrue(form.sync_watermark)
 
     def test_sync_now_and_test_lead_actions(self):
