@@ -175,13 +175,17 @@ def test_generated_leads_look_turkish(world):
     assert any(re.fullmatch(r"5\d{9}", p) for p in phones)
 
 
-def test_bulk_creation_is_fast(world):
-    import time
-
-    started = time.perf_counter()
-    world.sim.add_leads(world.form_id, 10_000)
-    assert time.perf_counter() - started < 3.0
-    assert len(world.sim.store.form_leads[world.form_id].leads) == 10_000
+def test_bulk_creation_spreads_unique_leads_over_the_window(world):
+    # How fast 10,000 leads are made is a benchmark's business (make
+    # bench-leads prints it); this asserts what the bulk path promises.
+    end = 1_790_000_000
+    leads = world.sim.add_leads(world.form_id, 2_000, start=end - 86400, end=end)
+    stored = world.sim.store.form_leads[world.form_id].leads
+    assert len(stored) == 2_000
+    assert len({lead["id"] for lead in leads}) == 2_000
+    times = [lead.created_time for lead in stored]
+    assert all(end - 86400 <= t <= end for t in times)
+    assert len(set(times)) > 1_000
 
 
 def test_leads_need_leads_retrieval(world):
