@@ -58,7 +58,7 @@ live.write({{'backfill_state': 'done'}})
 history = forms - live
 env.cr.commit()
 started = time.perf_counter()
-history._meta_sync_leads(auto_commit=True)
+env['meta.lead.sync']._meta_sync_form(history, auto_commit=True)
 backfill_s = time.perf_counter() - started
 imported = env['crm.lead'].search_count([('meta_form_id', '=', history.id)])
 # floor: a bare Graph fetch of one lead plus a bare crm.lead create + commit

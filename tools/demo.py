@@ -40,7 +40,7 @@ forms = env['meta.lead.form']._meta_sync_forms(page)
 team = env['crm.team'].search([], limit=1)
 forms.write({{'user_id': admin.id, 'team_id': team.id, 'lead_type': 'opportunity'}})
 for form in forms:
-    form._meta_sync_leads()
+    env['meta.lead.sync']._meta_sync_form(form)
 print('DEMO_READY', connection.state, len(forms), env['crm.lead'].search_count([]))
 """
 

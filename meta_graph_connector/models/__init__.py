@@ -9,6 +9,8 @@ from . import meta_webhook_event
 from . import meta_lead_form_field
 from . import meta_lead_form
 from . import meta_lead
+from . import meta_lead_mapper
+from . import meta_lead_sync
 from . import crm_lead
 from . import res_partner
 from . import utm_campaign

@@ -150,6 +150,26 @@ class CrmLead(models.Model):
             },
         )
 
+    def _meta_create_customers(self):
+        """A new customer per person, with crm's own partner creation.
+
+        Several leads of one new person in one batch (a backfill, a
+        reconciliation, a redelivered batch) end on one customer, as they do
+        when they arrive one by one and the second is matched to the customer
+        the first created: by normalized e-mail or sanitized phone.
+        """
+        created = {}
+        for lead in self:
+            keys = [key for key in (lead.email_normalized, lead.phone_sanitized) if key]
+            partner = next((created[key] for key in keys if key in created), None)
+            if partner:
+                lead._handle_partner_assignment(force_partner_id=partner.id)
+            else:
+                lead._handle_partner_assignment(create_missing=True)
+                partner = lead.partner_id
+            for key in keys:
+                created.setdefault(key, partner)
+
     def _meta_merge_into_open_lead(self):
         """Merge into the customer's open lead with crm's own merge."""
         self.ensure_one()

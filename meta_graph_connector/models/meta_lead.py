@@ -1,4 +1,22 @@
+import logging
+from ast import literal_eval
+from datetime import datetime, timedelta, timezone
+
+from psycopg2 import IntegrityError
+
 from odoo import api, fields, models
+from odoo.tools import mute_logger
+
+from ..graph.errors import InvalidLeadError
+from ..graph.leads import normalize_lead
+from ..graph.times import to_naive_utc
+
+_logger = logging.getLogger(__name__)
+
+#: Leads submitted less than this long ago get the "call now" treatment even
+#: when the reconciliation poll (not the webhook) finds them; older ones are
+#: history (backfill) and are imported quietly.
+FRESH_LEAD_WINDOW = timedelta(hours=24)
 
 
 class MetaLead(models.Model):
@@ -66,6 +84,193 @@ class MetaLead(models.Model):
         # sudo: meta.lead.erasure - the tombstone of what the user may erase
         self.env["meta.lead.erasure"].sudo()._meta_remember(self.mapped("leadgen_id"))
         return super().unlink()
+
+    # ------------------------------------------------------ import
+
+    @api.model
+    def _meta_import(
+        self,
+        form,
+        graph_leads,
+        source="webhook",
+        notify=None,
+        strict=False,
+        skipped=None,
+    ):
+        """Turn Graph leads of ``form`` into CRM leads; skip known ones.
+
+        :param notify: None = notify leads submitted in the last 24 h only.
+        :param strict: raise :class:`InvalidLeadError` for a malformed lead
+            (one webhook event) instead of skipping it (a batch goes on).
+        :param list skipped: receives the errors of the leads skipped.
+        :return: the bindings created.
+        """
+        form.ensure_one()
+        ids = [str(g.get("id")) for g in graph_leads]
+        # erased ones too: the person asked, Meta may still keep them
+        known = set(
+            self.search([("leadgen_id", "in", ids)]).mapped("leadgen_id")
+        ) | self.env["meta.lead.erasure"].sudo()._meta_erased(ids)
+        normalized = []
+        for graph_lead in graph_leads:
+            if str(graph_lead.get("id")) in known:
+                continue
+            try:
+                normalized.append(
+                    normalize_lead(
+                        graph_lead,
+                        form.questions,
+                        default_region=form.company_id.country_id.code or "TR",
+                        locale=form.locale,
+                    )
+                )
+            except InvalidLeadError as error:
+                if strict:
+                    raise
+                # One bad lead never blocks the others; the run reports it.
+                _logger.warning("Meta lead skipped on form %s: %s", form.id, error)
+                if skipped is not None:
+                    skipped.append(str(error))
+        if not normalized:
+            return self.browse()
+        fresh_after = datetime.now(timezone.utc) - FRESH_LEAD_WINDOW
+        fresh = [
+            notify
+            if notify is not None
+            else not n.created_time or n.created_time >= fresh_after
+            for n in normalized
+        ]
+        Binding = self
+        if not any(fresh):
+            # History (backfill): no tracking, no follower subscriptions, no
+            # "contact created" logs, for the leads and the customers alike.
+            quiet = {
+                "tracking_disable": True,
+                "mail_create_nosubscribe": True,
+                "mail_create_nolog": True,
+                "mail_notrack": True,
+            }
+            Binding = self.with_context(**quiet)
+            form = form.with_context(**quiet)
+        Mapper = Binding.env["meta.lead.mapper"]
+        keys = {n.lead_id: Mapper._meta_match_keys(form, n) for n in normalized}
+        partners = Binding.env["res.partner"]._meta_find_customers(
+            keys, form.company_id
+        )
+        vals_list = [
+            Mapper._meta_lead_values(form, n, partners.get(n.lead_id))
+            for n in normalized
+        ]
+        history = Mapper._meta_history_values()
+        for values, is_fresh in zip(vals_list, fresh, strict=True):
+            if not is_fresh:
+                values.update(history)
+        leads = (
+            Binding.env["crm.lead"]
+            .with_context(mail_create_nolog=True, mail_auto_subscribe_no_notify=True)
+            .create(vals_list)
+        )
+        Binding._meta_assign(form, leads)
+        if form.create_partner:
+            leads.filtered(lambda lead: not lead.partner_id)._meta_create_customers()
+        bindings = Binding.create(
+            [
+                Binding._meta_prepare_values(form, n, lead, source, keys[n.lead_id])
+                for n, lead in zip(normalized, leads, strict=True)
+            ]
+        )
+        quiet_logs = {}
+        for binding, is_fresh in zip(bindings, fresh, strict=True):
+            lead = binding.lead_id
+            if form.merge_duplicates:
+                lead = lead._meta_merge_into_open_lead()
+            if is_fresh:
+                lead._meta_post_answers(binding, form)
+                lead._meta_notify_salesperson(form)
+            else:
+                quiet_logs[lead.id] = lead._meta_answers_note(binding, form)
+        if quiet_logs:
+            # one batch insert for the history's answer notes
+            self.env["crm.lead"].browse(list(quiet_logs))._message_log_batch(
+                bodies=quiet_logs
+            )
+        return bindings
+
+    @api.model
+    def _meta_import_batch(self, form, graph_leads, source, skipped=None):
+        """Import a batch; if another worker imported one of its leads at the
+        same moment (the webhook), redo that batch lead by lead."""
+        # a unique-key conflict is an expected outcome here, not a bad query
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                return self._meta_import(
+                    form, graph_leads, source=source, skipped=skipped
+                )
+        except IntegrityError:
+            bindings = self.browse()
+            for graph_lead in graph_leads:
+                try:
+                    with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                        bindings |= self._meta_import(
+                            form, [graph_lead], source=source, skipped=skipped
+                        )
+                except IntegrityError:
+                    continue  # imported by the other path: that is the goal
+            return bindings
+
+    @api.model
+    def _meta_prepare_values(self, form, lead_data, lead, source, keys):
+        return {
+            "leadgen_id": lead_data.lead_id,
+            "page_id": form.page_id.id,
+            "form_id": form.id,
+            "company_id": form.company_id.id,
+            "lead_id": lead.id,
+            "source": source,
+            "submitted_at": to_naive_utc(lead_data.created_time) or False,
+            "platform": lead_data.platform or False,
+            "is_organic": lead_data.is_organic,
+            "answers": [answer.to_dict() for answer in lead_data.answers],
+            "consents": [consent.to_dict() for consent in lead_data.consents],
+            "email_normalized": keys[0],
+        }
+
+    # ---------------------------------------------------- assignment
+
+    @api.model
+    def _meta_assign(self, form, leads):
+        """The form's salesperson, else a member of its team chosen as crm's
+        own lead assignment chooses, else nobody: crm's rule-based
+        assignment may then take the lead, as for any unassigned lead."""
+        if form.user_id or not form.team_id:
+            return
+        members = form.team_id.crm_team_member_ids.filtered(
+            lambda m: not m.assignment_optout and m.user_id.active
+        )
+        for lead in leads:
+            member = self._meta_pick_team_member(lead, members)
+            lead._handle_salesmen_assignment(
+                user_ids=member.user_id.ids or False, team_id=form.team_id.id
+            )
+
+    @api.model
+    def _meta_pick_team_member(self, lead, members):
+        """The member crm would give ``lead`` to
+        (``CrmTeam._assign_and_convert_leads``): among members with daily
+        quota left (``CrmTeamMember._get_assignment_quota``: capacity per 30
+        days against leads received in the last 24 h), the one with the most,
+        in the team's member order, whose assignment domain accepts the lead.
+        Quotas shrink as leads are given, which makes crm's round robin."""
+        # computed from crm.lead without being stored: leads assigned a
+        # moment ago in this transaction must count
+        members.invalidate_recordset(["lead_day_count", "lead_month_count"])
+        quotas = {member: member._get_assignment_quota() for member in members}
+        for member in sorted(members, key=lambda m: quotas[m], reverse=True):
+            if quotas[member] <= 0:
+                break
+            if lead.filtered_domain(literal_eval(member.assignment_domain or "[]")):
+                return member
+        return members.browse()
 
 
 class MetaLeadErasure(models.Model):

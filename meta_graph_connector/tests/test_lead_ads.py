@@ -11,7 +11,8 @@ from ..graph.webhook import parse_delivery
 from .common import MetaHttpCase, MetaTransactionCase, payloads
 
 EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_queue_mixin"
-FORM_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead_form"
+BINDING_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead"
+SYNC_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead_sync"
 
 QUESTIONS = [
     {"id": "1", "key": "full_name", "label": "Adınız Soyadınız", "type": "FULL_NAME"},
@@ -442,7 +443,7 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         event = self.Event.search([])
         self.assertEqual(event.state, "ignored")
 
-    @mute_logger(EVENT_LOGGER, FORM_LOGGER)
+    @mute_logger(EVENT_LOGGER, BINDING_LOGGER)
     def test_one_malformed_lead_never_blocks_the_others(self):
         good = self.submit()
         bad = self.submit()
@@ -636,8 +637,8 @@ class TestMatchKeys(LeadAdsMixin, MetaTransactionCase):
                 partner = self.env["res.partner"].create(
                     {"name": "Kişi", "email": spelling.removeprefix("e:").strip()}
                 )
-                key, _phone = self.form._meta_match_keys(
-                    self._lead(email=spelling, phone_number="")
+                key, _phone = self.env["meta.lead.mapper"]._meta_match_keys(
+                    self.form, self._lead(email=spelling, phone_number="")
                 )
                 self.assertTrue(key)
                 self.assertEqual(key, partner.email_normalized)
@@ -657,8 +658,8 @@ class TestMatchKeys(LeadAdsMixin, MetaTransactionCase):
                 partner = self.env["res.partner"].create(
                     {"name": "Kişi", "phone": spelling, "country_id": tr.id}
                 )
-                _email, key = self.form._meta_match_keys(
-                    self._lead(email="", phone_number=spelling)
+                _email, key = self.env["meta.lead.mapper"]._meta_match_keys(
+                    self.form, self._lead(email="", phone_number=spelling)
                 )
                 self.assertEqual(key, partner.phone_sanitized)
                 self.assertEqual(key, "+905321234567")
@@ -669,7 +670,7 @@ class TestMatchKeys(LeadAdsMixin, MetaTransactionCase):
         )
         for spelling in ("90 532 123 45 67", "5321234567", "p:+905321234567"):
             with self.subTest(phone=spelling):
-                _email, key = self.form._meta_match_keys(
-                    self._lead(email="", phone_number=spelling)
+                _email, key = self.env["meta.lead.mapper"]._meta_match_keys(
+                    self.form, self._lead(email="", phone_number=spelling)
                 )
                 self.assertEqual(key, canonical.phone_sanitized)

@@ -6,9 +6,9 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models import meta_lead_form
+from ..models import meta_lead_sync
 from .common import MetaTransactionCase
-from .test_lead_ads import FORM_LOGGER, QUESTIONS, LeadAdsMixin, answers
+from .test_lead_ads import BINDING_LOGGER, QUESTIONS, SYNC_LOGGER, LeadAdsMixin, answers
 
 GRAPH_LOGGER = "odoo.addons.meta_graph_connector.graph.client"
 #: Small pages and batches, so that a run has several of each.
@@ -27,8 +27,8 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
 
     def setUp(self):
         super().setUp()
-        self.startPatcher(patch.object(meta_lead_form, "LEADS_PAGE_SIZE", PAGE))
-        self.startPatcher(patch.object(meta_lead_form, "IMPORT_BATCH", BATCH))
+        self.startPatcher(patch.object(meta_lead_sync, "LEADS_PAGE_SIZE", PAGE))
+        self.startPatcher(patch.object(meta_lead_sync, "IMPORT_BATCH", BATCH))
         self.now = datetime.now(timezone.utc)
         # the forms of the Page already known to Odoo: only ours syncs
         self.env["meta.lead.form"].search([]).active = False
@@ -100,7 +100,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.assertLessEqual(len(pages), (LEADS - BATCH) // PAGE + 2)
         return form
 
-    @mute_logger(FORM_LOGGER, GRAPH_LOGGER)
+    @mute_logger(SYNC_LOGGER, BINDING_LOGGER, GRAPH_LOGGER)
     def test_backfill_and_reconciliation_resume_after_each_fault(self):
         faults = {
             "5xx": ("transient", {"times": 4}),  # the client retries 3 times
@@ -116,7 +116,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                     form = self._interrupt_and_resume(backfill, kind, **options)
                     form.active = False
 
-    @mute_logger(FORM_LOGGER, GRAPH_LOGGER)
+    @mute_logger(SYNC_LOGGER, BINDING_LOGGER, GRAPH_LOGGER)
     def test_a_lead_arriving_during_an_interruption_is_not_skipped(self):
         """A lead created after the interrupted run began (its webhook lost)
         is above what the resumed run reads: the watermark must not jump
@@ -143,7 +143,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
 
     @staticmethod
     def _dies_on_second_batch(form):
-        real_import = type(form)._meta_import_batch
+        real_import = type(form.env["meta.lead"])._meta_import_batch
         calls = []
 
         def import_then_die(record, *args, **kwargs):
@@ -154,7 +154,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
 
         return import_then_die
 
-    @mute_logger(FORM_LOGGER)
+    @mute_logger(SYNC_LOGGER, BINDING_LOGGER)
     def test_a_worker_killed_between_batches_loses_nothing(self):
         for backfill in (True, False):
             with self.subTest(backfill=backfill):
@@ -163,7 +163,9 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                 # not assertRaises: Odoo's rolls back what its block wrote,
                 # and what the first batch wrote is the point
                 killed = False
-                with patch.object(type(form), "_meta_import_batch", import_then_die):
+                with patch.object(
+                    type(form.env["meta.lead"]), "_meta_import_batch", import_then_die
+                ):
                     try:
                         self.env["meta.lead.form"]._cron_reconcile_leads()
                     except WorkerKilled:
@@ -176,7 +178,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                 self.assertAllImportedOnce(form, sim_form)
                 form.active = False
 
-    @mute_logger(FORM_LOGGER, GRAPH_LOGGER)
+    @mute_logger(SYNC_LOGGER, BINDING_LOGGER, GRAPH_LOGGER)
     def test_one_broken_form_does_not_stop_the_others(self):
         broken, broken_sim = self._form()
         sound, sound_sim = self._form()
@@ -184,16 +186,15 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.simulator.faults.fail_calls(
             f"/{broken_sim['id']}/leads", kind="not_found", times=100
         )
-        real_import = type(crashing)._meta_import_graph_leads
+        Binding = type(self.env["meta.lead"])
+        real_import = Binding._meta_import
 
-        def crash_on_one_form(record, *args, **kwargs):
-            if record == crashing:
+        def crash_on_one_form(record, form, *args, **kwargs):
+            if form == crashing:
                 raise ValueError("a bug on one form")
-            return real_import(record, *args, **kwargs)
+            return real_import(record, form, *args, **kwargs)
 
-        with patch.object(
-            type(crashing), "_meta_import_graph_leads", crash_on_one_form
-        ):
+        with patch.object(Binding, "_meta_import", crash_on_one_form):
             self.env["meta.lead.form"]._cron_reconcile_leads()
         self.assertAllImportedOnce(sound, sound_sim)
         for form in (broken, crashing):
@@ -243,12 +244,16 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
 
     def test_a_run_out_of_time_pauses_and_the_next_one_goes_on(self):
         form, sim_form = self._form()
-        self.assertIsNone(form._meta_sync_leads(deadline=time.monotonic() - 1))
+        self.assertIsNone(
+            self.env["meta.lead.sync"]._meta_sync_form(
+                form, deadline=time.monotonic() - 1
+            )
+        )
         self.assertEqual(len(self._imported(sim_form)), BATCH)
         self.assertFalse(form.last_sync_error, "a pause is no error")
         self.assertTrue(form.sync_resume_at)
         self.assertEqual(form.backfill_state, "running")
-        self.assertTrue(form._meta_sync_leads())
+        self.assertTrue(self.env["meta.lead.sync"]._meta_sync_form(form))
         self.assertAllImportedOnce(form, sim_form)
 
     def test_a_stalled_backfill_of_a_form_no_longer_synced_is_not_left_running(self):
