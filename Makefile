@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-ODOO_PYTHON ?= $(shell command -v python3)
+# Odoo's Python: ODOO_PYTHON when given, else the environment that
+# tools/odoo_venv.py makes once from the Odoo tree's requirements (.odoo-venv).
+ODOO_PY = $(if $(ODOO_PYTHON),$(ODOO_PYTHON),$$($(PYTHON) tools/odoo_venv.py --odoo "$(ODOO)" | tail -n 1))
 ADDON := meta_graph_connector
 
 .PHONY: help venv lint test test-odoo bench-intake bench-leads demo clean
@@ -32,20 +34,20 @@ test: lint
 
 test-odoo:
 	@test -n "$(ODOO)" || { echo "usage: make test-odoo ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
-	$(ODOO_PYTHON) tools/run_odoo_tests.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)"
+	@py=$(ODOO_PY) && $$py tools/run_odoo_tests.py --odoo "$(ODOO)" --python "$$py"
 
 bench-intake:
 	@test -n "$(ODOO)" || { echo "usage: make bench-intake ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
-	$(ODOO_PYTHON) tools/bench_intake.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)"
+	@py=$(ODOO_PY) && $$py tools/bench_intake.py --odoo "$(ODOO)" --python "$$py"
 
 bench-leads:
 	@test -n "$(ODOO)" || { echo "usage: make bench-leads ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [N=200 RATE=10]"; exit 2; }
-	$(ODOO_PYTHON) tools/bench_leads.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)" \
+	@py=$(ODOO_PY) && $$py tools/bench_leads.py --odoo "$(ODOO)" --python "$$py" \
 		--n $(or $(N),200) --rate $(or $(RATE),10)
 
 demo:
 	@test -n "$(ODOO)" || { echo "usage: make demo ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [PORT=8069]"; exit 2; }
-	$(ODOO_PYTHON) tools/demo.py --odoo "$(ODOO)" --python "$(ODOO_PYTHON)" --port $(or $(PORT),8069)
+	@py=$(ODOO_PY) && $$py tools/demo.py --odoo "$(ODOO)" --python "$$py" --port $(or $(PORT),8069)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage odoo-tests.log
