@@ -1,6 +1,6 @@
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 
@@ -328,7 +328,11 @@ class MetaConnection(models.Model):
         and the door refuses calls until then."""
         self.ensure_one()
         seconds = max(int(seconds or 0), 1)
-        until = fields.Datetime.now() + timedelta(seconds=seconds)
+        until = datetime.now() + timedelta(seconds=seconds)
+        if until.microsecond:
+            # Datetime fields keep whole seconds: round the end up, never
+            # down, or the connection is called up to a second early
+            until = until.replace(microsecond=0) + timedelta(seconds=1)
         # a plain UPDATE, outside the ORM's cache: it must survive the
         # savepoint rollback of the work that hit the limit
         self.env.execute_query(

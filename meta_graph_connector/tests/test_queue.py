@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
@@ -156,6 +156,18 @@ class TestQueue(MetaTransactionCase):
         )
         self.assertEqual(Event._cron_process_events(), 0)
         self.assertEqual(set(events.mapped("state")), {"pending"})
+
+    def test_a_throttle_never_ends_before_meta_said(self):
+        # Datetime fields keep whole seconds: the end must be rounded up,
+        # never down, or items are claimed up to a second early
+        with freeze_time("2026-12-03 10:00:00.900"):
+            self.connection._meta_throttle(60, "test")
+            self.assertGreaterEqual(
+                self.connection.throttled_until,
+                datetime(2026, 12, 3, 10, 1, 0, 900000),
+            )
+        with freeze_time("2026-12-03 10:01:00.950"):
+            self.assertTrue(self.connection._meta_throttle_remaining())
 
     # --------------------------------------------------- lanes, retention
 
