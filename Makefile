@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 ODOO_PY = $(if $(ODOO_PYTHON),$(ODOO_PYTHON),$$($(PYTHON) tools/odoo_venv.py --odoo "$(ODOO)" | tail -n 1))
 ADDON := meta_graph_connector
 
-.PHONY: help venv lint test test-odoo bench-intake bench-leads demo clean
+.PHONY: help venv lint test test-odoo bench-intake bench-leads bench-throttle demo clean
 
 help:
 	@echo "make test                      lints + core/simulator pytest suite with coverage"
 	@echo "make test-odoo ODOO=<odoo18>   addon tests on a real Odoo 18 [ODOO_PYTHON=...]"
 	@echo "make bench-intake ODOO=<odoo18> webhook intake figures against a running Odoo"
 	@echo "make bench-leads ODOO=<odoo18>  speed-to-lead (webhook -> committed lead) and backfill"
+	@echo "make bench-throttle ODOO=<odoo18> a throttled connection waits, the others flow"
 	@echo "make demo ODOO=<odoo18>         Odoo + simulator, a realistic lead every few seconds"
 
 $(BIN)/.installed: requirements-dev.txt
@@ -44,6 +45,10 @@ bench-leads:
 	@test -n "$(ODOO)" || { echo "usage: make bench-leads ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [N=200 RATE=10]"; exit 2; }
 	@py=$(ODOO_PY) && $$py tools/bench_leads.py --odoo "$(ODOO)" --python "$$py" \
 		--n $(or $(N),200) --rate $(or $(RATE),10)
+
+bench-throttle:
+	@test -n "$(ODOO)" || { echo "usage: make bench-throttle ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
+	@py=$(ODOO_PY) && $$py tools/bench_throttle.py --odoo "$(ODOO)" --python "$$py"
 
 demo:
 	@test -n "$(ODOO)" || { echo "usage: make demo ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [PORT=8069]"; exit 2; }
