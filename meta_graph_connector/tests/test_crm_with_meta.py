@@ -3,7 +3,7 @@
 crm's at-install tests run when crm is installed, before any addon that
 depends on it is loaded: they cannot see what this addon changes in crm
 (merge, assignment, messages, activities, partners' phone keys). Here crm's
-tests (its query-count promises included; not its browser tours) run once
+tests (its query-count promises and browser tours included) run once
 more, after every module is loaded, to prove this addon changes nothing crm
 promises.
 """
@@ -23,7 +23,9 @@ from odoo.addons.crm.tests import (
     test_crm_lead_merge,
     test_crm_lead_multicompany,
     test_crm_lead_notification,
+    test_crm_lead_smart_calendar,
     test_crm_pls,
+    test_crm_ui,
     test_digest,
     test_performances,
 )
@@ -39,7 +41,9 @@ _CRM_TEST_MODULES = (
     test_crm_lead_merge,
     test_crm_lead_multicompany,
     test_crm_lead_notification,
+    test_crm_lead_smart_calendar,
     test_crm_pls,
+    test_crm_ui,
     test_digest,
     test_performances,
 )
@@ -57,9 +61,12 @@ def _test_classes(module):
 
 
 for _module in _CRM_TEST_MODULES:
+    # two crm files each have a TestLeadConvert and a TestCRMLead: the file
+    # is part of the name, or one class would replace the other here
+    _file = _module.__name__.rsplit(".", 1)[1].removeprefix("test_")
     for _name, _cls in _test_classes(_module):
         _again = type(
-            f"CrmWithMeta{_name}",
+            f"CrmWithMeta_{_file}_{_name}",
             (_cls,),
             # Odoo's loader takes a class's own test methods unless told
             {"__module__": __name__, "allow_inherited_tests_method": True},
