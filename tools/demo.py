@@ -87,6 +87,12 @@ def main():
     )
     print(next(line for line in output.splitlines() if "DEMO_READY" in line))
     odoo.start("--workers=2", "--max-cron-threads=2", log_file="demo-odoo.log")
+    # the Page's webhook subscription waits in the outbox, queued by the setup
+    # before the server ran: wake the crons so Meta sends leads from the start
+    if not odoo.wait_for(
+        "SELECT count(*) FROM meta_outbox WHERE state IN ('pending', 'failed')"
+    ):
+        print("The Page's webhook subscription is still queued: see demo-odoo.log")
     # Meta's subscription handshake against Odoo (raises if Odoo refuses it)
     sim.set_callback(
         f"{odoo.url}/meta/webhook", VERIFY_TOKEN, fields=["leadgen"], verify=True
