@@ -571,24 +571,20 @@ def event_from_record(record):
     """Rebuild an event from :meth:`WebhookEvent.to_record` output."""
     if not isinstance(record, dict):
         raise MalformedPayloadError("a stored event must be a JSON object")
+    kept = {
+        "object": str(record.get("object") or ""),
+        "account_id": as_id(record.get("account_id")),
+        "entry_time": parse_time(record.get("entry_time")),
+        "item_type": str(record.get("item_type") or "changes"),
+        "item": _dict(record.get("item")),
+    }
     if record.get("redacted"):
         return UnhandledEvent(
-            object=str(record.get("object") or ""),
-            account_id=as_id(record.get("account_id")),
-            entry_time=parse_time(record.get("entry_time")),
-            item_type=str(record.get("item_type") or "changes"),
-            item=_dict(record.get("item")),
+            **kept,
             reason="only the kind was kept: nothing handled it when it arrived",
         )
     if record.get("malformed"):
-        return MalformedEvent(
-            object=str(record.get("object") or ""),
-            account_id=as_id(record.get("account_id")),
-            entry_time=parse_time(record.get("entry_time")),
-            item_type=str(record.get("item_type") or "changes"),
-            item=_dict(record.get("item")),
-            reason=str(record["malformed"]),
-        )
+        return MalformedEvent(**kept, reason=str(record["malformed"]))
     return parse_item(
         str(record.get("object") or ""),
         as_id(record.get("account_id")),

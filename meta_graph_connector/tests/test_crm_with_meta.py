@@ -8,44 +8,30 @@ more, after every module is loaded, to prove this addon changes nothing crm
 promises.
 """
 
+import importlib
 import inspect
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.crm.tests import (
-    test_crm_activity,
-    test_crm_lead,
-    test_crm_lead_assignment,
-    test_crm_lead_convert,
-    test_crm_lead_convert_mass,
-    test_crm_lead_duplicates,
-    test_crm_lead_lost,
-    test_crm_lead_merge,
-    test_crm_lead_multicompany,
-    test_crm_lead_notification,
-    test_crm_lead_smart_calendar,
-    test_crm_pls,
-    test_crm_ui,
-    test_digest,
-    test_performances,
-)
-
-_CRM_TEST_MODULES = (
-    test_crm_activity,
-    test_crm_lead,
-    test_crm_lead_assignment,
-    test_crm_lead_convert,
-    test_crm_lead_convert_mass,
-    test_crm_lead_duplicates,
-    test_crm_lead_lost,
-    test_crm_lead_merge,
-    test_crm_lead_multicompany,
-    test_crm_lead_notification,
-    test_crm_lead_smart_calendar,
-    test_crm_pls,
-    test_crm_ui,
-    test_digest,
-    test_performances,
+_CRM_TEST_MODULES = tuple(
+    importlib.import_module(f"odoo.addons.crm.tests.{name}")
+    for name in (
+        "test_crm_activity",
+        "test_crm_lead",
+        "test_crm_lead_assignment",
+        "test_crm_lead_convert",
+        "test_crm_lead_convert_mass",
+        "test_crm_lead_duplicates",
+        "test_crm_lead_lost",
+        "test_crm_lead_merge",
+        "test_crm_lead_multicompany",
+        "test_crm_lead_notification",
+        "test_crm_lead_smart_calendar",
+        "test_crm_pls",
+        "test_crm_ui",
+        "test_digest",
+        "test_performances",
+    )
 )
 
 
