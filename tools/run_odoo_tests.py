@@ -8,9 +8,28 @@ non-zero on any failure, error, or when no test ran.
 """
 
 import argparse
+import shutil
+import subprocess
 import sys
 
 from odoo_harness import ADDON, OdooHarness, ensure_simulator, parse_summary
+
+
+def warm_browser():
+    """Open the browser once before the tests. Odoo skips a browser test
+    whose browser has not opened its devtools port within 10 s, and the
+    first start of Chromium on a fresh machine (caches, fonts) can take
+    that long: one tour was skipped so."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            subprocess.run(
+                [path, "--headless", "--no-sandbox", "--dump-dom", "about:blank"],
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+            return
 
 
 def main():
@@ -22,6 +41,7 @@ def main():
     args = parser.parse_args()
 
     ensure_simulator(args.python or sys.executable)
+    warm_browser()
     with OdooHarness(args.odoo, args.python) as odoo:
         code, output = odoo.run(
             "-i",
