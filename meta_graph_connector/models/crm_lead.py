@@ -1,6 +1,14 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.models import parse_read_group_spec
+from odoo.tools import SQL
+
+#: timing column -> the column without which the timing does not exist
+_META_TIMING_OF = {
+    "meta_speed_to_lead": "meta_submitted_at",
+    "meta_response_minutes": "meta_first_response_at",
+}
 
 
 class CrmLead(models.Model):
@@ -84,6 +92,22 @@ class CrmLead(models.Model):
                     for answer in binding.answers or []
                 ]
             )
+
+    def _read_group_select(self, aggregate_spec, query):
+        """Averages of the timings count only the leads that have one.
+
+        Odoo stores an unset float as 0, so an unanswered lead (or one that
+        did not come from Meta) would be averaged in as an instant answer:
+        every pivot, graph and dashboard would show a response time too good
+        to be true."""
+        fname, __, func = parse_read_group_spec(aggregate_spec)
+        if func == "avg" and fname in _META_TIMING_OF:
+            # super() checks the field and the user's access to it
+            super()._read_group_select(aggregate_spec, query)
+            value = self._field_to_sql(self._table, fname, query)
+            known = self._field_to_sql(self._table, _META_TIMING_OF[fname], query)
+            return SQL("AVG(CASE WHEN %s IS NOT NULL THEN %s END)", known, value)
+        return super()._read_group_select(aggregate_spec, query)
 
     # ------------------------------------------------------------ render
 

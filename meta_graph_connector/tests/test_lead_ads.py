@@ -590,6 +590,33 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertTrue(lead.meta_first_response_at)
         self.assertAlmostEqual(lead.meta_response_minutes, 10, delta=1)
 
+    def test_unanswered_leads_are_not_averaged_as_instant(self):
+        submitted = datetime.now(timezone.utc) - timedelta(minutes=10)
+        answered, unanswered = (
+            self.submit(created_time=submitted),
+            self.submit(
+                created_time=submitted, field_data=answers(email="baska@example.com")
+            ),
+        )
+        self.deliver(answered)
+        self.deliver(unanswered)
+        lead = self.lead_of(answered)
+        lead.activity_ids.with_user(self.seller).action_feedback(feedback="Aradım")
+        leads = lead | self.lead_of(unanswered)
+        # a lead created outside Meta has no speed to lead either
+        leads |= self.env["crm.lead"].create({"name": "Telefonla gelen"})
+        [(response, speed)] = self.env["crm.lead"]._read_group(
+            [("id", "in", leads.ids)],
+            aggregates=["meta_response_minutes:avg", "meta_speed_to_lead:avg"],
+        )
+        # only the answered lead counts: ~10 minutes, not ~5
+        self.assertAlmostEqual(response, 10, delta=1)
+        # only the two Meta leads count: their speed, not a third of it
+        meta_speed = sum(
+            self.lead_of(x).meta_speed_to_lead for x in (answered, unanswered)
+        )
+        self.assertAlmostEqual(speed, meta_speed / 2, delta=0.01)
+
     def test_salesperson_sees_only_what_crm_lets_them(self):
         mine = self.submit()
         theirs = self.submit(field_data=answers(email="other@example.com"))
