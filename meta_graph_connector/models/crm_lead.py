@@ -129,12 +129,24 @@ class CrmLead(models.Model):
 
     # ------------------------------------------------------- business
 
-    def _meta_answers_note(self, binding, form):
-        """Chatter body with the answers, as the form submitted them."""
+    def _meta_reader_lang(self, form):
+        """The language of the person who reads what the import writes on
+        this lead (the cron has none of its own): the salesperson's, else the
+        company's, else the form's when Odoo has that language active."""
         self.ensure_one()
-        platforms = dict(self._fields["meta_platform"]._description_selection(self.env))
+        lang = self.user_id.lang or self.company_id.partner_id.lang
+        if not lang and form.locale:
+            lang = self.env["res.lang"]._get_code(form.locale)
+        return lang or self.env.lang
+
+    def _meta_answers_note(self, binding, form):
+        """Chatter body with the answers, as the form submitted them, in the
+        language of the lead's reader."""
+        self.ensure_one()
+        lead = self.with_context(lang=self._meta_reader_lang(form))
+        platforms = dict(lead._fields["meta_platform"]._description_selection(lead.env))
         return Markup("<p>%s</p>%s") % (
-            self.env._(
+            lead.env._(
                 "New lead from the %(platform)s lead form “%(form)s”.",
                 platform=platforms.get(binding.platform, "Meta"),
                 form=form.name,
@@ -149,10 +161,12 @@ class CrmLead(models.Model):
         self._message_log(body=self._meta_answers_note(binding, form))
 
     def _meta_notify_salesperson(self, form):
-        """A call activity due now, and an instant toast in the web client."""
+        """A call activity due now, and an instant toast in the web client,
+        both in the salesperson's language."""
         self.ensure_one()
         if not self.user_id:
             return
+        env = self.with_context(lang=self._meta_reader_lang(form)).env
         today = fields.Date.context_today(self.with_user(self.user_id))
         # mail_activity_quick_update: no "activity assigned" e-mail rendered
         # per lead (it costs more than the lead itself); the activity shows
@@ -160,14 +174,14 @@ class CrmLead(models.Model):
         self.with_context(mail_activity_quick_update=True).activity_schedule(
             "mail.mail_activity_data_call",
             date_deadline=today,
-            summary=self.env._("Call the new Meta lead"),
+            summary=env._("Call the new Meta lead"),
             user_id=self.user_id.id,
         )
         self.user_id._bus_send(
             "simple_notification",
             {
                 "type": "info",
-                "title": self.env._("New lead from %(form)s", form=form.name),
+                "title": env._("New lead from %(form)s", form=form.name),
                 # plain text: the web client renders it escaped
                 "message": self.contact_name or self.email_from or self.name,
                 "sticky": True,

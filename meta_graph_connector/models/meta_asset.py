@@ -228,19 +228,21 @@ class MetaAsset(models.Model):
         if not self.subscription_alerted:
             self.subscription_alerted = True
             self.connection_id._meta_alert(
-                self.env._("Meta webhook subscription was missing"),
-                self.env._(
-                    "Meta no longer sent %(fields)s of the Page %(page)s to Odoo. "
-                    "%(outcome)s",
-                    fields=", ".join(sorted(missing)),
-                    page=self.name,
-                    outcome=self.env._("It was subscribed again.")
-                    if repaired
-                    else self.env._(
-                        "Subscribing again failed: check the connection's "
-                        "permissions, then “Subscribe to Webhooks”."
+                lambda connection: (
+                    connection.env._("Meta webhook subscription was missing"),
+                    connection.env._(
+                        "Meta no longer sent %(fields)s of the Page %(page)s to "
+                        "Odoo. %(outcome)s",
+                        fields=", ".join(sorted(missing)),
+                        page=self.name,
+                        outcome=connection.env._("It was subscribed again.")
+                        if repaired
+                        else connection.env._(
+                            "Subscribing again failed: check the connection's "
+                            "permissions, then “Subscribe to Webhooks”."
+                        ),
                     ),
-                ),
+                )
             )
         return repaired
 

@@ -176,22 +176,26 @@ class MetaConnection(models.Model):
         pages = self.asset_ids.filtered(lambda a: a.asset_type == "page")
         pages._meta_request_unsubscription()
         self._meta_forget_tokens_once_unsubscribed()
-        summary = (
-            self.env._("The person behind this Meta connection removed the app")
-            if kind == "deauthorize"
-            else self.env._(
-                "The person behind this Meta connection asked Meta to delete their data"
+
+        def render(connection):
+            summary = (
+                connection.env._(
+                    "The person behind this Meta connection removed the app"
+                )
+                if kind == "deauthorize"
+                else connection.env._(
+                    "The person behind this Meta connection asked Meta to delete "
+                    "their data"
+                )
             )
-        )
-        self._meta_alert(
-            summary,
-            self.env._(
+            return summary, connection.env._(
                 "%(summary)s: %(connection)s is disconnected and its tokens are "
                 "deleted. Connect again with another System User token to resume.",
                 summary=summary,
-                connection=self.name,
-            ),
-        )
+                connection=connection.name,
+            )
+
+        self._meta_alert(render)
 
     def _meta_forget_tokens_once_unsubscribed(self, sent=None):
         """Wipe the tokens of a disconnected connection whose Pages have no
@@ -520,12 +524,14 @@ class MetaConnection(models.Model):
         return self._meta_flag(
             "needs_reconnect",
             error,
-            self.env._("Meta connection needs to be reconnected"),
-            lambda connection: self.env._(
-                "Meta refused the token of %(connection)s (%(error)s). Paste a "
-                "new System User token with “Connect to Meta” to resume.",
-                connection=connection.name,
-                error=error,
+            lambda connection: (
+                connection.env._("Meta connection needs to be reconnected"),
+                connection.env._(
+                    "Meta refused the token of %(connection)s (%(error)s). Paste "
+                    "a new System User token with “Connect to Meta” to resume.",
+                    connection=connection.name,
+                    error=error,
+                ),
             ),
         )
 
@@ -534,16 +540,18 @@ class MetaConnection(models.Model):
         return self._meta_flag(
             "permission_missing",
             error,
-            self.env._("Meta permission missing"),
-            lambda connection: self.env._(
-                "Meta refused a call for %(connection)s: %(error)s. Grant the "
-                "missing permission to the app, then run “Check health”.",
-                connection=connection.name,
-                error=error,
+            lambda connection: (
+                connection.env._("Meta permission missing"),
+                connection.env._(
+                    "Meta refused a call for %(connection)s: %(error)s. Grant the "
+                    "missing permission to the app, then run “Check health”.",
+                    connection=connection.name,
+                    error=error,
+                ),
             ),
         )
 
-    def _meta_flag(self, state, error, summary, body_for):
+    def _meta_flag(self, state, error, render):
         """Move to ``state`` and alert, only for connections not already there.
 
         The conditional UPDATE is the "once": when several workers hit the
@@ -552,7 +560,7 @@ class MetaConnection(models.Model):
         """
         flagged = self._meta_switch_state(state, str(error))
         for connection in flagged:
-            connection._meta_alert(summary, body_for(connection))
+            connection._meta_alert(render)
         return flagged
 
     def _meta_switch_state(self, state, error_text):
@@ -579,17 +587,24 @@ class MetaConnection(models.Model):
         self.invalidate_recordset(["state", "last_error", "write_date", "write_uid"])
         return self.browse([row[0] for row in rows])
 
-    def _meta_alert(self, summary, body):
-        """Notify the Meta administrators on the chatter and give a to-do."""
+    def _meta_alert(self, render):
+        """Tell the Meta administrators on the chatter and give a to-do.
+
+        ``render(connection)`` returns (summary, body), written with
+        ``connection.env``: it is in the language of the person who gets the
+        to-do (else the company's), not the cron's.
+        """
         self.ensure_one()
         admins = self._meta_administrators()
+        responsible = self.user_id if self.user_id.active else admins[:1]
+        lang = responsible.lang or self.company_id.partner_id.lang or self.env.lang
+        summary, body = render(self.with_context(lang=lang))
         self.message_post(
             body=body,
             subject=summary,
             partner_ids=admins.partner_id.ids,
             subtype_xmlid="mail.mt_note",
         )
-        responsible = self.user_id if self.user_id.active else admins[:1]
         if responsible:
             self.activity_schedule(
                 "mail.mail_activity_data_todo",

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -589,6 +590,36 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         lead.activity_ids.with_user(self.seller).action_feedback(feedback="Aradım")
         self.assertTrue(lead.meta_first_response_at)
         self.assertAlmostEqual(lead.meta_response_minutes, 10, delta=1)
+
+    def test_what_the_cron_writes_is_in_the_salespersons_language(self):
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector"], ["tr_TR"], overwrite=True
+        )
+        self.seller.lang = "tr_TR"
+        sent = []
+        Users = type(self.env["res.users"])
+        real_send = Users._bus_send
+
+        def capture(users, notification_type, message, **kwargs):
+            sent.append((users, notification_type, message))
+            return real_send(users, notification_type, message, **kwargs)
+
+        sim_lead = self.submit()
+        with patch.object(Users, "_bus_send", capture):
+            self.deliver(sim_lead)
+        lead = self.lead_of(sim_lead)
+        self.assertEqual(lead.activity_ids.summary, "Yeni Meta adayını arayın")
+        self.assertIn("aday formundan yeni aday", str(lead.message_ids[:1].body))
+        [toast] = [m for u, t, m in sent if t == "simple_notification"]
+        self.assertEqual(toast["title"], "Kış Kampanyası formundan yeni aday")
+        # an English-speaking colleague gets English from the same cron run
+        self.form.user_id = self.other_seller
+        other = self.submit(field_data=answers(email="baska@example.com"))
+        self.deliver(other)
+        self.assertEqual(
+            self.lead_of(other).activity_ids.summary, "Call the new Meta lead"
+        )
 
     def test_unanswered_leads_are_not_averaged_as_instant(self):
         submitted = datetime.now(timezone.utc) - timedelta(minutes=10)

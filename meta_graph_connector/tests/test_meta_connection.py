@@ -73,6 +73,23 @@ class TestMetaConnection(MetaTransactionCase):
         self.assertEqual(len(self.connection.activity_ids), 1)
         self.assertEqual(self.connection.state, "needs_reconnect")
 
+    def test_alerts_are_in_the_language_of_who_gets_the_to_do(self):
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector"], ["tr_TR"], overwrite=True
+        )
+        self.meta_admin.lang = "tr_TR"
+        self.simulator.invalidate_token(self.system_token, subcode=460)
+        self.connection._meta_check_health()
+        self.assertEqual(
+            self.connection.activity_ids.summary,
+            "Meta bağlantısının yeniden kurulması gerekiyor",
+        )
+        alert = self.connection.message_ids.filtered(
+            lambda m: m.subject == "Meta bağlantısının yeniden kurulması gerekiyor"
+        )
+        self.assertIn("token'ını reddetti", str(alert.body))
+
     def test_token_error_from_any_call_flags_the_connection(self):
         self.simulator.invalidate_token(self.sim_page["access_token"], subcode=463)
         self._call_expecting(TokenError, lambda client: client.get(self.sim_page["id"]))
