@@ -36,7 +36,7 @@ import phonenumbers
 
 from .text import strip_export_prefix
 
-__all__ = ["normalize_phone", "phone_digits_for_hash"]
+__all__ = ["normalize_phone", "phone_digits_for_hash", "phone_region"]
 
 #: longer input cannot be a phone number (15 digits + separators)
 _MAX_PHONE_INPUT = 64
@@ -129,3 +129,16 @@ def phone_digits_for_hash(e164):
         return None
     match = _E164_RE.fullmatch(e164.strip())
     return match.group(1) if match else None
+
+
+def phone_region(e164):
+    """The ISO alpha-2 country of an E.164 number (``"+905321234567"`` →
+    ``"TR"``), or None when it is not one or belongs to no single country."""
+    if not isinstance(e164, str) or not _E164_RE.fullmatch(e164.strip()):
+        return None
+    try:
+        number = phonenumbers.parse(e164.strip(), None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and region != "001" else None

@@ -3,6 +3,7 @@ from markupsafe import Markup
 from odoo import Command, api, models
 from odoo.tools import email_normalize
 
+from ..graph.phone import phone_region
 from ..graph.text import strip_export_prefix
 from ..graph.times import to_naive_utc
 
@@ -44,6 +45,12 @@ class MetaLeadMapper(models.AbstractModel):
             **self._meta_utm_values(lead_data),
         }
         values.update(self._meta_mapped_values(form, lead_data))
+        if not values.get("country_id"):
+            values["country_id"] = self._meta_guess_country(form, lead_data).id or False
+        lang = self.env["res.lang"]._lang_get(form.locale or "")
+        if lang:
+            # crm gives the new customer the lead's language
+            values["lang_id"] = lang.id
         who = values.get("contact_name") or lead_data.email or lead_data.phone
         values["name"] = self.env._(
             "%(who)s - %(form)s", who=who or lead_data.lead_id, form=form.name
@@ -123,6 +130,17 @@ class MetaLeadMapper(models.AbstractModel):
         return self.env["res.country"].search(
             [("code", "=", lead_data.country_code)], limit=1
         )
+
+    @api.model
+    def _meta_guess_country(self, form, lead_data):
+        """The lead's country when the form does not ask for it: the phone's
+        (+90 is Turkey), else the form's locale's (``tr_TR``)."""
+        code = phone_region(lead_data.phone)
+        if not code and form.locale and "_" in form.locale:
+            code = form.locale.rsplit("_", 1)[1]
+        if not code:
+            return self.env["res.country"]
+        return self.env["res.country"].search([("code", "=", code.upper())], limit=1)
 
     @api.model
     def _meta_find_state(self, name, lead_data):

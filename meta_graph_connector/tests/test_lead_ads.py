@@ -621,6 +621,22 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
             self.lead_of(other).activity_ids.summary, "Call the new Meta lead"
         )
 
+    def test_a_turkish_form_gives_the_lead_its_language_and_country(self):
+        self.env["res.lang"]._activate_lang("tr_TR")
+        turkish = self.submit()
+        german = self.submit(
+            field_data=answers(email="hans@example.de", phone_number="+49 30 123456")
+        )
+        self.deliver(turkish, german)
+        lead = self.lead_of(turkish)
+        self.assertEqual(lead.lang_id.code, "tr_TR")
+        # the form asks no country: the phone's (+90) says it
+        self.assertEqual(lead.country_id, self.env.ref("base.tr"))
+        self.assertEqual(lead.partner_id.lang, "tr_TR")
+        self.assertEqual(lead.partner_id.country_id, self.env.ref("base.tr"))
+        # a German number on a Turkish form is German
+        self.assertEqual(self.lead_of(german).country_id, self.env.ref("base.de"))
+
     def test_unanswered_leads_are_not_averaged_as_instant(self):
         submitted = datetime.now(timezone.utc) - timedelta(minutes=10)
         answered, unanswered = (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from graph.phone import normalize_phone, phone_digits_for_hash
+from graph.phone import normalize_phone, phone_digits_for_hash, phone_region
 
 NBSP = "\u00a0"
 
@@ -153,3 +153,20 @@ def test_phone_digits_for_hash(e164, expected):
 @pytest.mark.parametrize("raw", TURKISH_SPELLINGS[:10])
 def test_hash_digits_round_trip(raw):
     assert phone_digits_for_hash(normalize_phone(raw)) == "905321234567"
+
+
+@pytest.mark.parametrize(
+    ("e164", "region"),
+    [
+        ("+905321234567", "TR"),
+        ("+4930123456", "DE"),
+        ("+12025550123", "US"),
+        ("+80012345678", None),  # international freephone: no country
+        ("05321234567", None),  # national spelling: not E.164
+        ("+90", None),
+        (None, None),
+        (905321234567, None),
+    ],
+)
+def test_phone_region(e164, region):
+    assert phone_region(e164) == region
