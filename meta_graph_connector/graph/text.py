@@ -191,6 +191,19 @@ def romanize_tr(s):
     return _nfc(s).translate(_ROMANIZE_TR)
 
 
+def place_key(s):
+    """A matching key for place names typed any way: Turkish-aware case
+    folding, Turkish letters romanized, other accents dropped, whitespace
+    collapsed ("İSTANBUL", "istanbul", "Istanbul" → "istanbul";
+    "ŞANLIURFA" → "sanliurfa"). For comparisons only, never for display."""
+    if not isinstance(s, str):
+        return ""
+    folded = romanize_tr(casefold_tr(s))
+    decomposed = unicodedata.normalize("NFKD", folded)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return collapse_whitespace(plain)
+
+
 def split_full_name(full):
     """Split a full name: the last word is the last name, the rest the first.
 

@@ -4,7 +4,7 @@ from odoo import Command, api, models
 from odoo.tools import email_normalize
 
 from ..graph.phone import phone_region
-from ..graph.text import strip_export_prefix
+from ..graph.text import place_key, strip_export_prefix
 from ..graph.times import to_naive_utc
 
 
@@ -47,6 +47,7 @@ class MetaLeadMapper(models.AbstractModel):
         values.update(self._meta_mapped_values(form, lead_data))
         if not values.get("country_id"):
             values["country_id"] = self._meta_guess_country(form, lead_data).id or False
+        values.update(self._meta_place_values(lead_data, values))
         lang = self.env["res.lang"]._lang_get(form.locale or "")
         if lang:
             # crm gives the new customer the lead's language
@@ -91,7 +92,10 @@ class MetaLeadMapper(models.AbstractModel):
             elif line.target_field == "country_id":
                 values["country_id"] = self._meta_country(lead_data).id or False
             elif line.target_field == "state_id":
-                values["state_id"] = self._meta_find_state(value, lead_data)
+                country = self._meta_country(lead_data) or self._meta_guess_country(
+                    form, lead_data
+                )
+                values["state_id"] = self._meta_find_state(value, country)
             else:
                 values.setdefault(line.target_field, value)
         if notes:
@@ -143,14 +147,38 @@ class MetaLeadMapper(models.AbstractModel):
         return self.env["res.country"].search([("code", "=", code.upper())], limit=1)
 
     @api.model
-    def _meta_find_state(self, name, lead_data):
-        country = self._meta_country(lead_data)
-        if not country:
+    def _meta_find_state(self, name, country):
+        """The state (province) of ``country`` called ``name``, however it
+        was typed ("İSTANBUL", "istanbul", "Istanbul"), or False."""
+        if not country or not name:
             return False
-        state = self.env["res.country.state"].search(
-            [("country_id", "=", country.id), ("name", "=ilike", name)], limit=1
-        )
-        return state.id or False
+        key = place_key(name)
+        states = self.env["res.country.state"].search([("country_id", "=", country.id)])
+        return next((s.id for s in states if place_key(s.name) == key), False)
+
+    @api.model
+    def _meta_place_values(self, lead_data, values):
+        """Where the "city" answer is a province: in Turkey, Meta's City
+        question ("Şehir") is answered with the province (il), which Odoo
+        keeps as the state; the district (ilçe), when a question asks it, is
+        then the city."""
+        if not values.get("city") or values.get("state_id"):
+            return {}
+        country = self.env["res.country"].browse(values.get("country_id"))
+        state = self._meta_find_state(values["city"], country)
+        if not state:
+            return {}
+        district = self._meta_district(lead_data)
+        return {"state_id": state, **({"city": district} if district else {})}
+
+    @api.model
+    def _meta_district(self, lead_data):
+        """The answer to a district question (custom: "İlçe", "district")."""
+        for answer in lead_data.answers:
+            words = place_key(f"{answer.key} {answer.label}")
+            if any(word in words for word in ("ilce", "district")) and answer.value:
+                return answer.value
+        return False
 
     @api.model
     def _meta_utm_values(self, lead_data):

@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..graph.text import place_key
 from ..graph.webhook import parse_delivery
 from .common import MetaHttpCase, MetaTransactionCase, payloads
 
@@ -636,6 +637,40 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertEqual(lead.partner_id.country_id, self.env.ref("base.tr"))
         # a German number on a Turkish form is German
         self.assertEqual(self.lead_of(german).country_id, self.env.ref("base.de"))
+
+    def test_the_turkish_city_answer_is_the_province(self):
+        sim_form = self.simulator.add_form(
+            self.sim_page["id"],
+            name="İlçeli Form",
+            questions=[
+                *QUESTIONS,
+                {"id": "9", "key": "ilce", "label": "İlçe", "type": "CUSTOM"},
+            ],
+        )
+        self.env["meta.lead.form"]._meta_get_form(self.page, sim_form["id"]).write(
+            {"user_id": self.seller.id}
+        )
+        istanbul = self.env.ref("base.state_tr_34")
+        for typed, district, state, city in (
+            ("İSTANBUL", "Kadıköy", istanbul, "Kadıköy"),
+            ("istanbul", "", istanbul, "istanbul"),
+            ("Istanbul", "Üsküdar", istanbul, "Üsküdar"),
+            ("ŞANLIURFA", "", self.env.ref("base.state_tr_63"), "ŞANLIURFA"),
+            ("Gotham", "Merkez", self.env["res.country.state"], "Gotham"),
+        ):
+            with self.subTest(city=typed):
+                sim_lead = self.simulator.add_lead(
+                    sim_form["id"],
+                    field_data=answers(
+                        email=f"{place_key(typed)}@example.com",
+                        city=typed,
+                        ilce=district,
+                    ),
+                )
+                self.deliver(sim_lead)
+                lead = self.lead_of(sim_lead)
+                self.assertEqual(lead.state_id, state)
+                self.assertEqual(lead.city, city)
 
     def test_unanswered_leads_are_not_averaged_as_instant(self):
         submitted = datetime.now(timezone.utc) - timedelta(minutes=10)

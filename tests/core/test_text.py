@@ -8,6 +8,7 @@ from graph.text import (
     is_turkish,
     lower_tr,
     normalize_person_name,
+    place_key,
     romanize_tr,
     split_full_name,
     title_tr,
@@ -180,3 +181,23 @@ def test_split_full_name(raw, expected):
 
 def test_collapse_whitespace():
     assert collapse_whitespace(" a \u00a0\t b\n\nc ") == "a b c"
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("İstanbul", "istanbul"),
+        ("İSTANBUL", "istanbul"),
+        ("istanbul", "istanbul"),
+        ("Istanbul", "istanbul"),
+        ("  ŞANLIURFA ", "sanliurfa"),
+        ("Şanlıurfa", "sanliurfa"),
+        ("Afyon  karahisar", "afyon karahisar"),
+        ("Ağrı", "agri"),
+        ("AGRI", "agri"),
+        ("Zürich", "zurich"),
+        (None, ""),
+    ],
+)
+def test_place_key(typed, key):
+    assert place_key(typed) == key
