@@ -16,6 +16,7 @@
         "security/meta_graph_connector_security.xml",
         "data/meta_app_data.xml",
         "data/utm_data.xml",
+        "data/crm_data.xml",
         "data/ir_cron_data.xml",
         "wizard/meta_connect_wizard_views.xml",
         "views/meta_app_views.xml",

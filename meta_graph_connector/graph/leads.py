@@ -499,6 +499,17 @@ class NormalizedLead:
     consents: tuple[Consent, ...] = ()
 
     @property
+    def is_test(self):
+        """A test lead (Meta's Lead Ads Testing Tool, ``POST {form}/test_leads``):
+        organic, its answers Meta's placeholders
+        ("<test lead: dummy data for email>"), no real person behind it."""
+        return self.is_organic and any(
+            _TEST_LEAD_RE.match(value or "")
+            for answer in self.answers
+            for value in answer.raw_values
+        )
+
+    @property
     def custom_answers(self):
         """Answers to questions that are not a standard field."""
         return tuple(answer for answer in self.answers if answer.field is None)
@@ -514,6 +525,10 @@ class NormalizedLead:
                 value = [item.to_dict() for item in value]
             result[name] = value
         return result
+
+
+#: the placeholder Meta's test leads carry in their answers
+_TEST_LEAD_RE = re.compile(r"\s*<test lead: dummy data for ", re.IGNORECASE)
 
 
 # --------------------------------------------------------------- form metadata

@@ -29,6 +29,12 @@ class CrmLead(models.Model):
         readonly=True,
     )
     meta_is_organic = fields.Boolean(string="Organic", readonly=True)
+    meta_is_test = fields.Boolean(
+        string="Meta Test Lead",
+        readonly=True,
+        copy=False,
+        help="Made by Meta's Lead Ads Testing Tool: no real person behind it.",
+    )
     meta_ad_id = fields.Char(string="Ad ID", readonly=True)
     meta_ad_name = fields.Char(string="Ad", readonly=True)
     meta_adset_id = fields.Char(string="Ad Set ID", readonly=True)

@@ -153,9 +153,11 @@ class MetaLead(models.Model):
             Binding = self.with_context(**quiet)
             form = form.with_context(**quiet)
         Mapper = Binding.env["meta.lead.mapper"]
+        test_ids = {n.lead_id for n in normalized if n.is_test}
         keys = {n.lead_id: Mapper._meta_match_keys(form, n) for n in normalized}
+        # a test lead's placeholders (test@fb.com) are nobody's: never matched
         partners = Binding.env["res.partner"]._meta_find_customers(
-            keys, form.company_id
+            {i: k for i, k in keys.items() if i not in test_ids}, form.company_id
         )
         vals_list = [
             Mapper._meta_lead_values(form, n, partners.get(n.lead_id))
@@ -172,7 +174,9 @@ class MetaLead(models.Model):
         )
         Binding._meta_assign(form, leads)
         if form.create_partner:
-            leads.filtered(lambda lead: not lead.partner_id)._meta_create_customers()
+            leads.filtered(
+                lambda lead: not lead.partner_id and not lead.meta_is_test
+            )._meta_create_customers()
         bindings = Binding.create(
             [
                 Binding._meta_prepare_values(form, n, lead, source, keys[n.lead_id])

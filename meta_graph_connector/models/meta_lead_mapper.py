@@ -56,7 +56,28 @@ class MetaLeadMapper(models.AbstractModel):
         values["name"] = self.env._(
             "%(who)s - %(form)s", who=who or lead_data.lead_id, form=form.name
         )
+        if lead_data.is_test:
+            values.update(self._meta_test_lead_values(form, values))
         return values
+
+    @api.model
+    def _meta_test_lead_values(self, form, values):
+        """A test lead is marked (a flag and a tag) and carries none of Meta's
+        placeholders as a person: no contact, no customer is made of it."""
+        tag = self.env.ref(
+            "meta_graph_connector.crm_tag_meta_test_lead", raise_if_not_found=False
+        )
+        return {
+            "meta_is_test": True,
+            "name": self.env._("Test lead - %(form)s", form=form.name),
+            "partner_id": False,
+            "contact_name": False,
+            "partner_name": False,
+            "tag_ids": [
+                *values.get("tag_ids", []),
+                *([Command.link(tag.id)] if tag else []),
+            ],
+        }
 
     @api.model
     def _meta_history_values(self):

@@ -672,6 +672,30 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
                 self.assertEqual(lead.state_id, state)
                 self.assertEqual(lead.city, city)
 
+    def test_a_test_lead_is_marked_and_makes_no_customer(self):
+        # a real customer already has the placeholder address Meta uses
+        self.env["res.partner"].create({"name": "Biri", "email": "test@fb.com"})
+        self.form.with_user(self.meta_admin).action_send_test_lead()
+        self.env["meta.outbox"]._cron_process_outbox()
+        store = self.simulator.store
+        sim_lead = self.simulator.lead_dict(
+            store.leads[store.forms[self.sim_form["id"]].test_lead_id]
+        )
+        partners = self.env["res.partner"].search_count([])
+        self.deliver(sim_lead)
+        lead = self.lead_of(sim_lead)
+        self.assertTrue(lead.meta_is_test)
+        self.assertIn(
+            self.env.ref("meta_graph_connector.crm_tag_meta_test_lead"), lead.tag_ids
+        )
+        self.assertFalse(lead.partner_id)
+        self.assertEqual(self.env["res.partner"].search_count([]), partners)
+        self.assertNotIn("dummy data", lead.name)
+        # found by the search filter, to clear them at once
+        self.assertEqual(
+            self.env["crm.lead"].search([("meta_is_test", "=", True)]), lead
+        )
+
     def test_unanswered_leads_are_not_averaged_as_instant(self):
         submitted = datetime.now(timezone.utc) - timedelta(minutes=10)
         answered, unanswered = (

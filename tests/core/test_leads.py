@@ -1040,3 +1040,16 @@ def test_fuzz_only_invalid_lead_error_or_success(seed):
             assert all(len(v) <= MAX_VALUE_LENGTH for v in answer.values)
         if snapshot is not None:
             assert lead == snapshot  # input is never mutated
+
+
+def test_test_leads_are_recognised():
+    dummy = [
+        ("full_name", ["<test lead: dummy data for full_name>"]),
+        ("email", ["test@fb.com"]),
+    ]
+    assert normalize_lead(make_lead(*dummy, is_organic=True), None).is_test
+    # a paid lead is never a test lead, whatever someone typed
+    paid = make_lead(*dummy, is_organic=False, ad_id="120200000000001")
+    assert not normalize_lead(paid, None).is_test
+    real = make_lead(("full_name", ["Ayşe Yılmaz"]), is_organic=True)
+    assert not normalize_lead(real, None).is_test
