@@ -1,0 +1,23 @@
+from odoo.tests import TransactionCase, tagged
+from odoo.tools.misc import file_open
+from odoo.tools.translate import PoFileReader, TranslationModuleReader
+
+ADDON = "meta_graph_connector"
+
+
+@tagged("post_install", "-at_install")
+class TestTurkish(TransactionCase):
+    """Everything a user of the addon reads exists in Turkish."""
+
+    def test_every_term_of_the_addon_has_its_turkish(self):
+        # the terms Odoo itself would export for the addon: fields, views,
+        # menus, selections, data and the strings of the Python code
+        reader = TranslationModuleReader(self.env.cr, modules=[ADDON])
+        terms = {source for module, *_rest, source, _v, _c in reader if module == ADDON}
+        self.assertGreater(len(terms), 300)
+        with file_open(f"{ADDON}/i18n/tr.po", "rb") as po_file:
+            turkish = {e["src"] for e in PoFileReader(po_file) if e["value"]}
+        missing = sorted(terms - turkish)
+        self.assertFalse(
+            missing, f"{len(missing)} terms have no Turkish in tr.po: {missing[:10]}"
+        )
