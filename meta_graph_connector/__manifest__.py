@@ -28,6 +28,7 @@
         "views/meta_lead_form_views.xml",
         "views/crm_lead_views.xml",
         "views/res_config_settings_views.xml",
+        "report/meta_lead_report_views.xml",
         "views/meta_graph_connector_menus.xml",
     ],
     "assets": {

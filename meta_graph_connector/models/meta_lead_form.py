@@ -125,6 +125,16 @@ class MetaLeadForm(models.Model):
         help="Leads the reconciliation found whose webhook never arrived.",
     )
     lead_count = fields.Integer(compute="_compute_lead_count")
+    lead_count_week = fields.Integer(
+        string="Leads (7 Days)",
+        compute="_compute_lead_count",
+        help="Leads of this form submitted in the last 7 days (test leads aside).",
+    )
+    won_rate = fields.Float(
+        string="Won Rate (%)",
+        compute="_compute_lead_count",
+        help="Share of this form's leads that were won (test leads aside).",
+    )
 
     _sql_constraints = [
         (
@@ -140,15 +150,23 @@ class MetaLeadForm(models.Model):
         )
 
     def _compute_lead_count(self):
-        counts = dict(
-            self.env["crm.lead"]
-            .with_context(active_test=False)
-            ._read_group(
-                [("meta_form_id", "in", self.ids)], ["meta_form_id"], ["__count"]
-            )
-        )
+        Lead = self.env["crm.lead"].with_context(active_test=False)
+        of_forms = [("meta_form_id", "in", self.ids)]
+        real = [*of_forms, ("meta_is_test", "=", False)]
+        since = fields.Datetime.subtract(fields.Datetime.now(), days=7)
+
+        def count(domain):
+            return dict(Lead._read_group(domain, ["meta_form_id"], ["__count"]))
+
+        counts = count(of_forms)
+        totals = count(real)
+        week = count([*real, ("meta_submitted_at", ">=", since)])
+        won = count([*real, ("active", "=", True), ("stage_id.is_won", "=", True)])
         for form in self:
             form.lead_count = counts.get(form, 0)
+            form.lead_count_week = week.get(form, 0)
+            total = totals.get(form, 0)
+            form.won_rate = 100.0 * won.get(form, 0) / total if total else 0.0
 
     # ------------------------------------------------------------ CRUD
 
@@ -174,6 +192,18 @@ class MetaLeadForm(models.Model):
         action.update(
             domain=[("meta_form_id", "=", self.id)],
             context={"active_test": False, "create": False},
+        )
+        return action
+
+    def action_view_analysis(self):
+        """The Lead Ads analysis of this form (won rate by campaign)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "meta_graph_connector.meta_lead_report_action_sources"
+        )
+        action.update(
+            domain=[("form_id", "=", self.id)],
+            context={"pivot_row_groupby": ["campaign_name"]},
         )
         return action
 

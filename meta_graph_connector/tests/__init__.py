@@ -10,3 +10,4 @@ from . import test_queue
 from . import test_privacy
 from . import test_crm_with_meta
 from . import test_translations
+from . import test_dashboards

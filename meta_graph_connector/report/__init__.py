@@ -1,0 +1,1 @@
+from . import meta_lead_report
