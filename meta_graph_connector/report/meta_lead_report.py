@@ -21,17 +21,15 @@ class MetaLeadReport(models.Model):
     _rec_name = "lead_id"
     _order = "submitted_at desc"
 
-    lead_id = fields.Many2one("crm.lead", string="Lead", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    lead_id = fields.Many2one("crm.lead", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
-    stage_id = fields.Many2one("crm.stage", string="Stage", readonly=True)
+    stage_id = fields.Many2one("crm.stage", readonly=True)
     form_id = fields.Many2one("meta.lead.form", string="Lead Form", readonly=True)
     page_id = fields.Many2one("meta.asset", string="Facebook Page", readonly=True)
     platform = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")],
-        string="Platform",
-        readonly=True,
+        [("facebook", "Facebook"), ("instagram", "Instagram")], readonly=True
     )
     campaign_name = fields.Char(string="Meta Campaign", readonly=True)
     ad_name = fields.Char(string="Ad", readonly=True)
