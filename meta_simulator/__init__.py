@@ -32,16 +32,62 @@ State: ``add_page``, ``add_user_token``, ``page_token``, ``add_form``,
 ``subscriptions(page_id)``, ``set_subscription``; ``set_callback``; ``webhooks`` (a
 :class:`~meta_simulator.webhooks.WebhookSender`); ``drop_webhooks``.
 
+Facebook Login (manual flow and Facebook Login for Business, §2.4)::
+
+    person = sim.add_person("Ayşe Yılmaz", pages=[page["id"]])  # id, name, pages
+    sim.login_as(person["id"])          # or add_person(..., login=True); logout()
+    sim.set_oauth_redirect_uris(["https://odoo.example/meta/oauth/callback"])
+    config_id = sim.add_login_configuration(["pages_show_list", "leads_retrieval"])
+    url = sim.dialog_url(redirect_uri, state="…", config_id=config_id)  # or scope=[…]
+
+``add_person(name, pages, *, tasks, login)``, ``person_info``, ``login_as``,
+``logout``, ``logged_in_person``, ``set_oauth_redirect_uris(uris)``,
+``oauth_redirect_uris``, ``add_login_configuration(scopes, name, *,
+config_id)`` → ``config_id``, ``dialog_url(redirect_uri, *, state, scope,
+config_id, version, client_id, **params)``, ``www_url`` (the stand-in for
+``www.facebook.com``: the same server as ``base_url``),
+``login_token_seconds`` (``expires_in`` of the token a code buys, 5400);
+``add_user_token(user_id=…)`` mints a token for an existing person.
+
 Graph endpoints (version = first path segment, v21.0 … v27.0)
 ==============================================================
 
-``GET debug_token``, ``GET|POST oauth/access_token``, ``GET me``,
+``GET debug_token``, ``GET|POST oauth/access_token`` (``client_credentials``,
+``fb_exchange_token``, and the dialog's ``code`` + ``redirect_uri``), ``GET me``,
 ``GET me/accounts``, ``GET {page}``, ``GET {ig-user}``,
 ``GET|POST|DELETE {page}/subscribed_apps``, ``GET {page}/leadgen_forms``,
 ``GET {form}``, ``GET {form}/leads``, ``GET|POST {form}/test_leads``,
 ``GET|DELETE {lead}``, ``GET {app-id}``, ``POST /`` (batch).
 New endpoints: one decorated function in ``routes/<domain>.py`` (see
 :mod:`meta_simulator.graph`).
+
+Facebook Login dialog (HTML, on the same port; :mod:`~meta_simulator.login_dialog`)
+===================================================================================
+
+=======  ===========================  =========================================
+GET      /dialog/oauth,               ``client_id``, ``redirect_uri``,
+         /{version}/dialog/oauth      ``state``, ``response_type`` (``code``
+                                      [+ ``granted_scopes``]), ``scope``
+                                      (comma/space separated) or
+                                      ``config_id``, ``auth_type``.  The
+                                      consent page: ``form#oauth_dialog``,
+                                      ``input[name=scopes]``,
+                                      ``input[name=page_ids]`` (ticked),
+                                      ``button[name=continue]``,
+                                      ``button[name=cancel]``; logged out:
+                                      ``form#login_form``,
+                                      ``select[name=person_id]``,
+                                      ``button[name=login]``; errors (400,
+                                      never a redirect): ``#error_title``
+                                      "Invalid App ID" / "URL Blocked" …
+POST     /dialog/oauth/confirm        ``dialog_key`` (one time) + ticked
+                                      boxes → 302 ``redirect_uri?code=…&
+                                      state=…#_=_``; with ``cancel``: 302
+                                      ``?error=access_denied&error_code=200&
+                                      error_description=Permissions+error&
+                                      error_reason=user_denied&state=…#_=_``
+POST     /dialog/oauth/login          ``person_id``, ``next`` → 302 ``next``
+=======  ===========================  =========================================
 
 Control API (``/_sim/…`` on the same port, JSON in and out)
 ===========================================================
@@ -54,6 +100,11 @@ POST     /_sim/pages                  ``add_page`` kwargs → page
 POST     /_sim/tokens                 ``add_user_token`` kwargs → access_token
 POST     /_sim/tokens/invalidate      ``{"token", "subcode"}``
 POST     /_sim/tokens/revoke_scope    ``{"token", "scope"}``
+POST     /_sim/persons                ``add_person`` kwargs → person
+POST     /_sim/login                  ``{"person_id"}`` (null: log out)
+POST     /_sim/oauth/redirect_uris    ``{"uris": [...]}``
+POST     /_sim/login_configurations   ``add_login_configuration`` kwargs →
+                                      ``{"config_id"}``
 POST     /_sim/forms                  ``add_form`` kwargs → form
 POST     /_sim/leads                  ``add_lead`` kwargs, or ``form_id`` + ``n``;
                                       sends the leadgen webhook(s) unless
@@ -83,10 +134,11 @@ CLI
 ===
 
 ``python -m meta_simulator --port 8765 --seed 0 --fixture demo
-[--state-file state.json] [--callback-url URL]`` prints one JSON line
-(``base_url`` and, with the demo fixture, ``system_user_token``,
-``page_id``, ``page_token``, ``ig_account_id``, ``form_ids``, ``lead_ids``,
-``app_id``, ``app_secret``, ``verify_token``) and serves until interrupted.
+[--state-file state.json] [--callback-url URL] [--oauth-redirect-uri URL …]``
+prints one JSON line (``base_url`` and, with the demo fixture,
+``system_user_token``, ``page_id``, ``page_token``, ``person_id`` (logged in,
+manages the Page), ``ig_account_id``, ``form_ids``, ``lead_ids``, ``app_id``,
+``app_secret``, ``verify_token``) and serves until interrupted.
 
 Deliberate deviations from Meta
 ===============================
@@ -103,6 +155,11 @@ Deliberate deviations from Meta
   ``enforce_usage_limits`` is on, otherwise only ``faults.throttle`` does.
 * Webhook retries resend the same bytes (re-batching is ``rebatch_rate``).
 * ``POST subscribed_apps`` replaces the field list.
+* The Login dialog has one login session for every browser (``login_as``),
+  no password, and forgets earlier grants (each dialog asks afresh,
+  ``auth_type`` is accepted and ignored); ``response_type=token`` and
+  system-user (business integration) configurations are not simulated.
+  A refused code exchange does not use the code up.
 """
 
 from . import payloads

@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-file", help="also write the JSON line here")
     parser.add_argument("--callback-url", help="app-level webhook callback URL")
     parser.add_argument("--verify-token", default=DEMO_VERIFY_TOKEN)
+    parser.add_argument(
+        "--oauth-redirect-uri",
+        action="append",
+        default=[],
+        help="a Valid OAuth Redirect URI of the app (repeatable)",
+    )
     return parser
 
 
@@ -46,6 +52,10 @@ def main(argv=None) -> int:
     )
     sim.start()
     info = demo(sim) if args.fixture == "demo" else {"base_url": sim.base_url}
+    if args.oauth_redirect_uri:
+        info["oauth_redirect_uris"] = sim.set_oauth_redirect_uris(
+            args.oauth_redirect_uri
+        )
     if args.callback_url:
         sim.set_callback(args.callback_url, args.verify_token)
         info["callback_url"] = args.callback_url

@@ -100,6 +100,31 @@ def revoke(sim, query, data):
     return {"success": True}
 
 
+@route("POST", "/_sim/persons")
+def add_person(sim, query, data):
+    return sim.add_person(**data)
+
+
+@route("POST", "/_sim/login")
+def login(sim, query, data):
+    """``{"person_id"}`` logs that person in; ``{"person_id": null}`` logs out."""
+    if data.get("person_id"):
+        sim.login_as(data["person_id"])
+    else:
+        sim.logout()
+    return {"person_id": sim.logged_in_person}
+
+
+@route("POST", "/_sim/oauth/redirect_uris")
+def redirect_uris(sim, query, data):
+    return {"redirect_uris": sim.set_oauth_redirect_uris(data["uris"])}
+
+
+@route("POST", "/_sim/login_configurations")
+def login_configuration(sim, query, data):
+    return {"config_id": sim.add_login_configuration(**data)}
+
+
 @route("POST", "/_sim/forms")
 def add_form(sim, query, data):
     return sim.add_form(**data)

@@ -6,8 +6,9 @@ DEMO_VERIFY_TOKEN = "sim_verify_token"
 
 
 def demo(sim, *, leads_per_form: int = 12) -> dict:
-    """A Page with an IG account, a system-user token with every scope, two
-    forms with leads and the Page subscribed to the usual webhook fields.
+    """A Page with an IG account, a system-user token with every scope, a
+    person managing the Page logged in for the Login dialog, two forms with
+    leads and the Page subscribed to the usual webhook fields.
 
     Returns (and stores in ``sim.fixture``) the ids and tokens as one dict:
     the line ``python -m meta_simulator --fixture demo`` prints.
@@ -19,6 +20,8 @@ def demo(sim, *, leads_per_form: int = 12) -> dict:
         token_type=SYSTEM_USER,
         user_name="Odoo Sistem Kullanıcısı",
     )
+    # The person who clicks "Connect with Facebook": logged in, manages the Page.
+    person = sim.add_person("Ayşe Yılmaz", pages=[page["id"]], login=True)
     quote = sim.add_form(page["id"], "Kurumsal Teklif Formu")
     newsletter = sim.add_form(
         page["id"],
@@ -56,6 +59,7 @@ def demo(sim, *, leads_per_form: int = 12) -> dict:
         "page_id": page["id"],
         "page_name": page["name"],
         "page_token": sim.page_token(token, page["id"]),
+        "person_id": person["id"],
         "ig_account_id": page["ig_account_id"],
         "ig_username": page["instagram_business_account"]["username"],
         "form_ids": [quote["id"], newsletter["id"]],

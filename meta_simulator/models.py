@@ -44,8 +44,18 @@ ADMIN_TASKS = (
 
 @dataclass
 class User:
+    """A person (or system user) on Facebook.
+
+    ``pages`` are the Pages the person manages: what the Login dialog offers
+    to grant (docs/meta-facts.md §2.4); tokens list their own granted Pages.
+    """
+
     id: str
     name: str
+    pages: list[str] = field(default_factory=list)
+    tasks: tuple = ADMIN_TASKS
+    #: Made by ``add_person``: offered by the simulated facebook.com login form.
+    person: bool = False
 
 
 @dataclass
@@ -130,6 +140,50 @@ class Token:
     ad_accounts: list[str] = field(default_factory=list)
     #: the business a system user belongs to
     business_id: str | None = None
+
+
+@dataclass
+class LoginConfiguration:
+    """A Facebook Login for Business configuration (``config_id``, §2.4)."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    token_type: str = USER
+
+
+@dataclass
+class DialogRequest:
+    """A Login dialog shown to a person, waiting for Continue or Cancel.
+
+    The form posts back only its one-time ``key``; everything the dialog
+    validated lives here.
+    """
+
+    key: str
+    person_id: str
+    redirect_uri: str
+    state: str | None
+    scopes: list[str]
+    page_ids: list[str]
+    config_id: str | None = None
+    #: ``response_type`` included ``granted_scopes``.
+    granted_scopes: bool = False
+
+
+@dataclass
+class AuthorizationCode:
+    """A ``code`` the dialog redirected with: single use, 10 minutes (§2.4)."""
+
+    value: str
+    app_id: str
+    person_id: str
+    redirect_uri: str
+    scopes: list[str]
+    pages: list[str]
+    issued_at: int
+    expires_at: int
+    used: bool = False
 
 
 @dataclass

@@ -6,13 +6,19 @@
 import datetime as dt
 import threading
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from . import callbacks, control, payloads, routes  # noqa: F401  (routes register)
+from . import (  # noqa: F401  (routes register)
+    callbacks,
+    control,
+    login_dialog,
+    payloads,
+    routes,
+)
 from .clock import Clock
 from .fakedata import LeadFaker, ascii_slug, default_questions
 from .faults import Faults
-from .graph import GraphApp, RecordedRequest, graph_json
+from .graph import CURRENT_VERSION, GraphApp, RecordedRequest, graph_json
 from .ids import IdFactory
 from .models import (
     ADMIN_TASKS,
@@ -26,6 +32,7 @@ from .models import (
     Form,
     IgAccount,
     Lead,
+    LoginConfiguration,
     Page,
     Token,
     User,
@@ -66,6 +73,15 @@ class MetaSimulator:
 
     See the package docstring for the whole API.  State changes are
     thread-safe; ids and tokens derive from ``seed``.
+
+    Facebook Login (§2.4): ``add_person`` makes a person managing Pages,
+    ``login_as``/``logout`` set who is logged in on the simulated
+    www.facebook.com, ``set_oauth_redirect_uris`` lists the app's Valid OAuth
+    Redirect URIs, ``add_login_configuration`` returns a Facebook Login for
+    Business ``config_id`` and ``dialog_url`` builds the dialog URL (served on
+    this same port, ``www_url``).  The dialog's ``code`` is exchanged at
+    ``oauth/access_token`` for a user token of ``login_token_seconds`` with
+    the granted scopes and only the ticked Pages.
     """
 
     def __init__(
@@ -96,6 +112,8 @@ class MetaSimulator:
         self.webhooks = WebhookSender(
             app_secret, rng=self.ids.rng("webhooks"), on_disable=self._on_disabled
         )
+        #: ``expires_in`` of the user token a Login dialog code buys (§2.4).
+        self.login_token_seconds = login_dialog.LOGIN_TOKEN_SECONDS
         #: When True no webhook is sent at all (deliveries Meta never made).
         self.drop_webhooks = False
         #: When True a used-up hourly budget (``app_call_budget``,
@@ -197,6 +215,9 @@ class MetaSimulator:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if parts.path == "/_sim" or parts.path.startswith("/_sim/"):
             return control.handle(self, method, parts.path, query, body)
+        if login_dialog.is_dialog_path(parts.path):
+            # www.facebook.com's Login dialog: HTML, not a Graph call (§2.4).
+            return login_dialog.handle(self, method, raw_path, headers, body)
         form = parse_body(headers, body)
         scripted = self.faults.take_scripted(method, parts.path)
         if self.faults.draw_hang() or (scripted and scripted.kind == "hang"):
@@ -330,6 +351,22 @@ class MetaSimulator:
             ),
         }
 
+    def _page_ids(self, pages) -> list[str]:
+        page_ids = [str(p) for p in (pages or [])]
+        for page_id in page_ids:
+            if page_id not in self.store.pages:
+                raise KeyError(f"unknown page {page_id}")
+        return page_ids
+
+    def _add_user(self, name: str, page_ids: list[str], tasks) -> User:
+        """A person (or system user) with a seeded 15-digit id."""
+        user = User(
+            self.ids.digits("user", 15, "10"), name, list(page_ids), tuple(tasks)
+        )
+        self.store.users[user.id] = user
+        self.store.register(USER_NODE, user)
+        return user
+
     def add_user_token(
         self,
         scopes=None,
@@ -342,6 +379,7 @@ class MetaSimulator:
         access_token: str | None = None,
         ad_accounts=None,
         business_id: str | None = None,
+        user_id: str | None = None,
     ) -> str:
         """A user or system-user token (all scopes by default) managing ``pages``.
 
@@ -349,20 +387,20 @@ class MetaSimulator:
         from it (they inherit its scopes and die with it).  ``access_token``
         fixes the token string (e.g. the ``EAAtoken123`` test vector, §2.3).
         ``ad_accounts`` (``act_…`` ids) are granted to it (``/me/adaccounts``);
-        ``business_id`` makes it a system user of that business.
+        ``business_id`` makes it a system user of that business.  ``user_id``
+        gives the token to an existing person (``add_person``; ``pages``
+        then defaults to the Pages that person manages); otherwise a new
+        person is created.
         """
         if token_type not in (USER, SYSTEM_USER):
             raise ValueError("token_type must be USER or SYSTEM_USER")
         with self.store.lock:
-            user_id = self.ids.digits("user", 15, "10")
-            default_name = "Sistem Kullanıcısı" if token_type == SYSTEM_USER else None
-            user = User(user_id, user_name or default_name or "Ayşe Yönetici")
-            self.store.users[user_id] = user
-            self.store.register(USER_NODE, user)
-            page_ids = [str(p) for p in (pages or [])]
-            for page_id in page_ids:
-                if page_id not in self.store.pages:
-                    raise KeyError(f"unknown page {page_id}")
+            person = None
+            if user_id is not None:
+                person = self.store.users[str(user_id)]
+                if pages is None:
+                    pages = person.pages
+            page_ids = self._page_ids(pages)
             account_ids = [str(a) for a in (ad_accounts or [])]
             for account_id in account_ids:
                 if account_id not in self.store.ad_accounts:
@@ -372,10 +410,16 @@ class MetaSimulator:
                 and str(business_id) not in self.store.businesses
             ):
                 raise KeyError(f"unknown business {business_id}")
+            if person is None:
+                default_name = (
+                    "Sistem Kullanıcısı" if token_type == SYSTEM_USER else None
+                )
+                name = user_name or default_name or "Ayşe Yönetici"
+                person = self._add_user(name, page_ids, tasks)
             return self._new_token(
                 token_type,
                 value=access_token,
-                user_id=user_id,
+                user_id=person.id,
                 scopes=list(ALL_SCOPES if scopes is None else scopes),
                 pages=page_ids,
                 expires_at=int(expires_at or 0),
@@ -383,6 +427,104 @@ class MetaSimulator:
                 ad_accounts=account_ids,
                 business_id=str(business_id) if business_id is not None else None,
             )
+
+    # --- Facebook Login: persons, the dialog, codes (§2.4) -------------------
+
+    def add_person(
+        self,
+        name: str = "Ayşe Yılmaz",
+        pages=None,
+        *,
+        tasks=ADMIN_TASKS,
+        login: bool = False,
+    ) -> dict:
+        """A person with a Facebook account who manages ``pages`` (with
+        ``tasks``); the Login dialog offers those Pages.  ``login=True`` also
+        logs the person in (``login_as``).  ``{"id", "name", "pages"}``."""
+        with self.store.lock:
+            person = self._add_user(name, self._page_ids(pages), tasks)
+            person.person = True
+            if login:
+                self.store.session_person = person.id
+            return self.person_info(person.id)
+
+    def person_info(self, person_id: str) -> dict:
+        person = self.store.users[str(person_id)]
+        return {"id": person.id, "name": person.name, "pages": list(person.pages)}
+
+    def login_as(self, person_id: str) -> None:
+        """Log the person in on the simulated www.facebook.com: the Login
+        dialog then asks them to continue (one session for every browser)."""
+        with self.store.lock:
+            if str(person_id) not in self.store.users:
+                raise KeyError(f"unknown person {person_id}")
+            self.store.session_person = str(person_id)
+
+    def logout(self) -> None:
+        """Nobody is logged in: the dialog shows its login form first."""
+        with self.store.lock:
+            self.store.session_person = None
+
+    @property
+    def logged_in_person(self) -> str | None:
+        """The id of the person logged in on www.facebook.com, if any."""
+        return self.store.session_person
+
+    def set_oauth_redirect_uris(self, uris) -> list[str]:
+        """App Dashboard → Facebook Login → Valid OAuth Redirect URIs: the
+        dialog only redirects to one of these, compared exactly (§2.4)."""
+        with self.store.lock:
+            self.store.oauth_redirect_uris = [str(uri) for uri in uris]
+            return list(self.store.oauth_redirect_uris)
+
+    @property
+    def oauth_redirect_uris(self) -> list[str]:
+        return list(self.store.oauth_redirect_uris)
+
+    def add_login_configuration(
+        self, scopes, name: str = "Odoo bağlantısı", *, config_id=None
+    ) -> str:
+        """A Facebook Login for Business configuration (user access token)
+        asking ``scopes``; returns its ``config_id`` for the dialog."""
+        with self.store.lock:
+            value = str(config_id) if config_id else self.ids.digits("config", 16, "1")
+            self.ids.reserve(value)
+            self.store.login_configs[value] = LoginConfiguration(
+                value, name, [str(scope) for scope in scopes]
+            )
+            return value
+
+    @property
+    def www_url(self) -> str:
+        """The stand-in for ``https://www.facebook.com`` (the same server as
+        :attr:`base_url`): the Login dialog lives at ``/{version}/dialog/oauth``."""
+        return self.base_url
+
+    def dialog_url(
+        self,
+        redirect_uri: str,
+        *,
+        state: str | None = None,
+        scope=None,
+        config_id: str | None = None,
+        version: str = CURRENT_VERSION,
+        client_id: str | None = None,
+        **params,
+    ) -> str:
+        """The Login dialog URL an app redirects the browser to (manual flow).
+
+        ``scope`` may be a list; other ``params`` (``response_type``,
+        ``auth_type``, …) are passed as given."""
+        query = {"client_id": client_id or self.app_id, "redirect_uri": redirect_uri}
+        if state is not None:
+            query["state"] = state
+        if scope is not None:
+            query["scope"] = scope if isinstance(scope, str) else ",".join(scope)
+        if config_id is not None:
+            query["config_id"] = config_id
+        query.update({k: str(v) for k, v in params.items() if v is not None})
+        prefix = f"/{version}" if version else ""
+        return f"{self.www_url}{prefix}/dialog/oauth?{urlencode(query)}"
 
     # --- business assets -----------------------------------------------------
 

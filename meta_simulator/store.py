@@ -16,11 +16,14 @@ from .models import (
     APP,
     PAGE,
     AdAccount,
+    AuthorizationCode,
     Business,
     Dataset,
+    DialogRequest,
     Form,
     IgAccount,
     Lead,
+    LoginConfiguration,
     Page,
     Token,
     User,
@@ -108,6 +111,17 @@ class Store:
         self.denied: dict[str, tuple[int, int | None]] = {}
         #: (user-or-system token, page id) -> page token derived from it.
         self.page_tokens: dict[tuple[str, str], str] = {}
+        # Facebook Login (docs/meta-facts.md §2.4) --------------------------
+        #: App Dashboard → Facebook Login → Settings → Valid OAuth Redirect URIs.
+        self.oauth_redirect_uris: list[str] = []
+        #: Facebook Login for Business configurations by ``config_id``.
+        self.login_configs: dict[str, LoginConfiguration] = {}
+        #: Login dialogs shown and not yet answered, by one-time key.
+        self.dialogs: dict[str, DialogRequest] = {}
+        #: Authorization codes handed out by the dialog.
+        self.auth_codes: dict[str, AuthorizationCode] = {}
+        #: The person logged in on the simulated www.facebook.com (one browser).
+        self.session_person: str | None = None
 
     @property
     def app_token(self) -> str:

@@ -1,6 +1,7 @@
 """Token endpoints: ``debug_token``, ``oauth/access_token``, ``/me`` (user), app.
 
-Shapes follow docs/meta-facts.md §2.1/§2.2.
+Shapes follow docs/meta-facts.md §2.1/§2.2; the Login dialog's code
+exchange follows §2.4 (the dialog itself is :mod:`meta_simulator.login_dialog`).
 """
 
 from .. import errors
@@ -83,9 +84,12 @@ def _granular(token, scopes):
 @ROUTES.path("GET", "oauth", "access_token", auth=False)
 @ROUTES.path("POST", "oauth", "access_token", auth=False)
 def access_token(call):
-    """Long-lived exchange and app-token grant (§2.1)."""
+    """Code exchange (§2.4), long-lived exchange and app-token grant (§2.1)."""
     sim = call.sim
-    if call.param("client_id") != sim.app_id:
+    client_id = call.param("client_id")
+    if not client_id:
+        raise errors.GraphError(101, "Missing client_id parameter.")
+    if client_id != sim.app_id:
         raise errors.GraphError(
             101, "Error validating application. Invalid application ID."
         )
@@ -94,6 +98,8 @@ def access_token(call):
     grant = call.param("grant_type")
     if grant == "client_credentials":
         return {"access_token": call.store.app_token, "token_type": "bearer"}
+    if grant in (None, "", "authorization_code") and call.param("code") is not None:
+        return _exchange_code(call)
     if grant != "fb_exchange_token":
         raise errors.invalid_param(f"Unsupported grant_type: {grant}")
     value = call.param("fb_exchange_token")
@@ -108,12 +114,73 @@ def access_token(call):
         pages=list(old.pages),
         user_id=old.user_id,
         expires_at=int(sim.clock.now()) + LONG_LIVED_SECONDS,
+        tasks=old.tasks,
     )
     return {
         "access_token": new,
         "token_type": "bearer",
         "expires_in": LONG_LIVED_SECONDS,
     }
+
+
+def _exchange_code(call):
+    """The Login dialog's ``code`` for a short-lived user token (§2.4).
+
+    The code is single use (100/36009), lives 10 minutes (100/36007) and is
+    bound to the dialog's exact ``redirect_uri`` (191 when missing, 100/36008
+    when different) and to the app; a string that was never a code is
+    "Invalid verification code format." (100, no subcode).  A refused
+    exchange does not use the code up.
+    """
+    sim, store = call.sim, call.store
+    redirect_uri = call.param("redirect_uri")
+    if not redirect_uri:
+        raise errors.GraphError(
+            191,
+            "Missing redirect_uri parameter.",
+            headers=_challenge("invalid_request", "Missing redirect_uri parameter."),
+        )
+    code = store.auth_codes.get(call.param("code") or "")
+    if code is None or code.app_id != sim.app_id:
+        raise _code_error("Invalid verification code format.")
+    if code.used:
+        raise _code_error("This authorization code has been used.", 36009)
+    if sim.clock.now() >= code.expires_at:
+        raise _code_error("This authorization code has expired.", 36007)
+    if redirect_uri != code.redirect_uri:
+        raise _code_error(
+            "Error validating verification code. Please make sure your "
+            "redirect_uri is identical to the one you used in the OAuth dialog "
+            "request",
+            36008,
+        )
+    code.used = True
+    person = store.users[code.person_id]
+    now = int(sim.clock.now())
+    token = sim._new_token(
+        USER,
+        scopes=list(code.scopes),
+        pages=list(code.pages),
+        user_id=person.id,
+        expires_at=now + sim.login_token_seconds,
+        tasks=tuple(person.tasks),
+    )
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": sim.login_token_seconds,
+    }
+
+
+def _challenge(kind: str, message: str) -> dict:
+    """The ``WWW-Authenticate`` header Meta sends with OAuth errors."""
+    return {"WWW-Authenticate": f'OAuth "Facebook Platform" "{kind}" "{message}"'}
+
+
+def _code_error(message: str, subcode: int | None = None) -> errors.GraphError:
+    return errors.GraphError(
+        100, message, subcode=subcode, headers=_challenge("invalid_code", message)
+    )
 
 
 @ROUTES.node("GET", USER_NODE)
