@@ -32,6 +32,9 @@
         "views/meta_graph_connector_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "meta_graph_connector/static/src/**/*",
+        ],
         "web.assets_tests": [
             "meta_graph_connector/static/tests/tours/**/*",
         ],

@@ -3,6 +3,7 @@ from . import meta_app
 from . import meta_event_consumer
 from . import meta_queue_mixin
 from . import meta_connection
+from . import meta_connection_health
 from . import meta_asset
 from . import meta_outbox
 from . import meta_webhook_event
@@ -16,3 +17,4 @@ from . import res_partner
 from . import utm_campaign
 from . import mail_activity
 from . import meta_deletion_request
+from . import res_config_settings

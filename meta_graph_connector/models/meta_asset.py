@@ -67,6 +67,12 @@ class MetaAsset(models.Model):
     webhook_ok = fields.Boolean(
         string="Webhooks Subscribed", compute="_compute_webhook_ok"
     )
+    page_tasks_text = fields.Text(
+        string="What You May Do on the Page", compute="_compute_readable_lists"
+    )
+    webhook_fields_text = fields.Text(
+        string="Events Received Live", compute="_compute_readable_lists"
+    )
     subscription_alerted = fields.Boolean(
         readonly=True,
         copy=False,
@@ -90,6 +96,47 @@ class MetaAsset(models.Model):
                 continue
             current = set((asset.webhook_fields or "").split(","))
             asset.webhook_ok = set(asset._meta_expected_webhook_fields()) <= current
+
+    @api.depends("page_tasks", "webhook_fields")
+    def _compute_readable_lists(self):
+        tasks = {
+            "MANAGE": self.env._("Manage the Page"),
+            "CREATE_CONTENT": self.env._("Publish content"),
+            "MODERATE": self.env._("Moderate comments"),
+            "MESSAGING": self.env._("Send messages"),
+            "ADVERTISE": self.env._("Advertise"),
+            "ANALYZE": self.env._("See insights"),
+        }
+        events = {
+            "leadgen": self.env._("Lead Ads submissions"),
+            "feed": self.env._("Page posts and comments"),
+            "mention": self.env._("Page mentions"),
+            "messages": self.env._("Messenger messages"),
+            "message_echoes": self.env._("Messages sent by the Page"),
+            "messaging_postbacks": self.env._("Messenger button presses"),
+            "message_reads": self.env._("Messenger read receipts"),
+            "message_deliveries": self.env._("Messenger delivery receipts"),
+            "message_reactions": self.env._("Messenger reactions"),
+        }
+        for asset in self:
+            asset.page_tasks_text = (
+                "\n".join(
+                    tasks.get(task, task)
+                    for task in asset._meta_split(asset.page_tasks)
+                )
+                or False
+            )
+            asset.webhook_fields_text = (
+                "\n".join(
+                    f"{events.get(name, name)} ({name})"
+                    for name in asset._meta_split(asset.webhook_fields)
+                )
+                or False
+            )
+
+    @staticmethod
+    def _meta_split(value):
+        return [item for item in (value or "").split(",") if item]
 
     # ------------------------------------------------------------ actions
 

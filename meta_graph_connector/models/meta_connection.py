@@ -648,4 +648,5 @@ class MetaConnection(models.Model):
             connection = connection.with_company(connection.company_id)
             connection._meta_check_health()
             connection._meta_check_subscriptions()
+            connection._meta_warn_expiry()
         return True

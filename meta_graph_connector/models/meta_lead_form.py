@@ -195,6 +195,13 @@ class MetaLeadForm(models.Model):
         )
         return action
 
+    def action_view_leads_week(self):
+        """This form's leads of the last 7 days."""
+        action = self.action_view_leads()
+        since = fields.Datetime.subtract(fields.Datetime.now(), days=7)
+        action["domain"] = [*action["domain"], ("meta_submitted_at", ">=", since)]
+        return action
+
     def action_view_analysis(self):
         """The Lead Ads analysis of this form (won rate by campaign)."""
         self.ensure_one()

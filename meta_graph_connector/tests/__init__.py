@@ -11,3 +11,4 @@ from . import test_privacy
 from . import test_crm_with_meta
 from . import test_translations
 from . import test_dashboards
+from . import test_health

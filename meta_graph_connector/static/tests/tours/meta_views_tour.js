@@ -94,17 +94,27 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
             trigger: ".modal .btn-secondary",
             run: "click",
         },
+        stepUtils.showAppsMenuItem(),
         {
-            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
+            trigger: ".o_app[data-menu-xmlid='base.menu_administration']",
             run: "click",
         },
         {
-            trigger: ".dropdown-item[data-menu-xmlid='meta_graph_connector.meta_settings_menu']",
+            trigger: ".settings_tab .tab[data-key='meta_graph_connector']",
             run: "click",
         },
         {
             content: "Meta settings block links to the Meta app",
             trigger: ".app_settings_block[data-key='meta_graph_connector'] button[name]:contains('Configure the Meta App')",
+        },
+        {
+            content: "Meta settings show the health of the connections",
+            trigger: ".app_settings_block[data-key='meta_graph_connector'] .o_field_widget[name='meta_health_html']:contains('Anadolu Mobilya')",
+        },
+        stepUtils.showAppsMenuItem(),
+        {
+            trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
+            run: "click",
         },
         {
             trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_config']",
