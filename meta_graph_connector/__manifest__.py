@@ -19,6 +19,7 @@
         "data/crm_data.xml",
         "data/ir_cron_data.xml",
         "wizard/meta_connect_wizard_views.xml",
+        "views/meta_login_templates.xml",
         "views/meta_app_views.xml",
         "views/meta_connection_views.xml",
         "views/meta_asset_views.xml",

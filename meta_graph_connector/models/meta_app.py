@@ -81,6 +81,19 @@ class MetaApp(models.Model):
         default=const.DEFAULT_TIMEOUT[1],
         help="How long a call to Meta may wait for its answer.",
     )
+    login_config_id = fields.Char(
+        string="Facebook Login for Business Configuration ID",
+        help="Optional. The configuration made in the app's dashboard "
+        "(Facebook Login for Business > Configurations): the Connect with "
+        "Facebook dialog then asks its permissions and assets. Empty: the "
+        "permissions of the chosen features are asked.",
+    )
+    oauth_redirect_uri = fields.Char(
+        string="Valid OAuth Redirect URI",
+        compute="_compute_webhook_url",
+        help="Add it to the app's Facebook Login settings (Valid OAuth "
+        "Redirect URIs) for Connect with Facebook.",
+    )
     sandbox = fields.Boolean(compute="_compute_sandbox")
     webhook_url = fields.Char(
         string="Webhook Callback URL", compute="_compute_webhook_url"
@@ -98,6 +111,7 @@ class MetaApp(models.Model):
         base_url = self.get_base_url()
         for app in self:
             app.webhook_url = f"{base_url}/meta/webhook"
+            app.oauth_redirect_uri = self.env["meta.login"]._meta_redirect_uri()
 
     @api.constrains("name")
     def _check_one_app(self):

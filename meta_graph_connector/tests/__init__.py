@@ -12,3 +12,4 @@ from . import test_crm_with_meta
 from . import test_translations
 from . import test_dashboards
 from . import test_health
+from . import test_connect_with_facebook

@@ -1,13 +1,18 @@
-from odoo import fields, models
+from urllib.parse import urlencode
+
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..graph import api as meta_api
+from ..graph import oauth
 from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenError
+from ..models.meta_login import LOGIN_FEATURES
 
 
 class MetaConnectWizard(models.TransientModel):
-    """Connect to Meta with a System User (or user) token.
+    """Connect to Meta: with Facebook (Facebook Login for Business, see
+    meta.login) or, the advanced path, with a pasted System User token.
 
     The token is inspected (``debug_token``: valid? whose? which
     permissions?), becomes a connection (the same one again when a new token
@@ -21,8 +26,34 @@ class MetaConnectWizard(models.TransientModel):
     _description = "Connect to Meta"
     _inherit = ["meta.admin.mixin"]
 
+    step = fields.Selection(
+        [("connect", "Connect"), ("pages", "Pages")], default="connect", required=True
+    )
+    feature_lead_ads = fields.Boolean(string="Lead Ads", default=True)
+    feature_page_comments = fields.Boolean(string="Page Comments")
+    feature_messenger = fields.Boolean(string="Messenger")
+    feature_instagram = fields.Boolean(string="Instagram")
+    feature_audiences = fields.Boolean(string="Custom Audiences")
+    login_scopes = fields.Text(
+        string="Permissions Asked", compute="_compute_login_scopes"
+    )
+    redirect_uri = fields.Char(
+        string="Valid OAuth Redirect URI", compute="_compute_login_scopes"
+    )
+    connection_id = fields.Many2one("meta.connection", readonly=True)
+    available_page_ids = fields.Many2many(
+        "meta.asset",
+        "meta_connect_wizard_available_page_rel",
+        string="Granted Pages",
+        readonly=True,
+    )
+    page_ids = fields.Many2many(
+        "meta.asset",
+        "meta_connect_wizard_page_rel",
+        string="Pages to Use",
+        domain="[('id', 'in', available_page_ids)]",
+    )
     access_token = fields.Char(
-        required=True,
         help="A System User token from Meta Business Settings (recommended: it "
         "does not expire with a person's password) or a long-lived user token.",
     )
@@ -30,10 +61,83 @@ class MetaConnectWizard(models.TransientModel):
         "res.company", required=True, default=lambda self: self.env.company
     )
 
+    def _meta_features(self):
+        return [name for name in LOGIN_FEATURES if self[f"feature_{name}"]]
+
+    @api.depends(
+        "feature_lead_ads",
+        "feature_page_comments",
+        "feature_messenger",
+        "feature_instagram",
+        "feature_audiences",
+    )
+    def _compute_login_scopes(self):
+        redirect_uri = self.env["meta.login"]._meta_redirect_uri()
+        for wizard in self:
+            wizard.login_scopes = "\n".join(
+                oauth.login_scopes(wizard._meta_features() or ["lead_ads"])
+            )
+            wizard.redirect_uri = redirect_uri
+
+    def action_connect_with_facebook(self):
+        """To the Facebook dialog, through the route that keeps the login's
+        state in the session (checked again there)."""
+        self.ensure_one()
+        self._meta_check_admin()
+        query = urlencode(
+            {
+                "features": ",".join(self._meta_features() or ["lead_ads"]),
+                "company_id": self.company_id.id,
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/meta/oauth/start?{query}",
+            "target": "self",
+        }
+
+    def action_use_pages(self):
+        """Keep the Pages picked among those granted; subscribe their webhooks."""
+        self.ensure_one()
+        self._meta_check_admin()
+        if not self.page_ids:
+            raise UserError(self.env._("Pick at least one Page to connect."))
+        # sudo: meta.asset - archiving the Pages not picked, on the connection
+        # this administrator just made.
+        # (with their Instagram accounts)
+        left_out = (self.available_page_ids - self.page_ids).sudo()
+        (left_out | left_out.child_ids).write({"active": False})
+        self.page_ids.sudo().write({"active": True})
+        self.page_ids._meta_request_subscription()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "meta.connection",
+            "res_id": self.connection_id.id,
+            "view_mode": "form",
+            "target": "main",
+        }
+
     def action_connect(self):
         self.ensure_one()
         self._meta_check_admin()
-        token = self.access_token.strip()
+        if not (self.access_token or "").strip():
+            raise UserError(self.env._("Paste a System User token first."))
+        connection, pages = self._meta_connect_token(self.access_token.strip())
+        # The token is stored on the connection; do not keep it here too.
+        self.access_token = "-"
+        # subscriptions are sent by the outbox, seconds from now
+        pages._meta_request_subscription()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "meta.connection",
+            "res_id": connection.id,
+            "view_mode": "form",
+        }
+
+    def _meta_connect_token(self, token):
+        """Inspect ``token``, make (or renew) its connection, fetch its
+        assets: (connection, its Pages)."""
+        self._meta_check_admin()
         Connection = self.env["meta.connection"]
         try:
             info = meta_api.inspect_token(Connection._meta_app_client(), token)
@@ -57,8 +161,6 @@ class MetaConnectWizard(models.TransientModel):
                 )
             )
         connection = self._meta_connection_for(info, token)
-        # The token is stored on the connection; do not keep it here too.
-        self.access_token = "-"
         try:
             connection._meta_check_health()
             assets = connection._meta_fetch_assets()
@@ -70,18 +172,12 @@ class MetaConnectWizard(models.TransientModel):
         if not pages:
             raise UserError(
                 self.env._(
-                    "This token manages no Facebook Page. Give the System User "
-                    "access to the Page in Meta Business Settings first."
+                    "This login manages no Facebook Page. Give the person or "
+                    "System User access to the Page in Meta Business Settings "
+                    "first, then connect again."
                 )
             )
-        # subscriptions are sent by the outbox, seconds from now
-        pages._meta_request_subscription()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "meta.connection",
-            "res_id": connection.id,
-            "view_mode": "form",
-        }
+        return connection, pages
 
     def _meta_connection_for(self, info, token):
         """The connection of this token's user in this company, or a new one."""

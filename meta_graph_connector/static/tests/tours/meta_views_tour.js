@@ -87,11 +87,19 @@ registry.category("web_tour.tours").add("meta_graph_connector_views", {
             run: "click",
         },
         {
-            content: "connect wizard",
+            content: "connect wizard: Connect with Facebook first",
+            trigger: ".modal button.o_meta_connect_with_facebook",
+        },
+        {
+            content: "the System User token is the advanced path",
+            trigger: ".modal details summary:contains('System User token')",
+            run: "click",
+        },
+        {
             trigger: ".modal .o_field_widget[name='access_token'] input",
         },
         {
-            trigger: ".modal .btn-secondary",
+            trigger: ".modal .modal-footer button[special='cancel']",
             run: "click",
         },
         stepUtils.showAppsMenuItem(),
