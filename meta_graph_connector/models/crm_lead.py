@@ -183,14 +183,16 @@ class CrmLead(models.Model):
             summary=env._("Call the new Meta lead"),
             user_id=self.user_id.id,
         )
+        # grouped, clickable and expiring in the web client
+        # (static/src/lead_notification): several leads in a row make one
+        # toast "3 new Meta leads" that opens them
         self.user_id._bus_send(
-            "simple_notification",
+            "meta_graph_connector/new_lead",
             {
-                "type": "info",
+                "lead_id": self.id,
                 "title": env._("New lead from %(form)s", form=form.name),
                 # plain text: the web client renders it escaped
-                "message": self.contact_name or self.email_from or self.name,
-                "sticky": True,
+                "name": self.contact_name or self.email_from or self.name,
             },
         )
 

@@ -223,7 +223,10 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertLessEqual(activity.date_deadline, fields.Date.today())
         # instant notification in the salesperson's session
         toasts = self.env["bus.bus"].search(
-            [("id", ">", bus_before), ("message", "ilike", "simple_notification")]
+            [
+                ("id", ">", bus_before),
+                ("message", "ilike", "meta_graph_connector/new_lead"),
+            ]
         )
         self.assertTrue(toasts)
         self.assertIn(f'"res.partner",{self.seller.partner_id.id}]', toasts[-1].channel)
@@ -612,8 +615,11 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         lead = self.lead_of(sim_lead)
         self.assertEqual(lead.activity_ids.summary, "Yeni Meta adayını arayın")
         self.assertIn("aday formundan yeni aday", str(lead.message_ids[:1].body))
-        [toast] = [m for u, t, m in sent if t == "simple_notification"]
+        [toast] = [m for u, t, m in sent if t == "meta_graph_connector/new_lead"]
         self.assertEqual(toast["title"], "Kış Kampanyası formundan yeni aday")
+        # the toast opens the lead; it is no sticky pile-up
+        self.assertEqual(toast["lead_id"], lead.id)
+        self.assertNotIn("sticky", toast)
         # an English-speaking colleague gets English from the same cron run
         self.form.user_id = self.other_seller
         other = self.submit(field_data=answers(email="baska@example.com"))
