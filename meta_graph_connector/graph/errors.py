@@ -121,3 +121,19 @@ class NotFoundError(InvalidRequestError):
 
 class UnknownGraphError(GraphError):
     """Any other answer in Meta's error shape, or an unexpected body."""
+
+
+def quoted(error):
+    """Meta's own words about ``error``, to sit inside a sentence of ours.
+
+    Meta answers in English and ends its messages with a full stop; glued
+    into a (translated) sentence that gave "…reasons. | code 190/460).".
+    Quoted, without the closing stop and the technical suffix (code, HTTP
+    status and trace id stay in ``str(error)`` for the logs), it reads as
+    a quotation in any language."""
+    if isinstance(error, GraphError):
+        text = error.message or type(error).__name__
+    else:
+        text = str(error)
+    text = " ".join(str(text).split()).rstrip(" .")
+    return f"“{text}”" if text else ""

@@ -14,6 +14,7 @@ from ..graph.errors import (
     MissingPermissionError,
     RateLimitError,
     TokenError,
+    quoted,
 )
 from ..graph.times import to_naive_utc
 from ..graph.usage import SLOW_DOWN_PERCENT
@@ -399,7 +400,8 @@ class MetaConnection(models.Model):
                 {
                     "last_health_check": fields.Datetime.now(),
                     "last_error": self.env._(
-                        "Meta rejected the app credentials: %(error)s", error=error
+                        "Meta rejected the app credentials: %(error)s",
+                        error=quoted(error),
                     ),
                 }
             )
@@ -527,10 +529,11 @@ class MetaConnection(models.Model):
             lambda connection: (
                 connection.env._("Meta connection needs to be reconnected"),
                 connection.env._(
-                    "Meta refused the token of %(connection)s (%(error)s). Paste "
-                    "a new System User token with “Connect to Meta” to resume.",
+                    "Meta refused the token of %(connection)s: %(error)s. "
+                    "Reconnect it (Connect with Facebook, or a new System User "
+                    "token) to resume; what arrives meanwhile is kept.",
                     connection=connection.name,
-                    error=error,
+                    error=quoted(error),
                 ),
             ),
         )
@@ -546,7 +549,7 @@ class MetaConnection(models.Model):
                     "Meta refused a call for %(connection)s: %(error)s. Grant the "
                     "missing permission to the app, then run “Check health”.",
                     connection=connection.name,
-                    error=error,
+                    error=quoted(error),
                 ),
             ),
         )

@@ -1,6 +1,7 @@
 from odoo import Command, api, fields, models
 
 from ..graph import api as meta_api
+from ..graph.errors import quoted
 
 
 class MetaLeadForm(models.Model):
@@ -250,7 +251,7 @@ class MetaLeadForm(models.Model):
                 "lead: delete it in Meta's Lead Ads Testing Tool "
                 "(https://developers.facebook.com/tools/lead-ads-testing) to "
                 "create another.",
-                error=reason,
+                error=quoted(reason),
             ),
             partner_ids=user.partner_id.ids,
             subtype_xmlid="mail.mt_note",

@@ -11,6 +11,7 @@ from ..graph.errors import (
     MissingPermissionError,
     RateLimitError,
     TokenError,
+    quoted,
 )
 from ..graph.times import parse_time, to_naive_utc
 
@@ -219,7 +220,7 @@ class MetaLeadSync(models.AbstractModel):
         return self.env._(
             "%(count)s leads could not be read and were skipped. First: %(error)s",
             count=len(skipped),
-            error=skipped[0],
+            error=quoted(skipped[0]),
         )
 
 

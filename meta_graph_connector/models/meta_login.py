@@ -4,7 +4,7 @@ from odoo import api, models
 from odoo.exceptions import UserError
 
 from ..graph import oauth
-from ..graph.errors import GraphError
+from ..graph.errors import GraphError, quoted
 
 #: How long a started login may take before its state is refused (seconds):
 #: Meta's codes live 10 minutes; a person may read the dialog first.
@@ -124,6 +124,6 @@ class MetaLogin(models.AbstractModel):
             )
         if isinstance(error, GraphError):
             return self.env._(
-                "Meta refused the connection: %(error)s", error=error.message
+                "Meta refused the connection: %(error)s", error=quoted(error)
             )
         return str(error)

@@ -89,6 +89,11 @@ class TestMetaConnection(MetaTransactionCase):
             lambda m: m.subject == "Meta bağlantısının yeniden kurulması gerekiyor"
         )
         self.assertIn("token'ını reddetti", str(alert.body))
+        # Meta's English is quoted in the Turkish sentence, with no technical
+        # suffix and no double full stop
+        self.assertRegex(str(alert.body), r"“[^”]+”")
+        self.assertNotIn("..", str(alert.body))
+        self.assertNotIn("| code", str(alert.body))
 
     def test_token_error_from_any_call_flags_the_connection(self):
         self.simulator.invalidate_token(self.sim_page["access_token"], subcode=463)

@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 from ..graph import api as meta_api
 from ..graph import oauth
 from ..graph.client import GraphClient
-from ..graph.errors import GraphError, TokenError
+from ..graph.errors import GraphError, TokenError, quoted
 from ..models.meta_login import LOGIN_FEATURES
 
 
@@ -146,18 +146,20 @@ class MetaConnectWizard(models.TransientModel):
                 self.env._(
                     "Meta refused the app credentials (%(error)s): check the App "
                     "ID and App Secret of the Meta App first.",
-                    error=error,
+                    error=quoted(error),
                 )
             ) from None
         except GraphError as error:
             raise UserError(
-                self.env._("Meta could not check the token: %(error)s", error=error)
+                self.env._(
+                    "Meta could not check the token: %(error)s", error=quoted(error)
+                )
             ) from None
         if not info.is_valid:
             raise UserError(
                 self.env._(
                     "Meta refused the token: %(error)s",
-                    error=info.error_message or self.env._("it is not valid"),
+                    error=quoted(info.error_message) or self.env._("it is not valid"),
                 )
             )
         connection = self._meta_connection_for(info, token)
@@ -166,7 +168,9 @@ class MetaConnectWizard(models.TransientModel):
             assets = connection._meta_fetch_assets()
         except GraphError as error:
             raise UserError(
-                self.env._("Meta refused to list the assets: %(error)s", error=error)
+                self.env._(
+                    "Meta refused to list the assets: %(error)s", error=quoted(error)
+                )
             ) from None
         pages = assets.filtered(lambda asset: asset.asset_type == "page")
         if not pages:

@@ -184,3 +184,21 @@ def test_usage_tolerates_garbage(headers):
     assert usage.max_percent() == 0
     assert usage.regain_seconds() == 0
     assert not usage.should_slow_down
+
+
+def test_quoted_meta_words_sit_in_a_sentence_without_a_double_stop():
+    from graph.errors import TokenError, quoted
+
+    error = TokenError(
+        "Error validating access token: the user changed their password.",
+        code=190,
+        subcode=460,
+        http_status=400,
+    )
+    assert "| code 190" in str(error)  # the log keeps the details
+    assert quoted(error) == (
+        "“Error validating access token: the user changed their password”"
+    )
+    assert f"reddetti: {quoted(error)}.".count("..") == 0
+    assert quoted("  Too   many calls. ") == "“Too   many calls”".replace("   ", " ")
+    assert quoted("") == ""
