@@ -1,3 +1,4 @@
+from odoo import Command, fields
 from odoo.tests import Form, HttpCase, tagged
 
 from ..graph import api as meta_api
@@ -78,3 +79,52 @@ class TestViewsInBrowser(MetaCase, HttpCase):
             self.page, "create_test_lead", {"form_id": form.meta_form_id}
         )
         self.start_tour("/odoo", "meta_graph_connector_views", login="admin")
+
+
+@tagged("post_install", "-at_install")
+class TestTurkishSalespersonWalk(MetaCase, HttpCase):
+    def test_a_turkish_salesperson_walks_through_meta_leads_in_turkish(self):
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector", "crm", "web", "mail", "base"],
+            ["tr_TR"],
+            overwrite=True,
+        )
+        self.salesman.write({"lang": "tr_TR", "password": "meta_salesman"})
+        form = self.env["meta.lead.form"].create(
+            {"name": "Showroom Randevusu", "page_id": self.page.id, "meta_form_id": "9"}
+        )
+        now = fields.Datetime.now()
+        for name, platform in (
+            ("Elif Şahin", "instagram"),
+            ("Burak Yıldız", "facebook"),
+        ):
+            binding = (
+                self.env["meta.lead"]
+                .sudo()
+                .create(
+                    {
+                        "leadgen_id": f"walk-{platform}",
+                        "page_id": self.page.id,
+                        "form_id": form.id,
+                        "answers": [
+                            {"key": "city", "label": "Şehir", "values": ["İstanbul"]},
+                        ],
+                    }
+                )
+            )
+            self.env["crm.lead"].create(
+                {
+                    "name": name,
+                    "type": "opportunity",
+                    "user_id": self.salesman.id,
+                    "meta_form_id": form.id,
+                    "meta_page_id": self.page.id,
+                    "meta_platform": platform,
+                    "meta_submitted_at": now,
+                    "meta_lead_ids": [Command.link(binding.id)],
+                }
+            )
+        self.start_tour(
+            "/odoo", "meta_graph_connector_salesperson_walk", login="meta_salesman"
+        )
