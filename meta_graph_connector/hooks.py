@@ -1,3 +1,5 @@
 def post_init_hook(env):
-    """Generate the webhook verify token so the settings page shows one at once."""
+    """Generate the webhook verify token so the settings page shows one at
+    once; name the UTM mediums in the company's language."""
     env["meta.app"]._meta_ensure_verify_token()
+    env["meta.lead.mapper"]._meta_name_mediums()

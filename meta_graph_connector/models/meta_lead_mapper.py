@@ -202,6 +202,24 @@ class MetaLeadMapper(models.AbstractModel):
         return False
 
     @api.model
+    @api.model
+    def _meta_name_mediums(self):
+        """Name our UTM mediums in the company's language.
+
+        Odoo does not translate a medium's name (one name for every reader):
+        it is given once, at install, in the language of the main company, so
+        a Turkish company reads "Ücretli Sosyal Medya" in its reports. A name
+        an administrator changed is kept."""
+        partner = self.env.ref("base.main_company").partner_id
+        env = self.with_context(lang=partner.lang or "en_US").env
+        for xmlid, english, name in (
+            ("utm_medium_paid_social", "Paid Social", env._("Paid Social")),
+            ("utm_medium_organic_social", "Organic Social", env._("Organic Social")),
+        ):
+            medium = self.env.ref(f"meta_graph_connector.{xmlid}", False)
+            if medium and medium.name == english and name != english:
+                medium.name = name
+
     def _meta_utm_values(self, lead_data):
         """Source by platform, medium paid/organic, campaign from Meta's."""
         source = (

@@ -21,3 +21,15 @@ class TestTurkish(TransactionCase):
         self.assertFalse(
             missing, f"{len(missing)} terms have no Turkish in tr.po: {missing[:10]}"
         )
+
+    def test_utm_mediums_are_named_in_the_companys_language(self):
+        # Odoo does not translate a medium's name: it is given once, at
+        # install, in the main company's language
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env.ref("base.main_company").partner_id.lang = "tr_TR"
+        paid = self.env.ref("meta_graph_connector.utm_medium_paid_social")
+        organic = self.env.ref("meta_graph_connector.utm_medium_organic_social")
+        paid.name, organic.name = "Paid Social", "Sosyal (bizim adımız)"
+        self.env["meta.lead.mapper"]._meta_name_mediums()
+        self.assertEqual(paid.name, "Ücretli Sosyal Medya")
+        self.assertEqual(organic.name, "Sosyal (bizim adımız)")  # renamed: kept
