@@ -15,7 +15,9 @@ help:
 	@echo "make bench-intake ODOO=<odoo18> webhook intake figures against a running Odoo"
 	@echo "make bench-leads ODOO=<odoo18>  speed-to-lead (webhook -> committed lead) and backfill"
 	@echo "make bench-throttle ODOO=<odoo18> a throttled connection waits, the others flow"
-	@echo "make demo ODOO=<odoo18>         Odoo + simulator, a realistic lead every few seconds"
+	@echo "make demo                      Odoo 18 + simulator, a realistic lead every few seconds"
+	@echo "                               [ODOO=<odoo18> ODOO_PYTHON=... PORT=8069 DB=meta_demo REUSE=1"
+	@echo "                               COUNT=N INTERVAL=5 ODOO_GIT_URL=... ODOO_BRANCH=18.0]"
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,9 +52,16 @@ bench-throttle:
 	@test -n "$(ODOO)" || { echo "usage: make bench-throttle ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
 	@py=$(ODOO_PY) && $$py tools/bench_throttle.py --odoo "$(ODOO)" --python "$$py"
 
+# Without ODOO, the demo clones Odoo 18.0 into .odoo-src/ (ODOO_GIT_URL and
+# ODOO_BRANCH, read by tools/demo.py, pick another source); without a
+# PostgreSQL answering at PG*, it starts a private one in .demo-pg/. exec: the
+# SIGTERM make forwards reaches the demo, which stops Odoo and PostgreSQL.
 demo:
-	@test -n "$(ODOO)" || { echo "usage: make demo ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [PORT=8069]"; exit 2; }
-	@py=$(ODOO_PY) && $$py tools/demo.py --odoo "$(ODOO)" --python "$$py" --port $(or $(PORT),8069)
+	@exec $(PYTHON) tools/demo.py $(if $(ODOO),--odoo "$(ODOO)") \
+		$(if $(ODOO_PYTHON),--python "$(ODOO_PYTHON)") \
+		--port $(or $(PORT),8069) --database "$(or $(DB),meta_demo)" \
+		$(if $(REUSE),--reuse) $(if $(COUNT),--count $(COUNT)) \
+		$(if $(INTERVAL),--interval $(INTERVAL))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage odoo-tests.log

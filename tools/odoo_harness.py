@@ -25,7 +25,7 @@ SUMMARY_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 class OdooHarness:
     """Create a database, install the addon, run a server, drop it all after."""
 
-    def __init__(self, odoo, python=None, database=None, http_port=None):
+    def __init__(self, odoo, python=None, database=None, http_port=None, data_dir=None):
         self.odoo = Path(odoo).resolve()
         self.odoo_bin = self.odoo / "odoo-bin"
         if not self.odoo_bin.exists():
@@ -33,7 +33,14 @@ class OdooHarness:
         self.python = python or sys.executable
         self.database = database or f"mgc_{os.getpid()}_{int(time.time())}"
         self.http_port = http_port or _free_port()
-        self.data_dir = tempfile.mkdtemp(prefix="mgc-odoo-data-")
+        # Odoo's data files (filestore, sessions): a new temporary folder,
+        # removed by drop(), unless a folder to keep and reuse is given
+        self.own_data_dir = data_dir is None
+        if data_dir is None:
+            self.data_dir = tempfile.mkdtemp(prefix="mgc-odoo-data-")
+        else:
+            self.data_dir = str(Path(data_dir).resolve())
+            Path(self.data_dir).mkdir(parents=True, exist_ok=True)
         self.server = None
 
     # ------------------------------------------------------------ commands
@@ -178,7 +185,8 @@ class OdooHarness:
             check=False,
             capture_output=True,
         )
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self):
         return self
