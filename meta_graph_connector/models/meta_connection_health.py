@@ -175,38 +175,35 @@ class MetaConnection(models.Model):
                 )
         for scope in self._meta_scope_list("missing_scopes"):
             issues.append((2, self._meta_scope_effect(scope)))
-        if self.drifted_page_count:
-            issues.append(
-                (
-                    2,
-                    self.env._(
-                        "%(count)s Page(s) lost their webhook subscription: "
-                        "leads arrive only through the reconciliation.",
-                        count=self.drifted_page_count,
-                    ),
-                )
-            )
-        if self.dead_event_count:
-            issues.append(
-                (
-                    1,
-                    self.env._(
-                        "%(count)s event(s) dead after their retries: see the "
-                        "Webhook Inbox and the Outbox.",
-                        count=self.dead_event_count,
-                    ),
-                )
-            )
-        if self.failed_event_count:
-            issues.append(
-                (
-                    1,
-                    self.env._(
-                        "%(count)s event(s) failed and wait for a retry.",
-                        count=self.failed_event_count,
-                    ),
-                )
-            )
+        counted = (
+            (
+                2,
+                self.drifted_page_count,
+                self.env._(
+                    "%(count)s Page(s) lost their webhook subscription: "
+                    "leads arrive only through the reconciliation.",
+                    count=self.drifted_page_count,
+                ),
+            ),
+            (
+                1,
+                self.dead_event_count,
+                self.env._(
+                    "%(count)s event(s) dead after their retries: see the "
+                    "Webhook Inbox and the Outbox.",
+                    count=self.dead_event_count,
+                ),
+            ),
+            (
+                1,
+                self.failed_event_count,
+                self.env._(
+                    "%(count)s event(s) failed and wait for a retry.",
+                    count=self.failed_event_count,
+                ),
+            ),
+        )
+        issues += [(level, text) for level, count, text in counted if count]
         return sorted(issues, key=lambda issue: -issue[0])
 
     def _meta_days_left(self, moment):

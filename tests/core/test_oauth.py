@@ -43,6 +43,17 @@ def press(sim, url, button="continue", pages=None):
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def sim_dialog(sim, state="s", scopes=("pages_show_list",)):
+    return oauth.dialog_url(
+        graph_base_url=sim.base_url,
+        api_version="v26.0",
+        app_id=APP_ID,
+        redirect_uri=REDIRECT,
+        state=state,
+        scopes=scopes,
+    )
+
+
 @pytest.fixture
 def person(sim, page):
     other = sim.add_page(name="Üsküdar Mağaza")
@@ -107,14 +118,7 @@ def test_the_whole_login_ends_with_a_long_lived_token_for_the_chosen_pages(
     sim, page, person
 ):
     state = oauth.new_state()
-    url = oauth.dialog_url(
-        graph_base_url=sim.base_url,
-        api_version="v26.0",
-        app_id=APP_ID,
-        redirect_uri=REDIRECT,
-        state=state,
-        scopes=oauth.login_scopes(["lead_ads"]),
-    )
+    url = sim_dialog(sim, state, oauth.login_scopes(["lead_ads"]))
     answer = press(sim, url, pages=[page["id"]])
     oauth.check_state(state, answer["state"])
     code = oauth.parse_callback(answer)
@@ -144,14 +148,7 @@ def test_the_whole_login_ends_with_a_long_lived_token_for_the_chosen_pages(
 
 
 def test_a_cancelled_dialog_is_a_clear_error(sim, person):
-    url = oauth.dialog_url(
-        graph_base_url=sim.base_url,
-        api_version="v26.0",
-        app_id=APP_ID,
-        redirect_uri=REDIRECT,
-        state="s",
-        scopes=("pages_show_list",),
-    )
+    url = sim_dialog(sim)
     answer = press(sim, url, button="cancel")
     with pytest.raises(oauth.LoginCancelled):
         oauth.parse_callback(answer)
@@ -160,14 +157,7 @@ def test_a_cancelled_dialog_is_a_clear_error(sim, person):
 
 
 def test_the_code_is_bound_to_the_redirect_uri(sim, person):
-    url = oauth.dialog_url(
-        graph_base_url=sim.base_url,
-        api_version="v26.0",
-        app_id=APP_ID,
-        redirect_uri=REDIRECT,
-        state="s",
-        scopes=("pages_show_list",),
-    )
+    url = sim_dialog(sim)
     code = oauth.parse_callback(press(sim, url))
     with pytest.raises(GraphError):
         oauth.exchange_code(
