@@ -14,6 +14,8 @@ from . import meta_lead
 from . import meta_lead_mapper
 from . import meta_lead_sync
 from . import crm_lead
+from . import meta_consent
+from . import meta_suppression
 from . import res_partner
 from . import utm_campaign
 from . import mail_activity

@@ -1,4 +1,6 @@
-from odoo import api, models
+from odoo import api, fields, models
+
+from .meta_consent import CONSENT_PURPOSES
 
 
 class ResPartner(models.Model):
@@ -8,6 +10,77 @@ class ResPartner(models.Model):
     # was typed in. Harmless when sms is installed too.
     _name = "res.partner"
     _inherit = ["mail.thread.phone", "res.partner"]
+
+    meta_consent_ids = fields.One2many(
+        "meta.consent",
+        "partner_id",
+        string="Meta Consent History",
+        groups="meta_graph_connector.group_meta_admin",
+    )
+    meta_audience_consent = fields.Selection(
+        [("granted", "Granted"), ("withdrawn", "Withdrawn"), ("unknown", "Unknown")],
+        string="Consent: Meta Advertising Audiences",
+        compute="_compute_meta_consent",
+        groups="meta_graph_connector.group_meta_admin",
+    )
+    meta_measurement_consent = fields.Selection(
+        [("granted", "Granted"), ("withdrawn", "Withdrawn"), ("unknown", "Unknown")],
+        string="Consent: Meta Conversion Measurement",
+        compute="_compute_meta_consent",
+        groups="meta_graph_connector.group_meta_admin",
+    )
+
+    @api.depends("meta_consent_ids")
+    def _compute_meta_consent(self):
+        states = self._meta_consent_states()
+        for partner in self:
+            partner.meta_audience_consent = states[partner.id]["audiences"]
+            partner.meta_measurement_consent = states[partner.id]["measurement"]
+
+    def _meta_consent_states(self):
+        """partner id -> purpose -> granted / withdrawn / unknown (the latest
+        decision; none is unknown, which counts as no)."""
+        states = {
+            partner.id: {purpose: "unknown" for purpose, _label in CONSENT_PURPOSES}
+            for partner in self
+        }
+        # sudo: meta.consent - the evidence is for Meta administrators; the
+        # state it gives is what every flow (audiences, conversions) needs.
+        decisions = (
+            self.env["meta.consent"]
+            .sudo()
+            .search([("partner_id", "in", self.ids)], order="decided_at, id")
+        )
+        for decision in decisions:
+            states[decision.partner_id.id][decision.purpose] = decision.state
+        return states
+
+    def _meta_record_consent(self, purpose, granted, source, **evidence):
+        """Append a decision (never overwrite one); a withdrawal also puts
+        the person on the suppression list when they objected."""
+        # sudo: meta.consent - recorded by the flows that collect it (a lead
+        # form, a user of the partner form); only administrators read it.
+        decisions = (
+            self.env["meta.consent"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "partner_id": partner.id,
+                        "purpose": purpose,
+                        "state": "granted" if granted else "withdrawn",
+                        "source": source,
+                        "notice_version": evidence.get("notice_version"),
+                        "evidence": evidence.get("evidence"),
+                        "recorded_by_id": self.env.user.id,
+                    }
+                    for partner in self
+                ]
+            )
+        )
+        if not granted and evidence.get("objection"):
+            self.env["meta.suppression"]._meta_suppress(self, "objection")
+        return decisions
 
     @api.model
     def _meta_find_customers(self, keys, company):

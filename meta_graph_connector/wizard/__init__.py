@@ -1,1 +1,2 @@
 from . import meta_connect_wizard
+from . import meta_consent_wizard

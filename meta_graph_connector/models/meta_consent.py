@@ -1,0 +1,84 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+#: What a person may consent to, for Meta.
+CONSENT_PURPOSES = [
+    ("audiences", "Meta advertising audiences"),
+    ("measurement", "Meta conversion measurement"),
+]
+
+
+class MetaConsent(models.Model):
+    """One consent decision of a person for one purpose: evidence.
+
+    Decisions are appended, never changed nor deleted (KVKK Art. 5 and GDPR
+    Art. 7(1): the controller must be able to show the consent it relies
+    on): the person's current state is the latest decision; with none, the
+    state is unknown, which counts as no.
+    """
+
+    _name = "meta.consent"
+    _description = "Meta Consent Decision"
+    _order = "decided_at desc, id desc"
+    _rec_name = "partner_id"
+
+    partner_id = fields.Many2one(
+        "res.partner", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        readonly=True,
+        default=lambda self: self.env.company,
+    )
+    purpose = fields.Selection(CONSENT_PURPOSES, required=True, readonly=True)
+    state = fields.Selection(
+        [("granted", "Granted"), ("withdrawn", "Withdrawn")],
+        required=True,
+        readonly=True,
+    )
+    decided_at = fields.Datetime(
+        string="Date", required=True, readonly=True, default=fields.Datetime.now
+    )
+    source = fields.Selection(
+        [
+            ("lead_form", "Lead form checkbox"),
+            ("manual", "Recorded by a user"),
+            ("import", "Import"),
+            ("portal", "Portal"),
+        ],
+        required=True,
+        readonly=True,
+    )
+    notice_version = fields.Char(
+        readonly=True, help="The version of the privacy notice the person saw."
+    )
+    evidence = fields.Text(
+        readonly=True,
+        help="What the person saw and answered (the checkbox text, the lead).",
+    )
+    recorded_by_id = fields.Many2one(
+        "res.users",
+        required=True,
+        readonly=True,
+        default=lambda self: self.env.user,
+    )
+
+    def write(self, vals):
+        if self:
+            raise UserError(
+                self.env._(
+                    "A consent decision is evidence: it cannot be changed. "
+                    "Record a new decision instead."
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(
+            self.env._(
+                "A consent decision is evidence: it cannot be deleted. It goes "
+                "with the person when the person is erased."
+            )
+        )

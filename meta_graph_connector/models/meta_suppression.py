@@ -1,0 +1,78 @@
+from odoo import api, fields, models
+
+from ..graph import audience
+
+
+class MetaSuppression(models.Model):
+    """People who must never be sent to Meta again, by hash only.
+
+    A person who objected or was erased is kept here as the SHA-256 of their
+    normalised e-mail and phone (the values Meta matches on, docs/meta-facts.md
+    §7.5), nothing readable: should they come back as a new contact with the
+    same e-mail or phone, no audience uploads them.
+    """
+
+    _name = "meta.suppression"
+    _description = "Meta Suppression List"
+    _order = "id desc"
+    _rec_name = "key"
+
+    key = fields.Char(string="Hash", required=True, readonly=True, index=True)
+    kind = fields.Selection(
+        [("EMAIL", "E-mail"), ("PHONE", "Phone")], required=True, readonly=True
+    )
+    reason = fields.Selection(
+        [
+            ("objection", "Objection"),
+            ("erasure", "Erasure"),
+            ("withdrawal", "Withdrawal"),
+        ],
+        required=True,
+        readonly=True,
+    )
+    suppressed_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
+
+    _sql_constraints = [
+        ("key_unique", "unique(key)", "This person is already suppressed."),
+    ]
+
+    @api.model
+    def _meta_keys_of(self, partners):
+        """(kind, hash) of what Meta could match each partner on."""
+        keys = set()
+        for partner in partners:
+            country = partner.country_id.code or "TR"
+            for kind, value in (("EMAIL", partner.email), ("PHONE", partner.phone)):
+                hashed = audience.hash_value(
+                    kind, audience.normalize(kind, value or "", country=country)
+                )
+                if hashed:
+                    keys.add((kind, hashed))
+        return keys
+
+    @api.model
+    def _meta_suppress(self, partners, reason):
+        """Suppress ``partners`` for good (idempotent: a known hash stays)."""
+        keys = self._meta_keys_of(partners)
+        # sudo: meta.suppression - the list is written by the privacy flows
+        # of any user (an erasure, an objection); nobody reads a person in it.
+        Suppression = self.sudo()
+        known = set(
+            Suppression.search([("key", "in", [k for _kind, k in keys])]).mapped("key")
+        )
+        Suppression.create(
+            [
+                {"key": key, "kind": kind, "reason": reason}
+                for kind, key in sorted(keys)
+                if key not in known
+            ]
+        )
+
+    @api.model
+    def _meta_suppressed_keys(self, keys):
+        """The hashes among ``keys`` that are suppressed."""
+        keys = [key for key in keys if key]
+        if not keys:
+            return set()
+        # sudo: meta.suppression - a membership test, no person is read
+        return set(self.sudo().search([("key", "in", keys)]).mapped("key"))

@@ -1,0 +1,111 @@
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import MetaTransactionCase
+
+
+@tagged("post_install", "-at_install")
+class TestConsent(MetaTransactionCase):
+    """Consent per person and purpose, kept as evidence; the suppression list."""
+
+    def setUp(self):
+        super().setUp()
+        self.partner = self.env["res.partner"].create(
+            {
+                "name": "Ayşe Yılmaz",
+                "email": "ayse@example.com",
+                "phone": "0532 123 45 67",
+                "country_id": self.env.ref("base.tr").id,
+            }
+        )
+        self.admin_env = self.partner.with_user(self.meta_admin)
+
+    def test_no_decision_is_unknown_and_the_latest_decision_counts(self):
+        partner = self.admin_env
+        self.assertEqual(partner.meta_audience_consent, "unknown")
+        partner._meta_record_consent(
+            "audiences", True, "lead_form", notice_version="v3"
+        )
+        partner.invalidate_recordset()
+        self.assertEqual(partner.meta_audience_consent, "granted")
+        self.assertEqual(partner.meta_measurement_consent, "unknown")
+        partner._meta_record_consent("audiences", False, "manual")
+        partner.invalidate_recordset()
+        self.assertEqual(partner.meta_audience_consent, "withdrawn")
+        # the history keeps both decisions, with who recorded them
+        history = partner.meta_consent_ids
+        self.assertEqual(len(history), 2)
+        self.assertEqual(history.recorded_by_id, self.meta_admin)
+        self.assertEqual(set(history.mapped("source")), {"lead_form", "manual"})
+
+    def test_a_decision_is_evidence_never_changed_nor_deleted(self):
+        [decision] = self.admin_env._meta_record_consent("audiences", True, "manual")
+        with self.assertRaises(UserError):
+            decision.sudo().write({"state": "withdrawn"})
+        with self.assertRaises(UserError):
+            decision.sudo().unlink()
+        # it goes with the person when the person is erased
+        self.partner.unlink()
+        self.assertFalse(decision.exists())
+
+    def test_a_salesperson_neither_reads_nor_records_consent_evidence(self):
+        self.admin_env._meta_record_consent("audiences", True, "manual")
+        seller = self.partner.with_user(self.salesman)
+        with self.assertRaises(AccessError):
+            seller.env["meta.consent"].search([])
+        with self.assertRaises(AccessError):
+            seller.read(["meta_audience_consent"])
+        with self.assertRaises(AccessError):
+            seller.env["meta.consent.wizard"].create(
+                {"partner_id": self.partner.id}
+            ).action_record()
+        with self.assertRaises(AccessError):
+            seller.env["meta.suppression"].search([])
+
+    def test_an_objection_suppresses_the_person_for_good_by_hash_only(self):
+        wizard = (
+            self.env["meta.consent.wizard"]
+            .with_user(self.meta_admin)
+            .create(
+                {
+                    "partner_id": self.partner.id,
+                    "purpose": "audiences",
+                    "decision": "withdrawn",
+                    "objection": True,
+                    "evidence": "Telefonla itiraz etti",
+                }
+            )
+        )
+        wizard.action_record()
+        Suppression = self.env["meta.suppression"]
+        rows = Suppression.search([])
+        self.assertEqual(set(rows.mapped("kind")), {"EMAIL", "PHONE"})
+        self.assertEqual(set(rows.mapped("reason")), {"objection"})
+        for row in rows:  # nothing readable is kept
+            self.assertRegex(row.key, r"^[a-f0-9]{64}$")
+            self.assertNotIn("ayse", row.key)
+        # back as a new contact, spelled otherwise: still suppressed
+        again = self.env["res.partner"].create(
+            {
+                "name": "A. Yılmaz",
+                "email": " AYSE@Example.com",
+                "phone": "+90 532 123 4567",
+            }
+        )
+        keys = {key for _kind, key in Suppression._meta_keys_of(again)}
+        self.assertEqual(Suppression._meta_suppressed_keys(keys), keys)
+        # suppressing twice changes nothing
+        Suppression._meta_suppress(again, "erasure")
+        self.assertEqual(Suppression.search_count([]), 2)
+
+    def test_consent_is_per_company(self):
+        other = self.env["res.company"].create({"name": "Başka Şirket"})
+        admin = new_test_user(
+            self.env,
+            login="meta_admin_other",
+            groups="base.group_user,meta_graph_connector.group_meta_admin",
+            company_id=other.id,
+            company_ids=[other.id],
+        )
+        self.admin_env._meta_record_consent("audiences", True, "manual")
+        self.assertFalse(self.env["meta.consent"].with_user(admin).search([]))
