@@ -10,6 +10,7 @@ from . import meta_outbox
 from . import meta_webhook_event
 from . import meta_lead_form_field
 from . import meta_lead_form
+from . import meta_lead_form_consent
 from . import meta_lead
 from . import meta_lead_mapper
 from . import meta_lead_sync

@@ -183,6 +183,8 @@ class MetaLead(models.Model):
                 for n, lead in zip(normalized, leads, strict=True)
             ]
         )
+        # the consent checkboxes ticked (or not) on the form, as evidence
+        Binding.env["meta.lead.form.consent"]._meta_record_consents(form, bindings)
         quiet_logs = {}
         for binding, is_fresh in zip(bindings, fresh, strict=True):
             lead = binding.lead_id

@@ -125,6 +125,9 @@ class MetaLeadForm(models.Model):
         readonly=True,
         help="Leads the reconciliation found whose webhook never arrived.",
     )
+    consent_checkbox_ids = fields.One2many(
+        "meta.lead.form.consent", "form_id", string="Consent Checkboxes"
+    )
     lead_count = fields.Integer(compute="_compute_lead_count")
     lead_count_week = fields.Integer(
         string="Leads (7 Days)",

@@ -73,6 +73,9 @@ class ResPartner(models.Model):
                         "notice_version": evidence.get("notice_version"),
                         "evidence": evidence.get("evidence"),
                         "recorded_by_id": self.env.user.id,
+                        # when the person decided (a lead form's submission)
+                        "decided_at": evidence.get("decided_at")
+                        or fields.Datetime.now(),
                     }
                     for partner in self
                 ]

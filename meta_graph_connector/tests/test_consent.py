@@ -1,7 +1,10 @@
+from datetime import datetime
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import MetaTransactionCase
+from .test_lead_ads import LeadAdsMixin
 
 
 @tagged("post_install", "-at_install")
@@ -109,3 +112,50 @@ class TestConsent(MetaTransactionCase):
         )
         self.admin_env._meta_record_consent("audiences", True, "manual")
         self.assertFalse(self.env["meta.consent"].with_user(admin).search([]))
+
+
+@tagged("post_install", "-at_install")
+class TestConsentFromLeadForms(LeadAdsMixin, MetaTransactionCase):
+    def checkboxes(self, ads, measurement):
+        return [
+            {"checkbox_key": "reklam_izni", "is_checked": "1" if ads else "0"},
+            {"checkbox_key": "olcum_izni", "is_checked": "1" if measurement else ""},
+        ]
+
+    def test_mapped_checkboxes_become_consent_decisions_of_the_customer(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Ayşe Yılmaz", "email": "ayse.yilmaz@example.com"}
+        )
+        first = self.submit(custom_disclaimer_responses=self.checkboxes(True, False))
+        self.deliver(first)
+        self.assertEqual(self.lead_of(first).partner_id, partner)
+        # the form now lists its checkboxes; unmapped, they record nothing
+        boxes = self.form.consent_checkbox_ids
+        self.assertEqual(
+            set(boxes.mapped("checkbox_key")), {"reklam_izni", "olcum_izni"}
+        )
+        self.assertFalse(
+            self.env["meta.consent"].search([("partner_id", "=", partner.id)])
+        )
+        # the administrator says what each checkbox means
+        by_key = {box.checkbox_key: box for box in boxes}
+        by_key["reklam_izni"].with_user(self.meta_admin).write(
+            {"purpose": "audiences", "notice_version": "KVKK-2026-01"}
+        )
+        by_key["olcum_izni"].with_user(self.meta_admin).purpose = "measurement"
+        submitted = datetime(2026, 11, 20, 9, 30)
+        second = self.submit(
+            created_time=submitted,
+            custom_disclaimer_responses=self.checkboxes(True, False),
+        )
+        self.deliver(second)
+        self.assertEqual(self.lead_of(second).partner_id, partner)
+        states = partner._meta_consent_states()[partner.id]
+        self.assertEqual(states, {"audiences": "granted", "measurement": "withdrawn"})
+        decision = self.env["meta.consent"].search(
+            [("partner_id", "=", partner.id), ("purpose", "=", "audiences")]
+        )
+        self.assertEqual(decision.source, "lead_form")
+        self.assertEqual(decision.notice_version, "KVKK-2026-01")
+        self.assertEqual(decision.decided_at, submitted)
+        self.assertIn(second["id"], decision.evidence)
