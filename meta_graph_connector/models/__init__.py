@@ -18,6 +18,7 @@ from . import crm_lead
 from . import meta_consent
 from . import meta_suppression
 from . import res_partner
+from . import base_partner_merge
 from . import utm_campaign
 from . import mail_activity
 from . import meta_deletion_request

@@ -30,6 +30,14 @@ class ResPartner(models.Model):
         groups="meta_graph_connector.group_meta_admin",
     )
 
+    @api.ondelete(at_uninstall=False)
+    def _meta_suppress_erased(self):
+        """A person erased (deleted, also through the privacy lookup) is
+        never sent to Meta again, should they come back as a new contact.
+        Merging duplicates deletes contacts too, but the person stays."""
+        if not self.env.context.get("meta_partner_merge"):
+            self.env["meta.suppression"]._meta_suppress(self, "erasure")
+
     @api.depends("meta_consent_ids")
     def _compute_meta_consent(self):
         states = self._meta_consent_states()

@@ -159,3 +159,29 @@ class TestConsentFromLeadForms(LeadAdsMixin, MetaTransactionCase):
         self.assertEqual(decision.notice_version, "KVKK-2026-01")
         self.assertEqual(decision.decided_at, submitted)
         self.assertIn(second["id"], decision.evidence)
+
+
+@tagged("post_install", "-at_install")
+class TestErasureSuppresses(MetaTransactionCase):
+    def person(self, name="Ayşe Yılmaz", email="ayse@example.com"):
+        return self.env["res.partner"].create(
+            {"name": name, "email": email, "phone": "0532 123 45 67"}
+        )
+
+    def test_an_erased_person_is_never_sent_again(self):
+        Suppression = self.env["meta.suppression"]
+        partner = self.person()
+        keys = {key for _kind, key in Suppression._meta_keys_of(partner)}
+        self.assertEqual(len(keys), 2)
+        partner.unlink()
+        self.assertEqual(set(Suppression.search([]).mapped("reason")), {"erasure"})
+        again = self.person(name="Ayşe Y.", email="AYSE@example.com ")
+        again_keys = {key for _kind, key in Suppression._meta_keys_of(again)}
+        self.assertEqual(Suppression._meta_suppressed_keys(again_keys), keys)
+
+    def test_merging_duplicates_suppresses_nobody(self):
+        keep, duplicate = self.person(), self.person(name="Ayşe Yilmaz")
+        wizard = self.env["base.partner.merge.automatic.wizard"].create({})
+        wizard._merge((keep | duplicate).ids, dst_partner=keep)
+        self.assertFalse(duplicate.exists())
+        self.assertFalse(self.env["meta.suppression"].search([]))
