@@ -49,6 +49,18 @@ config_id, version, client_id, **params)``, ``www_url`` (the stand-in for
 ``login_token_seconds`` (``expires_in`` of the token a code buys, 5400);
 ``add_user_token(user_id=…)`` mints a token for an existing person.
 
+Custom Audiences (§7)::
+
+    account = sim.add_ad_account("Reklam", business_id, custom_audience_tos=True)
+    sim.set_custom_audience_tos(account["id"], False)   # 200/1870090 from now on
+    seed = sim.add_custom_audience(account["id"], "Tohum",
+                                   members=[{"EMAIL": sha256_hex}, ...])
+    sim.audience(audience_id)          # info: member_count, statuses, sessions …
+    sim.audience_members(audience_id)  # [{"EMAIL": …, "EXTERN_ID": …}, …]
+    sim.flag_audience(audience_id)     # operation_status 471; code=200 lifts it
+    sim.audience_ids(account["id"])
+    sim.requests[-1].json_param("payload")   # exactly what the client sent
+
 Graph endpoints (version = first path segment, v21.0 … v27.0)
 ==============================================================
 
@@ -57,7 +69,12 @@ Graph endpoints (version = first path segment, v21.0 … v27.0)
 ``GET me/accounts``, ``GET {page}``, ``GET {ig-user}``,
 ``GET|POST|DELETE {page}/subscribed_apps``, ``GET {page}/leadgen_forms``,
 ``GET {form}``, ``GET {form}/leads``, ``GET|POST {form}/test_leads``,
-``GET|DELETE {lead}``, ``GET {app-id}``, ``POST /`` (batch).
+``GET|DELETE {lead}``, ``GET {app-id}``, ``POST /`` (batch);
+business assets (``me/businesses``, ``me/adaccounts``, ``{business}/…``,
+``GET act_{id}`` with ``tos_accepted``); Custom Audiences:
+``GET|POST act_{id}/customaudiences`` (``CUSTOM``, ``LOOKALIKE``),
+``DELETE act_{id}/usersofanyaudience``, ``GET|DELETE {audience}``,
+``POST|DELETE {audience}/users``, ``POST {audience}/usersreplace``.
 New endpoints: one decorated function in ``routes/<domain>.py`` (see
 :mod:`meta_simulator.graph`).
 
@@ -155,6 +172,10 @@ Deliberate deviations from Meta
   ``enforce_usage_limits`` is on, otherwise only ``faults.throttle`` does.
 * Webhook retries resend the same bytes (re-batching is ``rebatch_rate``).
 * ``POST subscribed_apps`` replaces the field list.
+* Custom Audiences: the terms are one flag per ad account (Meta: per
+  user per business); every valid row matches one person; sizes, statuses
+  and the replace timeout follow the [U] choices of §7; only customer-file
+  audiences and lookalikes exist; lookalikes are ready at once.
 * The Login dialog has one login session for every browser (``login_as``),
   no password, and forgets earlier grants (each dialog asks afresh,
   ``auth_type`` is accepted and ignored); ``response_type=token`` and

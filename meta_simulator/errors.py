@@ -234,3 +234,67 @@ def transient(code: int = 2) -> GraphError:
         http_status=500,
         is_transient=True,
     )
+
+
+# --- Custom Audiences (docs/meta-facts.md §7) ---------------------------------
+
+
+def audience_terms_not_accepted() -> GraphError:
+    """The ad account's Custom Audience terms are not accepted (§7.1)."""
+    return GraphError(
+        200,
+        numbered(200, "Permissions error"),
+        subcode=1870090,
+        user_title="Custom Audience Terms Not Accepted",
+        user_msg="You need to accept the Custom Audience Terms before you can "
+        "create or edit an audience. Accept them in Audiences in Ads Manager: "
+        "https://www.facebook.com/ads/manage/customaudiences/tos/",
+    )
+
+
+def audience_flagged() -> GraphError:
+    """Membership edits of an audience flagged 471 (§7.3), as Meta's
+    Custom Audience Users reference shows it."""
+    return GraphError(
+        100,
+        "Invalid parameter",
+        subcode=1713230,
+        user_title="Audience Upload Blocked",
+        user_msg="Before updating user memberships, you must resolve integrity "
+        "restrictions on this Data File Custom Audience. Go to Audience Manager "
+        "to appeal the restrictions or create a new audience with updated data",
+    )
+
+
+def lookalike_seed_flagged() -> GraphError:
+    """A lookalike asked from a flagged (471) seed audience (§7.6)."""
+    return GraphError(
+        100,
+        "Invalid parameter",
+        subcode=1713232,
+        user_title="Lookalike Audience Creation Blocked",
+        user_msg="The source audience has integrity restrictions. Resolve them in "
+        "Audience Manager or choose another source audience.",
+    )
+
+
+def audience_update_failed(
+    text: str, subcode: int | None = None, title: str | None = None
+) -> GraphError:
+    """Code 2650 "Failed to update the custom audience" (§7.3, §7.4)."""
+    return GraphError(
+        2650,
+        numbered(2650, f"Failed to update the custom audience: {text}"),
+        subcode=subcode,
+        user_title=title,
+        user_msg=text if title else None,
+    )
+
+
+def audience_create_failed(text: str, subcode: int | None = None) -> GraphError:
+    """Code 2654 "Failed to create custom audience" (§7.2, §7.6)."""
+    return GraphError(
+        2654,
+        numbered(2654, f"Failed to create custom audience: {text}"),
+        subcode=subcode,
+    )

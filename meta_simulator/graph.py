@@ -131,6 +131,23 @@ class RecordedRequest:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    @property
+    def params(self) -> dict:
+        """Query and body parameters together, as the handler saw them."""
+        return {**self.query, **self.form}
+
+    def json_param(self, name: str, default=None):
+        """A parameter decoded from its JSON text (``payload``, ``session``,
+        ``lookalike_spec`` …): exactly what the client sent; the raw text
+        when it is not JSON."""
+        value = self.params.get(name, default)
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
 
 @dataclass
 class Result:
@@ -381,6 +398,11 @@ class GraphApp:
         call.route = route
         if page_id:
             call.bucket = (page_id, route.bucket or _bucket_type(call))
+        elif route.bucket:
+            # Marketing API buckets are keyed by the ad account (§9.2).
+            account = self.sim.store.ad_account_of(call.node_type, call.node)
+            if account:
+                call.bucket = (account.removeprefix("act_"), route.bucket)
         self._apply_throttle(call)
         return route.handler(call)
 
@@ -476,6 +498,7 @@ _BUDGET_CODES = {
     "instagram": 80002,
     "leadgen": 80005,
     "messenger": 80006,
+    "custom_audience": 80003,
 }
 
 

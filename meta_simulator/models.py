@@ -101,6 +101,11 @@ class AdAccount:
     business_id: str | None = None
     #: businesses with client (partner) access to it
     client_business_ids: list[str] = field(default_factory=list)
+    #: the Custom Audience terms were accepted for this account (§7.1)
+    custom_audience_tos: bool = True
+    #: EXTERN_ID -> identifiers uploaded with it in any audience of the
+    #: account: EXTERN_ID is scoped to the ad account (§7.3)
+    extern_ids: dict = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -117,6 +122,56 @@ class Dataset:
     ad_account_ids: list[str] = field(default_factory=list)
     creation_time: int = 0
     last_fired_time: int = 0
+
+
+@dataclass
+class AudienceSession:
+    """One upload session of a Custom Audience (``session`` of ``/users``,
+    ``/usersreplace``; docs/meta-facts.md §7.3, §7.4)."""
+
+    id: int
+    #: ``add``, ``remove`` or ``replace``
+    kind: str
+    started_at: float
+    schema: object = None
+    last_batch_seq: int = 0
+    num_received: int = 0
+    num_invalid_entries: int = 0
+    #: None while open; ``last_batch`` or ``timeout`` once closed
+    ended_by: str | None = None
+    ended_at: float | None = None
+    #: the people the replace installs when the session closes
+    #: (an :class:`~meta_simulator.audiences.MemberSet`)
+    staged: object = None
+
+
+@dataclass
+class CustomAudience:
+    """A customer-file Custom Audience or a lookalike (§7).
+
+    ``members`` are the people in it, each a dict of matching keys
+    (``EMAIL``, ``PHONE``, ``EXTERN_ID`` …) to the values uploaded.
+    """
+
+    id: str
+    ad_account_id: str
+    name: str
+    subtype: str = "CUSTOM"
+    description: str | None = None
+    customer_file_source: str | None = None
+    time_created: int = 0
+    time_updated: int = 0
+    #: fixed by the first upload: ``MULTI_HASHES`` or ``HASHES_OR_USER_IDS``
+    schema_type: str | None = None
+    #: an :class:`~meta_simulator.audiences.MemberSet`
+    members: object = None
+    #: 200 normal; 471 flagged (restricted, refuses membership edits)
+    flag_code: int = 200
+    sessions: dict = field(default_factory=dict)
+    #: the session id of the replace running, if any
+    replace_session: int | None = None
+    origin_audience_id: str | None = None
+    lookalike_spec: dict | None = None
 
 
 @dataclass

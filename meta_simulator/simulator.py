@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import (  # noqa: F401  (routes register)
+    audiences,
     callbacks,
     control,
     login_dialog,
@@ -28,6 +29,7 @@ from .models import (
     USER,
     AdAccount,
     Business,
+    CustomAudience,
     Dataset,
     Form,
     IgAccount,
@@ -41,6 +43,7 @@ from .routes.leads import iso_time, lead_full
 from .server import SimHTTPServer, parse_body
 from .store import (
     AD_ACCOUNT_NODE,
+    AUDIENCE_NODE,
     BUSINESS_NODE,
     DATASET_NODE,
     FORM_NODE,
@@ -547,9 +550,15 @@ class MetaSimulator:
         account_status: int = 1,
         timezone_name: str = "Europe/Istanbul",
         client_business_ids=(),
+        custom_audience_tos: bool = True,
     ) -> dict:
         """An ad account owned by ``business_id`` (and reached as a client by
-        ``client_business_ids``); ``{"id": "act_…", "account_id", "name"}``."""
+        ``client_business_ids``); ``{"id": "act_…", "account_id", "name"}``.
+
+        ``custom_audience_tos``: the Custom Audience terms are accepted for
+        it (the default: an account already advertising with audiences);
+        ``False`` plays a fresh account, where creating an audience or
+        uploading people fails with 200/1870090 (§7.1)."""
         with self.store.lock:
             account = AdAccount(
                 account_id=self.ids.digits("ad_account", 15, "12"),
@@ -559,10 +568,160 @@ class MetaSimulator:
                 timezone_name=timezone_name,
                 business_id=str(business_id) if business_id else None,
                 client_business_ids=[str(b) for b in client_business_ids],
+                custom_audience_tos=bool(custom_audience_tos),
             )
             self.store.ad_accounts[account.id] = account
             self.store.register(AD_ACCOUNT_NODE, account)
             return {"id": account.id, "account_id": account.account_id, "name": name}
+
+    # --- Custom Audiences (§7) -------------------------------------------------
+
+    def set_custom_audience_tos(self, ad_account_id: str, accepted: bool = True):
+        """Accept (or withdraw) the Custom Audience terms for the ad account
+        (``GET act_…?fields=tos_accepted`` shows ``custom_audience_tos: 1``)."""
+        with self.store.lock:
+            self.store.ad_accounts[str(ad_account_id)].custom_audience_tos = bool(
+                accepted
+            )
+
+    def _new_audience(self, ad_account_id: str, name: str, **fields):
+        now = self._now()
+        audience = CustomAudience(
+            id=self.ids.digits("audience", 17, "238"),
+            ad_account_id=ad_account_id,
+            name=name,
+            time_created=now,
+            time_updated=now,
+            members=audiences.MemberSet(),
+            **fields,
+        )
+        self.store.audiences[audience.id] = audience
+        self.store.register(AUDIENCE_NODE, audience)
+        return audience
+
+    def _delete_audience(self, audience) -> None:
+        with self.store.lock:
+            self.store.audiences.pop(audience.id, None)
+            self.store.objects.pop(audience.id, None)
+
+    def add_custom_audience(
+        self,
+        ad_account_id: str,
+        name: str = "Müşteri Listesi",
+        members=(),
+        *,
+        description: str | None = None,
+        customer_file_source: str = "USER_PROVIDED_ONLY",
+        schema_type: str | None = None,
+    ) -> dict:
+        """A customer-file audience made directly (no terms check, no HTTP).
+
+        ``members``: dicts of matching key → value (``{"EMAIL": sha256,
+        "EXTERN_ID": "42"}``) stored as given; with members the schema type
+        defaults to multi-key (``MULTI_HASHES``).  Returns :meth:`audience`.
+        """
+        with self.store.lock:
+            account_id = str(ad_account_id)
+            if account_id not in self.store.ad_accounts:
+                raise KeyError(f"unknown ad account {account_id}")
+            rows = [{k: str(v) for k, v in dict(m).items() if v} for m in members]
+            audience = self._new_audience(
+                account_id,
+                name,
+                description=description,
+                customer_file_source=customer_file_source,
+                schema_type=schema_type or (audiences.MULTI_HASHES if rows else None),
+            )
+            account = self.store.ad_accounts[account_id]
+            audiences.link_extern_ids(account, rows)
+            for row in rows:
+                audience.members.add(row)
+            return self.audience(audience.id)
+
+    def audience(self, audience_id: str) -> dict:
+        """What the simulator knows of an audience: ``id``, ``ad_account_id``,
+        ``name``, ``subtype``, ``description``, ``customer_file_source``,
+        ``schema_type`` (fixed by the first upload), ``member_count`` (exact),
+        ``approximate_count_lower_bound``/``upper_bound`` (what Graph shows),
+        ``operation_status``, ``delivery_status``, ``flag_code``,
+        ``replace_session`` (the open replace's ``{"session_id", "started_at",
+        "num_received", "last_batch_seq"}`` or None), ``sessions`` (every
+        upload session: id → kind, ended_by, counts), ``origin_audience_id``,
+        ``lookalike_spec``, ``time_created``, ``time_updated``."""
+        with self.store.lock:
+            audience = self.store.audiences[str(audience_id)]
+            audiences.refresh(audience, self.clock.now())
+            count = audiences.size(audience, self.store)
+            lower, upper = audiences.size_bounds(count)
+            running = audience.sessions.get(audience.replace_session)
+            return {
+                "id": audience.id,
+                "ad_account_id": audience.ad_account_id,
+                "name": audience.name,
+                "subtype": audience.subtype,
+                "description": audience.description,
+                "customer_file_source": audience.customer_file_source,
+                "schema_type": audience.schema_type,
+                "member_count": count,
+                "approximate_count_lower_bound": lower,
+                "approximate_count_upper_bound": upper,
+                "operation_status": audiences.operation_status(audience),
+                "delivery_status": audiences.delivery_status(audience, count),
+                "flag_code": audience.flag_code,
+                "replace_session": {
+                    "session_id": running.id,
+                    "started_at": running.started_at,
+                    "num_received": running.num_received,
+                    "last_batch_seq": running.last_batch_seq,
+                    "staged_count": len(running.staged),
+                }
+                if running
+                else None,
+                "sessions": {
+                    s.id: {
+                        "kind": s.kind,
+                        "ended_by": s.ended_by,
+                        "num_received": s.num_received,
+                        "num_invalid_entries": s.num_invalid_entries,
+                        "last_batch_seq": s.last_batch_seq,
+                    }
+                    for s in audience.sessions.values()
+                },
+                "origin_audience_id": audience.origin_audience_id,
+                "lookalike_spec": dict(audience.lookalike_spec)
+                if audience.lookalike_spec
+                else None,
+                "time_created": audience.time_created,
+                "time_updated": audience.time_updated,
+            }
+
+    def audience_ids(self, ad_account_id: str | None = None) -> list[str]:
+        """Ids of the audiences (of one ad account), oldest first."""
+        with self.store.lock:
+            return [
+                a.id
+                for a in self.store.audiences.values()
+                if ad_account_id is None or a.ad_account_id == str(ad_account_id)
+            ]
+
+    def audience_members(self, audience_id: str) -> list[dict]:
+        """The people in the audience now, oldest first: dicts of matching
+        key → value as uploaded (``{"EMAIL": "<sha256>", "EXTERN_ID": "7"}``;
+        single-key uploads under the key's name, e.g. ``EMAIL``).  A replace
+        still running does not show until its session closes."""
+        with self.store.lock:
+            audience = self.store.audiences[str(audience_id)]
+            audiences.refresh(audience, self.clock.now())
+            return audience.members.rows()
+
+    def flag_audience(self, audience_id: str, code: int = 471) -> None:
+        """Flag the audience as Meta's integrity review does
+        (``operation_status`` 471: membership edits answer 100/1713230, a
+        lookalike from it 100/1713232); ``code=200`` lifts the flag."""
+        if code not in (200, 471):
+            raise ValueError("code must be 471 (flagged) or 200 (normal)")
+        with self.store.lock:
+            self.store.audiences[str(audience_id)].flag_code = int(code)
 
     def add_dataset(
         self, name: str = "Pixel", business_id: str | None = None, ad_account_id=None

@@ -18,6 +18,7 @@ from .models import (
     AdAccount,
     AuthorizationCode,
     Business,
+    CustomAudience,
     Dataset,
     DialogRequest,
     Form,
@@ -38,6 +39,7 @@ APP_NODE = "application"
 BUSINESS_NODE = "business"
 AD_ACCOUNT_NODE = "ad_account"
 DATASET_NODE = "ads_pixel"
+AUDIENCE_NODE = "custom_audience"
 
 #: Node type names as Meta spells them in error messages.
 NODE_LABELS = {
@@ -50,6 +52,7 @@ NODE_LABELS = {
     BUSINESS_NODE: "Business",
     AD_ACCOUNT_NODE: "AdAccount",
     DATASET_NODE: "AdsPixel",
+    AUDIENCE_NODE: "CustomAudience",
 }
 
 #: Leads are retrievable for 90 days, then disappear (docs/meta-facts.md §5.4 [R]).
@@ -98,6 +101,8 @@ class Store:
         #: by node id, ``act_<digits>``
         self.ad_accounts: dict[str, AdAccount] = {}
         self.datasets: dict[str, Dataset] = {}
+        #: Custom Audiences and lookalikes by id (docs/meta-facts.md §7)
+        self.audiences: dict[str, CustomAudience] = {}
         #: page id -> the business owning it
         self.page_business: dict[str, str] = {}
         self.objects: dict[str, tuple[str, object]] = {
@@ -185,12 +190,26 @@ class Store:
             return obj.page_id
         return None
 
+    def ad_account_of(self, node_type: str, obj) -> str | None:
+        """The ad account (``act_…``) an ad account or audience belongs to."""
+        if node_type == AD_ACCOUNT_NODE:
+            return obj.id
+        if node_type == AUDIENCE_NODE:
+            return obj.ad_account_id
+        return None
+
     def can_access(self, token: Token, node_type: str, obj) -> bool:
         """Who may read what; a "no" is answered as "does not exist" (100/33)."""
         if node_type == APP_NODE:
             return True
         if node_type == USER_NODE:
             return token.user_id == obj.id
+        if node_type == AUDIENCE_NODE:
+            # An audience is reached through its ad account.
+            account = self.ad_accounts.get(obj.ad_account_id)
+            return account is not None and self.can_access_business_asset(
+                token, AD_ACCOUNT_NODE, account
+            )
         if node_type in (BUSINESS_NODE, AD_ACCOUNT_NODE, DATASET_NODE):
             return self.can_access_business_asset(token, node_type, obj)
         page_id = self.page_of(node_type, obj)
@@ -228,6 +247,8 @@ class Store:
         chain = [getattr(obj, "id", None)]
         if node_type == LEAD_NODE:
             chain.append(obj.form_id)
+        if node_type == AUDIENCE_NODE:
+            chain.append(obj.ad_account_id)
         page_id = self.page_of(node_type, obj)
         if page_id:
             chain.append(page_id)

@@ -4,4 +4,11 @@ Later domains (messaging, comments, custom audiences, conversions) add a
 module here and import it below.
 """
 
-from . import auth, batch, business, leads, pages  # noqa: F401  (registration side effects)
+from . import (  # noqa: F401  (registration side effects)
+    audiences,
+    auth,
+    batch,
+    business,
+    leads,
+    pages,
+)

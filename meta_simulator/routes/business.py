@@ -47,6 +47,11 @@ def ad_account_full(store, account) -> dict:
         "account_status": account.account_status,
         "timezone_name": account.timezone_name,
         "business": Ref(BUSINESS_NODE, business_full(business)) if business else None,
+        # Accepted terms by name; Custom Audience terms as docs/meta-facts.md
+        # §7.1 (none accepted: the field is left out) [U].
+        "tos_accepted": {"custom_audience_tos": 1}
+        if account.custom_audience_tos
+        else None,
     }
 
 
