@@ -206,8 +206,10 @@ class GraphClient:
             "POST", path, data=data, json_body=json_body, idempotent=idempotent
         )
 
-    def delete(self, path, params=None):
-        return self.request("DELETE", path, params=params)
+    def delete(self, path, params=None, data=None):
+        """``DELETE``; ``data`` goes in the body (a customer file's removals
+        are megabytes, too long for a URL)."""
+        return self.request("DELETE", path, params=params, data=data)
 
     def request(
         self, method, path, *, params=None, data=None, json_body=None, idempotent=None
