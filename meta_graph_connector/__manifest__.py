@@ -31,6 +31,7 @@
         "views/res_config_settings_views.xml",
         "report/meta_lead_report_views.xml",
         "views/meta_consent_views.xml",
+        "views/meta_audience_views.xml",
         "views/meta_graph_connector_menus.xml",
     ],
     "assets": {

@@ -1,0 +1,321 @@
+import time
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.safe_eval import safe_eval
+
+from ..graph import audience as customer_file
+from ..graph import audience_api
+from ..graph.errors import quoted
+
+#: Identifiers sent for a person: fixed for an audience's life (Meta refuses
+#: a schema type change, docs/meta-facts.md §7).
+DEFAULT_SCHEMA = "EMAIL,PHONE,FN,LN,CT,COUNTRY,EXTERN_ID"
+#: Partners read (and rows built) at a time: never all of them in memory.
+PARTNER_CHUNK = 1000
+
+
+class MetaAudience(models.Model):
+    """A Custom Audience at Meta, fed from a segment of partners.
+
+    Only people who consented to "Meta advertising audiences" and are not on
+    the suppression list are ever sent. A sync sends what changed since the
+    last one: rows of new or changed members, removals of those who left the
+    segment, withdrew consent or were erased; each batch goes through the
+    outbox and is written in the audit log when Meta answers.
+    """
+
+    _name = "meta.audience"
+    _description = "Meta Custom Audience"
+    _inherit = ["mail.thread", "meta.admin.mixin"]
+    _order = "name"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    ad_account_id = fields.Many2one(
+        "meta.asset",
+        required=True,
+        domain="[('asset_type', '=', 'ad_account'), ('company_id', '=', company_id)]",
+    )
+    segment = fields.Selection(
+        [
+            ("tags", "Partner tags"),
+            ("domain", "Partners matching a filter"),
+            ("pipeline", "Partners of leads in stages"),
+        ],
+        required=True,
+        default="tags",
+    )
+    tag_ids = fields.Many2many("res.partner.category", string="Tags")
+    partner_domain = fields.Char(string="Filter", default="[]")
+    stage_ids = fields.Many2many("crm.stage", string="Stages")
+    max_age_days = fields.Integer(
+        string="Leads Not Older Than (Days)",
+        help="Pipeline segment: only leads created in the last N days (0: any).",
+    )
+    schema = fields.Char(
+        string="Identifiers Sent",
+        default=DEFAULT_SCHEMA,
+        required=True,
+        help="Fixed once the audience exists at Meta.",
+    )
+    meta_audience_ref = fields.Char(
+        string="Meta Audience ID", readonly=True, copy=False
+    )
+    state = fields.Selection(
+        [("draft", "Not at Meta yet"), ("active", "Active"), ("error", "Error")],
+        default="draft",
+        readonly=True,
+        tracking=True,
+    )
+    last_sync_at = fields.Datetime(readonly=True, copy=False)
+    last_sync_result = fields.Text(readonly=True, copy=False)
+    member_ids = fields.One2many("meta.audience.member", "audience_id", readonly=True)
+    member_count = fields.Integer(compute="_compute_member_count")
+    log_ids = fields.One2many("meta.audience.log", "audience_id", readonly=True)
+
+    @api.depends("member_ids")
+    def _compute_member_count(self):
+        counts = dict(
+            self.env["meta.audience.member"]._read_group(
+                [("audience_id", "in", self.ids)], ["audience_id"], ["__count"]
+            )
+        )
+        for audience in self:
+            audience.member_count = counts.get(audience, 0)
+
+    def write(self, vals):
+        if "schema" in vals and any(a.meta_audience_ref for a in self):
+            raise UserError(
+                self.env._(
+                    "Meta keeps the identifiers an audience was made with: "
+                    "create a new audience to send others."
+                )
+            )
+        return super().write(vals)
+
+    # ------------------------------------------------------------ segment
+
+    def _meta_schema(self):
+        return [key for key in self.schema.split(",") if key]
+
+    def _meta_segment_domain(self):
+        self.ensure_one()
+        company = [("company_id", "in", [False, self.company_id.id])]
+        if self.segment == "tags":
+            return [("category_id", "in", self.tag_ids.ids), *company]
+        if self.segment == "domain":
+            return [*safe_eval(self.partner_domain or "[]"), *company]
+        lead_domain = [
+            ("stage_id", "in", self.stage_ids.ids),
+            ("partner_id", "!=", False),
+            ("company_id", "in", [False, self.company_id.id]),
+        ]
+        if self.max_age_days:
+            since = fields.Datetime.subtract(
+                fields.Datetime.now(), days=self.max_age_days
+            )
+            lead_domain.append(("create_date", ">=", since))
+        # sudo: crm.lead - the segment is the partners of leads in those
+        # stages, whoever owns them; only their ids are read
+        leads = self.env["crm.lead"].sudo()._search(lead_domain)
+        return [("id", "in", leads.subselect("partner_id")), *company]
+
+    def _meta_person(self, partner):
+        """The raw identifiers of a partner, for the customer file."""
+        first, _sep, last = (partner.name or "").strip().rpartition(" ")
+        return {
+            "EMAIL": partner.email,
+            "PHONE": partner.phone or partner.mobile
+            if "mobile" in partner
+            else partner.phone,
+            "FN": first or last,
+            "LN": last if first else "",
+            "CT": partner.city,
+            "ST": partner.state_id.code
+            if partner.country_id.code == "US"
+            else partner.state_id.name,
+            "ZIP": partner.zip,
+            "COUNTRY": partner.country_id.code,
+            "EXTERN_ID": f"odoo-partner-{partner.id}",
+        }
+
+    def _meta_desired_rows(self):
+        """Yield (partner id, extern id, row) of the people to have at Meta:
+        in the segment, consenting, not suppressed, with an identifier Meta
+        can use; partners read a chunk at a time."""
+        self.ensure_one()
+        schema = self._meta_schema()
+        Partner = self.env["res.partner"].with_context(active_test=True)
+        ids = Partner.search(self._meta_segment_domain(), order="id").ids
+        Suppression = self.env["meta.suppression"]
+        for start in range(0, len(ids), PARTNER_CHUNK):
+            partners = Partner.browse(ids[start : start + PARTNER_CHUNK])
+            states = partners._meta_consent_states()
+            for partner in partners:
+                if states[partner.id]["audiences"] != "granted":
+                    continue
+                keys = {key for _kind, key in Suppression._meta_keys_of(partner)}
+                if Suppression._meta_suppressed_keys(keys):
+                    continue
+                row = customer_file.person_row(
+                    schema,
+                    self._meta_person(partner),
+                    country=partner.country_id.code or "TR",
+                )
+                if customer_file.row_is_usable(schema, row):
+                    yield partner.id, f"odoo-partner-{partner.id}", row
+            partners.invalidate_recordset()
+
+    # ------------------------------------------------------------ sync
+
+    def action_sync_now(self):
+        self._meta_check_admin()
+        self.env.ref("meta_graph_connector.ir_cron_meta_audience_sync")._trigger()
+        return self.ad_account_id.connection_id[:1]._meta_notification(
+            self.env._("Synchronisation started: the changes reach Meta in batches.")
+        )
+
+    @api.model
+    def _cron_sync_audiences(self):
+        for audience in self.search([("ad_account_id", "!=", False)]):
+            audience.with_company(audience.company_id)._meta_sync()
+        return True
+
+    def _meta_sync(self):
+        """Send the difference between the segment and what Meta has."""
+        self.ensure_one()
+        if not self._meta_ensure_at_meta():
+            return
+        schema = self._meta_schema()
+        Member = self.env["meta.audience.member"]
+        known = {m.extern_id: m for m in Member.search([("audience_id", "=", self.id)])}
+        adds, seen = [], set()
+        for partner_id, extern_id, row in self._meta_desired_rows():
+            seen.add(extern_id)
+            digest = customer_file.row_digest(row)
+            member = known.get(extern_id)
+            if member and member.row_digest == digest and member.sent_at:
+                continue
+            adds.append((partner_id, extern_id, row, digest))
+        removes = [m for extern_id, m in known.items() if extern_id not in seen]
+        self._meta_enqueue_batches("add_users", schema, adds)
+        self._meta_enqueue_batches(
+            "remove_users",
+            schema,
+            [(m.partner_id.id, m.extern_id, m.row, m.row_digest) for m in removes],
+        )
+        self.write(
+            {
+                "last_sync_at": fields.Datetime.now(),
+                "last_sync_result": self.env._(
+                    "%(adds)s to add or update, %(removes)s to remove.",
+                    adds=len(adds),
+                    removes=len(removes),
+                ),
+            }
+        )
+
+    def _meta_ensure_at_meta(self):
+        """Create the audience at Meta on its first sync; False when Meta
+        refused (the reason is on the audience)."""
+        if self.meta_audience_ref:
+            return True
+        try:
+            self.meta_audience_ref = self.ad_account_id._meta_call(
+                audience_api.create_audience,
+                self.ad_account_id.external_id,
+                self.name,
+                self.env._(
+                    "Made by Odoo from %(company)s", company=self.company_id.name
+                ),
+            )
+        except Exception as error:  # noqa: BLE001 - every refusal is shown
+            self._meta_fail(error)
+            return False
+        self.state = "active"
+        self.env["meta.audience.log"]._meta_log(self, "create_audience", 0)
+        return True
+
+    def _meta_fail(self, error):
+        self.write(
+            {"state": "error", "last_sync_result": audience_error_text(self.env, error)}
+        )
+
+    def _meta_enqueue_batches(self, operation, schema, entries):
+        Member = self.env["meta.audience.member"]
+        session_id = int(time.time() * 1000)
+        batches = list(customer_file.batches(entries))
+        for seq, batch in enumerate(batches, start=1):
+            if operation == "add_users":
+                for partner_id, extern_id, row, digest in batch:
+                    Member._meta_upsert(self, partner_id, extern_id, row, digest)
+            self.env["meta.outbox"]._meta_enqueue(
+                self.ad_account_id,
+                operation,
+                {
+                    "audience_id": self.meta_audience_ref,
+                    "schema": schema,
+                    "rows": [row for _p, _e, row, _d in batch],
+                    "extern_ids": [extern_id for _p, extern_id, _r, _d in batch],
+                    "session_id": session_id,
+                    "batch_seq": seq,
+                    "last_batch": seq == len(batches),
+                },
+                ordering_key=f"audience-{self.id}",
+                origin=self,
+            )
+
+    def _meta_outbox_done(self, item, result):
+        params = item.params or {}
+        Member = self.env["meta.audience.member"]
+        members = Member.search(
+            [
+                ("audience_id", "=", self.id),
+                ("extern_id", "in", params.get("extern_ids") or []),
+            ]
+        )
+        if item.operation == "remove_users":
+            members.unlink()
+        else:
+            members.write({"sent_at": fields.Datetime.now()})
+        self.env["meta.audience.log"]._meta_log(
+            self,
+            item.operation,
+            len(params.get("rows") or []),
+            batch_seq=params.get("batch_seq"),
+            session_id=params.get("session_id"),
+            result=result,
+        )
+
+    def _meta_outbox_failed(self, item, reason):
+        self.write({"state": "error", "last_sync_result": str(reason)})
+        self.env["meta.audience.log"]._meta_log(
+            self,
+            item.operation,
+            len((item.params or {}).get("rows") or []),
+            error=reason,
+        )
+
+
+def audience_error_text(env, error):
+    """What an administrator can do about an audience error."""
+    kind = audience_api.explain(error)
+    texts = {
+        "terms_not_accepted": env._(
+            "The ad account has not accepted Meta's Custom Audience terms: "
+            "accept them in Meta Ads Manager, then sync again."
+        ),
+        "flagged": env._(
+            "Meta blocked this audience in its review (status 471): it cannot "
+            "be changed; see it in Meta Ads Manager."
+        ),
+        "schema_type_changed": env._(
+            "Meta keeps the identifiers an audience was made with: create a new "
+            "audience to send others."
+        ),
+    }
+    return texts.get(kind) or env._("Meta refused: %(error)s", error=quoted(error))
