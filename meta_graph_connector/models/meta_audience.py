@@ -201,7 +201,11 @@ class MetaAudience(models.Model):
             if member and member.row_digest == digest and member.sent_at:
                 continue
             adds.append((partner_id, extern_id, row, digest))
-        removes = [m for extern_id, m in known.items() if extern_id not in seen]
+        removes = [
+            m
+            for extern_id, m in known.items()
+            if extern_id not in seen and not m.removing
+        ]
         self._meta_enqueue_batches("add_users", schema, adds)
         self._meta_enqueue_batches(
             "remove_users",
@@ -218,6 +222,28 @@ class MetaAudience(models.Model):
                 ),
             }
         )
+
+    @api.model
+    def _meta_remove_partners(self, partners):
+        """Take ``partners`` out of every audience now (a withdrawal, an
+        objection, an erasure), without waiting for the next sync: the exact
+        rows Meta has are removed through the outbox."""
+        # sudo: meta.audience.member - the privacy flows of any user remove
+        # a person from audiences; nobody reads the rows
+        members = (
+            self.env["meta.audience.member"]
+            .sudo()
+            .search([("partner_id", "in", partners.ids), ("row", "!=", False)])
+        )
+        for audience in members.audience_id:
+            if not audience.meta_audience_ref:
+                continue
+            mine = members.filtered(lambda m, a=audience: m.audience_id == a)
+            audience.sudo()._meta_enqueue_batches(
+                "remove_users",
+                audience._meta_schema(),
+                [(m.partner_id.id, m.extern_id, m.row, m.row_digest) for m in mine],
+            )
 
     def _meta_ensure_at_meta(self):
         """Create the audience at Meta on its first sync; False when Meta
@@ -247,6 +273,17 @@ class MetaAudience(models.Model):
 
     def _meta_enqueue_batches(self, operation, schema, entries):
         Member = self.env["meta.audience.member"]
+        if operation == "remove_users" and entries:
+            Member.sudo().search(
+                [
+                    ("audience_id", "=", self.id),
+                    (
+                        "extern_id",
+                        "in",
+                        [extern_id for _p, extern_id, _r, _d in entries],
+                    ),
+                ]
+            ).removing = True
         session_id = int(time.time() * 1000)
         batches = list(customer_file.batches(entries))
         for seq, batch in enumerate(batches, start=1):
@@ -292,6 +329,14 @@ class MetaAudience(models.Model):
         )
 
     def _meta_outbox_failed(self, item, reason):
+        if item.operation == "remove_users":
+            # not removed at Meta: the next sync sends the removal again
+            self.env["meta.audience.member"].sudo().search(
+                [
+                    ("audience_id", "=", self.id),
+                    ("extern_id", "in", (item.params or {}).get("extern_ids") or []),
+                ]
+            ).removing = False
         self.write({"state": "error", "last_sync_result": str(reason)})
         self.env["meta.audience.log"]._meta_log(
             self,

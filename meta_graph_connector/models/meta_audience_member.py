@@ -19,6 +19,9 @@ class MetaAudienceMember(models.Model):
     row = fields.Json(help="The hashed row sent to Meta.")
     row_digest = fields.Char(required=True)
     sent_at = fields.Datetime(help="When Meta confirmed the row; empty: on its way.")
+    removing = fields.Boolean(
+        help="Its removal is on its way to Meta (sent once, retried if it fails)."
+    )
 
     _sql_constraints = [
         (

@@ -37,6 +37,7 @@ class ResPartner(models.Model):
         Merging duplicates deletes contacts too, but the person stays."""
         if not self.env.context.get("meta_partner_merge"):
             self.env["meta.suppression"]._meta_suppress(self, "erasure")
+            self.env["meta.audience"]._meta_remove_partners(self)
 
     @api.depends("meta_consent_ids")
     def _compute_meta_consent(self):
@@ -91,6 +92,9 @@ class ResPartner(models.Model):
         )
         if not granted and evidence.get("objection"):
             self.env["meta.suppression"]._meta_suppress(self, "objection")
+        if not granted and purpose == "audiences":
+            # withdrawn: out of every audience at Meta now, not at the next sync
+            self.env["meta.audience"]._meta_remove_partners(self)
         return decisions
 
     @api.model

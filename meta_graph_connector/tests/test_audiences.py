@@ -1,3 +1,5 @@
+import random
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -105,13 +107,29 @@ class TestAudienceSync(MetaTransactionCase):
         )
         self.assertNotIn("example.com", str(log.read()))
 
-    def test_an_erased_person_leaves_the_audience(self):
+    def test_an_erased_person_leaves_every_audience_at_once(self):
         ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
         self.sync()
         self.assertEqual(len(self.at_meta()), 1)
         ayse.unlink()
+        # no sync needed: the removal is queued by the erasure itself
+        self.send_outbox()
+        self.assertEqual(self.at_meta(), [])
+        removal = self.audience.log_ids.filtered(
+            lambda r: r.operation == "remove_users"
+        )
+        self.assertEqual((removal.rows, removal.received), (1, 1))
+        # and the next sync does not send them again
         self.sync()
         self.assertEqual(self.at_meta(), [])
+
+    def test_a_withdrawal_removes_the_person_at_once(self):
+        ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
+        burak = self.person("Burak Kaya", "burak@example.com")
+        self.sync()
+        ayse._meta_record_consent("audiences", False, "manual")
+        self.send_outbox()
+        self.assertEqual(self.at_meta(), [f"odoo-partner-{burak.id}"])
 
     def test_terms_not_accepted_is_said_in_words(self):
         self.simulator.set_custom_audience_tos(self.ad_account.external_id, False)
@@ -138,3 +156,66 @@ class TestAudienceSync(MetaTransactionCase):
             self.audience.log_ids[:1].sudo().write({"rows": 0})
         with self.assertRaises(UserError):
             self.audience.log_ids[:1].sudo().unlink()
+
+    def test_property_random_consent_histories_never_send_who_may_not_be_sent(self):
+        """Random grants, withdrawals, objections, erasures, e-mail changes
+        and untagging, synced round after round: Meta always holds exactly
+        the consenting, unsuppressed people of the segment, and no request
+        ever carried a suppressed or non-consenting person's hash."""
+        rng = random.Random(20261203)
+        Suppression = self.env["meta.suppression"]
+        people = [
+            self.person(f"Kişi {n}", f"kisi{n}@example.com", consent=None)
+            for n in range(12)
+        ]
+        for _round in range(6):
+            for partner in [p for p in people if p.exists()]:
+                action = rng.choice(
+                    [
+                        "grant",
+                        "grant",
+                        "withdraw",
+                        "object",
+                        "erase",
+                        "email",
+                        "untag",
+                        "none",
+                    ]
+                )
+                if action == "grant":
+                    partner._meta_record_consent("audiences", True, "manual")
+                elif action == "withdraw":
+                    partner._meta_record_consent("audiences", False, "manual")
+                elif action == "object":
+                    partner._meta_record_consent(
+                        "audiences", False, "manual", objection=True
+                    )
+                elif action == "erase":
+                    partner.unlink()
+                elif action == "email":
+                    partner.email = f"yeni{rng.randrange(10**6)}@example.com"
+                elif action == "untag":
+                    partner.category_id = [(5,)]
+            self.simulator.clear_requests()
+            self.sync()
+            alive = [p for p in people if p.exists()]
+            states = (
+                self.env["res.partner"]
+                .browse([p.id for p in alive])
+                ._meta_consent_states()
+            )
+            suppressed = set(Suppression.search([]).mapped("key"))
+            allowed = {
+                f"odoo-partner-{p.id}"
+                for p in alive
+                if self.tag in p.category_id
+                and states[p.id]["audiences"] == "granted"
+                and not {k for _kind, k in Suppression._meta_keys_of(p)} & suppressed
+            }
+            self.assertEqual(set(self.at_meta()), allowed, f"round {_round}")
+            for request in self.simulator.requests:
+                if not (request.path.endswith("/users") and request.method == "POST"):
+                    continue
+                for row in request.json_param("payload")["data"]:
+                    self.assertIn(row[-1], allowed)
+                    self.assertFalse(set(row) & suppressed)
