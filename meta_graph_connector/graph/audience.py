@@ -209,21 +209,11 @@ def person_row(schema, person, *, country=None):
 
 
 def row_is_usable(schema, row):
-    """Does the row give Meta anything to match on (``EXTERN_ID`` alone,
-    or a country alone, matches nobody)?"""
-    weak = {
-        "EXTERN_ID",
-        "COUNTRY",
-        "GEN",
-        "DOBY",
-        "DOBM",
-        "DOBD",
-        "FI",
-        "ZIP",
-        "CT",
-        "ST",
-    }
-    return any(value for key, value in zip(schema, row, strict=True) if key not in weak)
+    """Does the row give Meta a key to match a person on? An e-mail, a phone
+    or a mobile advertiser id: names, places, a country or an ``EXTERN_ID``
+    alone match nobody."""
+    strong = {"EMAIL", "PHONE", "MADID"}
+    return any(value for key, value in zip(schema, row, strict=True) if key in strong)
 
 
 def row_digest(row):

@@ -26,4 +26,5 @@ from . import res_config_settings
 from . import meta_audience
 from . import meta_audience_member
 from . import meta_audience_log
+from . import meta_audience_lookalike
 from . import meta_outbox_audience

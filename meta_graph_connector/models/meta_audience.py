@@ -76,6 +76,13 @@ class MetaAudience(models.Model):
     member_ids = fields.One2many("meta.audience.member", "audience_id", readonly=True)
     member_count = fields.Integer(compute="_compute_member_count")
     log_ids = fields.One2many("meta.audience.log", "audience_id", readonly=True)
+    lookalike_ids = fields.One2many(
+        "meta.audience.lookalike", "audience_id", string="Lookalikes"
+    )
+    preview = fields.Char(
+        compute="_compute_preview",
+        help="Who the segment holds now, and who of them may and can be sent.",
+    )
 
     @api.depends("member_ids")
     def _compute_member_count(self):
@@ -86,6 +93,31 @@ class MetaAudience(models.Model):
         )
         for audience in self:
             audience.member_count = counts.get(audience, 0)
+
+    @api.depends("segment", "tag_ids", "partner_domain", "stage_ids", "max_age_days")
+    def _compute_preview(self):
+        for audience in self:
+            if not audience.id:
+                audience.preview = False
+                continue
+            Partner = self.env["res.partner"]
+            ids = Partner.search(audience._meta_segment_domain()).ids
+            consenting = 0
+            for start in range(0, len(ids), PARTNER_CHUNK):
+                states = Partner.browse(
+                    ids[start : start + PARTNER_CHUNK]
+                )._meta_consent_states()
+                consenting += sum(
+                    1 for state in states.values() if state["audiences"] == "granted"
+                )
+            usable = sum(1 for _row in audience._meta_desired_rows())
+            audience.preview = self.env._(
+                "%(match)s partners match, %(consent)s consent, %(usable)s have an "
+                "identifier Meta can use and may be sent",
+                match=len(ids),
+                consent=consenting,
+                usable=usable,
+            )
 
     def write(self, vals):
         if "schema" in vals and any(a.meta_audience_ref for a in self):

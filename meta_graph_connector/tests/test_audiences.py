@@ -219,3 +219,61 @@ class TestAudienceSync(MetaTransactionCase):
                 for row in request.json_param("payload")["data"]:
                     self.assertIn(row[-1], allowed)
                     self.assertFalse(set(row) & suppressed)
+
+    def test_preview_counts_match_consent_and_usable(self):
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.person("Burak Kaya", "burak@example.com", consent=None)
+        self.person("Cem Ak", "", consent=True)  # consents, nothing to match on
+        self.audience.invalidate_recordset(["preview"])
+        self.assertEqual(
+            self.audience.preview,
+            "3 partners match, 2 consent, 1 have an identifier Meta can use and "
+            "may be sent",
+        )
+
+    def test_pipeline_segment_proposal_sent_not_won(self):
+        proposal = self.env["crm.stage"].create({"name": "Teklif gönderildi"})
+        won = self.env["crm.stage"].search([("is_won", "=", True)], limit=1)
+        sent, bought = (
+            self.person("Ayşe Yılmaz", "ayse@example.com"),
+            self.person("Burak Kaya", "burak@example.com"),
+        )
+        (sent | bought).category_id = [(5,)]
+        for partner, stage in ((sent, proposal), (bought, won)):
+            self.env["crm.lead"].create(
+                {"name": partner.name, "partner_id": partner.id, "stage_id": stage.id}
+            )
+        self.audience.write(
+            {"segment": "pipeline", "stage_ids": [(6, 0, proposal.ids)]}
+        )
+        self.sync()
+        self.assertEqual(self.at_meta(), [f"odoo-partner-{sent.id}"])
+
+    def test_a_lookalike_of_the_audience(self):
+        for n in range(101):
+            self.person(f"Kişi {n}", f"kisi{n}@example.com")
+        self.sync()
+        lookalike = (
+            self.env["meta.audience.lookalike"]
+            .with_user(self.meta_admin)
+            .create(
+                {
+                    "audience_id": self.audience.id,
+                    "name": "Benzer %1",
+                    "country_ids": [(6, 0, self.env.ref("base.tr").ids)],
+                    "ratio": 1,
+                }
+            )
+        )
+        self.send_outbox()
+        self.assertEqual(lookalike.state, "created")
+        info = self.simulator.audience(lookalike.meta_audience_ref)
+        self.assertEqual(info["subtype"], "LOOKALIKE")
+        with self.assertRaises(AccessError):
+            self.env["meta.audience.lookalike"].with_user(self.salesman).create(
+                {
+                    "audience_id": self.audience.id,
+                    "name": "x",
+                    "country_ids": [(6, 0, self.env.ref("base.tr").ids)],
+                }
+            )

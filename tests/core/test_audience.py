@@ -181,6 +181,8 @@ def test_a_person_row_follows_the_schema():
     empty = ca.person_row(schema, {"COUNTRY": "TR", "EXTERN_ID": "odoo-partner-8"})
     assert empty[:5] == ["", "", "", "", ""]
     assert not ca.row_is_usable(schema, empty)
+    named = ca.person_row(schema, {"FN": "Cem", "LN": "Ak", "CT": "İzmir"})
+    assert not ca.row_is_usable(schema, named)
 
 
 def test_unknown_key_is_a_programming_error():
