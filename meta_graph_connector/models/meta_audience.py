@@ -71,6 +71,14 @@ class MetaAudience(models.Model):
         readonly=True,
         tracking=True,
     )
+    size_lower = fields.Integer(
+        string="Size at Meta (from)",
+        readonly=True,
+        copy=False,
+        help="Meta's coarse estimate of the people it matched.",
+    )
+    size_upper = fields.Integer(string="Size at Meta (to)", readonly=True, copy=False)
+    meta_status = fields.Char(string="Status at Meta", readonly=True, copy=False)
     last_sync_at = fields.Datetime(readonly=True, copy=False)
     last_sync_result = fields.Text(readonly=True, copy=False)
     member_ids = fields.One2many("meta.audience.member", "audience_id", readonly=True)
@@ -214,7 +222,9 @@ class MetaAudience(models.Model):
     @api.model
     def _cron_sync_audiences(self):
         for audience in self.search([("ad_account_id", "!=", False)]):
-            audience.with_company(audience.company_id)._meta_sync()
+            audience = audience.with_company(audience.company_id)
+            audience._meta_sync()
+            audience._meta_refresh_state()
         return True
 
     def _meta_sync(self):
@@ -277,12 +287,75 @@ class MetaAudience(models.Model):
                 [(m.partner_id.id, m.extern_id, m.row, m.row_digest) for m in mine],
             )
 
+    def _meta_refresh_state(self):
+        """Meta's size bounds and statuses (coarse, rounded, §7.6)."""
+        self.ensure_one()
+        if not self.meta_audience_ref:
+            return
+        try:
+            info = self.ad_account_id._meta_call(
+                audience_api.get_audience, self.meta_audience_ref
+            )
+        except Exception as error:  # noqa: BLE001 - shown, the sync goes on
+            self.last_sync_result = audience_error_text(self.env, error)
+            return
+        self.write(
+            {
+                "size_lower": info.size_lower or 0,
+                "size_upper": info.size_upper or 0,
+                "meta_status": info.operation_description
+                or (str(info.operation_code) if info.operation_code else False),
+            }
+        )
+
+    def action_full_refresh(self):
+        """Replace the audience at Meta with the segment as it is now
+        (``usersreplace``: the ad sets keep their learning, §7.4)."""
+        self._meta_check_admin()
+        for audience in self:
+            audience._meta_full_refresh()
+        return self.ad_account_id[:1].connection_id._meta_notification(
+            self.env._("Full refresh started: Meta replaces the audience's people.")
+        )
+
+    def _meta_full_refresh(self):
+        self.ensure_one()
+        if not self._meta_ensure_at_meta():
+            return
+        entries = [
+            (partner_id, extern_id, row, customer_file.row_digest(row))
+            for partner_id, extern_id, row in self._meta_desired_rows()
+        ]
+        if not entries:
+            raise UserError(
+                self.env._(
+                    "Nobody in the segment may be sent: nothing to replace with."
+                )
+            )
+        # sudo: meta.audience.member - the table is rebuilt from what is sent
+        self.env["meta.audience.member"].sudo().search(
+            [("audience_id", "=", self.id)]
+        ).unlink()
+        self._meta_enqueue_batches("replace_users", self._meta_schema(), entries)
+
     def _meta_ensure_at_meta(self):
         """Create the audience at Meta on its first sync; False when Meta
         refused (the reason is on the audience)."""
         if self.meta_audience_ref:
             return True
         try:
+            if not self.ad_account_id._meta_call(
+                audience_api.terms_accepted, self.ad_account_id.external_id
+            ):
+                self.write(
+                    {
+                        "state": "error",
+                        "last_sync_result": audience_error_text(
+                            self.env, "terms_not_accepted"
+                        ),
+                    }
+                )
+                return False
             self.meta_audience_ref = self.ad_account_id._meta_call(
                 audience_api.create_audience,
                 self.ad_account_id.external_id,
@@ -319,7 +392,7 @@ class MetaAudience(models.Model):
         session_id = int(time.time() * 1000)
         batches = list(customer_file.batches(entries))
         for seq, batch in enumerate(batches, start=1):
-            if operation == "add_users":
+            if operation in ("add_users", "replace_users"):
                 for partner_id, extern_id, row, digest in batch:
                     Member._meta_upsert(self, partner_id, extern_id, row, digest)
             self.env["meta.outbox"]._meta_enqueue(
@@ -380,7 +453,7 @@ class MetaAudience(models.Model):
 
 def audience_error_text(env, error):
     """What an administrator can do about an audience error."""
-    kind = audience_api.explain(error)
+    kind = error if isinstance(error, str) else audience_api.explain(error)
     texts = {
         "terms_not_accepted": env._(
             "The ad account has not accepted Meta's Custom Audience terms: "

@@ -33,14 +33,17 @@ class MetaAudienceMember(models.Model):
 
     @api.model
     def _meta_upsert(self, audience, partner_id, extern_id, row, digest):
-        member = self.search(
+        # sudo: meta.audience.member - a technical table written by the sync
+        # an administrator started; nobody edits it by hand
+        members_sudo = self.sudo()
+        member = members_sudo.search(
             [("audience_id", "=", audience.id), ("extern_id", "=", extern_id)]
         )
         values = {"row": row, "row_digest": digest, "sent_at": False}
         if member:
             member.write(values)
             return member
-        return self.create(
+        return members_sudo.create(
             {
                 **values,
                 "audience_id": audience.id,

@@ -33,5 +33,6 @@ class MetaOutbox(models.Model):
             **super()._meta_operations(),
             "add_users": _batch_sender(audience_api.add_users),
             "remove_users": _batch_sender(audience_api.remove_users),
+            "replace_users": _batch_sender(audience_api.replace_users),
             "create_lookalike": audience_api.create_lookalike,
         }

@@ -277,3 +277,33 @@ class TestAudienceSync(MetaTransactionCase):
                     "country_ids": [(6, 0, self.env.ref("base.tr").ids)],
                 }
             )
+
+    def test_a_full_refresh_replaces_the_people_at_meta(self):
+        ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
+        burak = self.person("Burak Kaya", "burak@example.com")
+        self.sync()
+        # a refresh sends the segment as it is now, in one replace session
+        burak.category_id = [(5,)]
+        self.audience.with_user(self.meta_admin).action_full_refresh()
+        self.send_outbox()
+        self.assertEqual(self.at_meta(), [f"odoo-partner-{ayse.id}"])
+        replace = [
+            r for r in self.simulator.requests if r.path.endswith("/usersreplace")
+        ]
+        self.assertEqual(len(replace), 1)
+        self.assertEqual(
+            self.audience.member_ids.mapped("extern_id"), [f"odoo-partner-{ayse.id}"]
+        )
+        # then deltas again, from the refreshed state
+        self.simulator.clear_requests()
+        self.sync()
+        self.assertFalse(
+            [r for r in self.simulator.requests if r.path.endswith("/users")]
+        )
+
+    def test_size_and_status_at_meta_are_refreshed(self):
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.sync()
+        self.audience._meta_refresh_state()
+        self.assertTrue(self.audience.size_upper)
+        self.assertTrue(self.audience.meta_status)
