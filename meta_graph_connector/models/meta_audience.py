@@ -228,27 +228,57 @@ class MetaAudience(models.Model):
         return True
 
     def _meta_sync(self):
-        """Send the difference between the segment and what Meta has."""
+        """Send the difference between the segment and what Meta has.
+
+        Streamed: members are compared a chunk of partners at a time and
+        rows leave in batches of 10,000 as they fill, so memory does not grow
+        with the segment (only the ids seen are kept, to find who left)."""
         self.ensure_one()
         if not self._meta_ensure_at_meta():
             return
         schema = self._meta_schema()
-        Member = self.env["meta.audience.member"]
-        known = {m.extern_id: m for m in Member.search([("audience_id", "=", self.id)])}
-        adds, seen = [], set()
-        for partner_id, extern_id, row in self._meta_desired_rows():
-            seen.add(extern_id)
-            digest = customer_file.row_digest(row)
-            member = known.get(extern_id)
-            if member and member.row_digest == digest and member.sent_at:
-                continue
-            adds.append((partner_id, extern_id, row, digest))
-        removes = [
-            m
-            for extern_id, m in known.items()
-            if extern_id not in seen and not m.removing
-        ]
-        self._meta_enqueue_batches("add_users", schema, adds)
+        # sudo: meta.audience.member - the technical table of the sync
+        Member = self.env["meta.audience.member"].sudo()
+        pending, seen, adds = [], set(), 0
+
+        def compare(chunk):
+            members = {
+                m.extern_id: m
+                for m in Member.search(
+                    [
+                        ("audience_id", "=", self.id),
+                        ("extern_id", "in", [extern_id for _p, extern_id, _r in chunk]),
+                    ]
+                )
+            }
+            for partner_id, extern_id, row in chunk:
+                digest = customer_file.row_digest(row)
+                member = members.get(extern_id)
+                if member and member.row_digest == digest and member.sent_at:
+                    continue
+                pending.append((partner_id, extern_id, row, digest))
+
+        chunk = []
+        for entry in self._meta_desired_rows():
+            seen.add(entry[1])
+            chunk.append(entry)
+            if len(chunk) == PARTNER_CHUNK:
+                compare(chunk)
+                chunk = []
+            if len(pending) >= customer_file.MAX_ROWS_PER_REQUEST:
+                adds += len(pending)
+                self._meta_enqueue_batches("add_users", schema, pending)
+                pending = []
+        compare(chunk)
+        adds += len(pending)
+        self._meta_enqueue_batches("add_users", schema, pending)
+        removes = Member.search(
+            [
+                ("audience_id", "=", self.id),
+                ("removing", "=", False),
+                ("extern_id", "not in", list(seen)),
+            ]
+        )
         self._meta_enqueue_batches(
             "remove_users",
             schema,
@@ -259,7 +289,7 @@ class MetaAudience(models.Model):
                 "last_sync_at": fields.Datetime.now(),
                 "last_sync_result": self.env._(
                     "%(adds)s to add or update, %(removes)s to remove.",
-                    adds=len(adds),
+                    adds=adds,
                     removes=len(removes),
                 ),
             }

@@ -1,4 +1,5 @@
 import random
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
@@ -307,3 +308,22 @@ class TestAudienceSync(MetaTransactionCase):
         self.audience._meta_refresh_state()
         self.assertTrue(self.audience.size_upper)
         self.assertTrue(self.audience.meta_status)
+
+    def test_a_large_segment_is_streamed_in_chunks_and_batches(self):
+        from ..graph import audience as customer_file
+        from ..models import meta_audience
+
+        people = [self.person(f"Kişi {n}", f"kisi{n}@example.com") for n in range(5)]
+        with (
+            patch.object(meta_audience, "PARTNER_CHUNK", 2),
+            patch.object(customer_file, "MAX_ROWS_PER_REQUEST", 2),
+        ):
+            self.sync()
+        self.assertEqual(self.at_meta(), sorted(f"odoo-partner-{p.id}" for p in people))
+        uploads = [
+            r
+            for r in self.simulator.requests
+            if r.path.endswith("/users") and r.method == "POST"
+        ]
+        self.assertGreaterEqual(len(uploads), 3)
+        self.assertTrue(all(len(r.json_param("payload")["data"]) <= 2 for r in uploads))
