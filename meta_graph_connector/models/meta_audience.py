@@ -169,9 +169,7 @@ class MetaAudience(models.Model):
         first, _sep, last = (partner.name or "").strip().rpartition(" ")
         return {
             "EMAIL": partner.email,
-            "PHONE": partner.phone or partner.mobile
-            if "mobile" in partner
-            else partner.phone,
+            "PHONE": partner.phone or partner.mobile,
             "FN": first or last,
             "LN": last if first else "",
             "CT": partner.city,
@@ -195,11 +193,16 @@ class MetaAudience(models.Model):
         for start in range(0, len(ids), PARTNER_CHUNK):
             partners = Partner.browse(ids[start : start + PARTNER_CHUNK])
             states = partners._meta_consent_states()
+            keys = {
+                partner.id: {key for _kind, key in Suppression._meta_keys_of(partner)}
+                for partner in partners
+            }
+            # one query for the chunk, not one per person
+            suppressed = Suppression._meta_suppressed_keys(set().union(*keys.values()))
             for partner in partners:
                 if states[partner.id]["audiences"] != "granted":
                     continue
-                keys = {key for _kind, key in Suppression._meta_keys_of(partner)}
-                if Suppression._meta_suppressed_keys(keys):
+                if keys[partner.id] & suppressed:
                     continue
                 row = customer_file.person_row(
                     schema,
