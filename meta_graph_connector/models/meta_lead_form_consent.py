@@ -84,6 +84,7 @@ class MetaLeadFormConsent(models.Model):
                     bool(consent.get("checked")),
                     "lead_form",
                     decided_at=binding.submitted_at,
+                    company=form.company_id,
                     notice_version=checkbox.notice_version,
                     evidence=self.env._(
                         "“%(checkbox)s” %(answer)s on %(form)s (Meta lead %(lead)s)",

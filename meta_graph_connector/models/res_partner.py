@@ -82,6 +82,13 @@ class ResPartner(models.Model):
                         "notice_version": evidence.get("notice_version"),
                         "evidence": evidence.get("evidence"),
                         "recorded_by_id": self.env.user.id,
+                        # the company the decision was given to: the lead
+                        # form's, else the partner's, else the current one
+                        "company_id": (
+                            evidence.get("company")
+                            or partner.company_id
+                            or self.env.company
+                        ).id,
                         # when the person decided (a lead form's submission)
                         "decided_at": evidence.get("decided_at")
                         or fields.Datetime.now(),

@@ -101,6 +101,19 @@ class TestConsent(MetaTransactionCase):
         Suppression._meta_suppress(again, "erasure")
         self.assertEqual(Suppression.search_count([]), 2)
 
+    def test_a_decision_belongs_to_the_company_it_was_given_to(self):
+        other = self.env["res.company"].create({"name": "İkinci Şirket"})
+        self.partner.company_id = other
+        [decision] = self.partner.sudo()._meta_record_consent(
+            "audiences", True, "manual"
+        )
+        self.assertEqual(decision.company_id, other)  # not the recorder's
+        form_company = self.env.company
+        [decision] = self.partner.sudo()._meta_record_consent(
+            "audiences", True, "lead_form", company=form_company
+        )
+        self.assertEqual(decision.company_id, form_company)
+
     def test_consent_is_per_company(self):
         other = self.env["res.company"].create({"name": "Başka Şirket"})
         admin = new_test_user(
@@ -156,6 +169,8 @@ class TestConsentFromLeadForms(LeadAdsMixin, MetaTransactionCase):
             [("partner_id", "=", partner.id), ("purpose", "=", "audiences")]
         )
         self.assertEqual(decision.source, "lead_form")
+        # given to the form's company, whoever ran the intake
+        self.assertEqual(decision.company_id, self.form.company_id)
         self.assertEqual(decision.notice_version, "KVKK-2026-01")
         self.assertEqual(decision.decided_at, submitted)
         self.assertIn(second["id"], decision.evidence)
