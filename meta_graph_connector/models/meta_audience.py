@@ -1,3 +1,4 @@
+import logging
 import time
 
 from odoo import api, fields, models
@@ -6,7 +7,9 @@ from odoo.tools.safe_eval import safe_eval
 
 from ..graph import audience as customer_file
 from ..graph import audience_api
-from ..graph.errors import quoted
+from ..graph.errors import GraphError, quoted
+
+_logger = logging.getLogger(__name__)
 
 #: Identifiers sent for a person: fixed for an audience's life (Meta refuses
 #: a schema type change, docs/meta-facts.md §7).
@@ -226,8 +229,13 @@ class MetaAudience(models.Model):
     def _cron_sync_audiences(self):
         for audience in self.search([("ad_account_id", "!=", False)]):
             audience = audience.with_company(audience.company_id)
-            audience._meta_sync()
-            audience._meta_refresh_state()
+            try:
+                with self.env.cr.savepoint():
+                    audience._meta_sync()
+                    audience._meta_refresh_state()
+            except Exception as error:  # noqa: BLE001 - one audience never stops the others
+                _logger.exception("Meta audience %s: sync failed", audience.id)
+                audience._meta_fail(error)
         return True
 
     def _meta_sync(self):
@@ -329,7 +337,7 @@ class MetaAudience(models.Model):
             info = self.ad_account_id._meta_call(
                 audience_api.get_audience, self.meta_audience_ref
             )
-        except Exception as error:  # noqa: BLE001 - shown, the sync goes on
+        except GraphError as error:  # Meta's refusal: shown, the sync goes on
             self.last_sync_result = audience_error_text(self.env, error)
             return
         self.write(
@@ -397,7 +405,7 @@ class MetaAudience(models.Model):
                     "Made by Odoo from %(company)s", company=self.company_id.name
                 ),
             )
-        except Exception as error:  # noqa: BLE001 - every refusal is shown
+        except GraphError as error:  # Meta's refusal, in words on the audience
             self._meta_fail(error)
             return False
         self.state = "active"

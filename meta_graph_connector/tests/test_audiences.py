@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import PAGE_SCOPES, MetaTransactionCase
 
@@ -327,3 +328,18 @@ class TestAudienceSync(MetaTransactionCase):
         ]
         self.assertGreaterEqual(len(uploads), 3)
         self.assertTrue(all(len(r.json_param("payload")["data"]) <= 2 for r in uploads))
+
+    def test_one_broken_audience_never_stops_the_others_in_the_cron(self):
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        broken = self.audience.copy(
+            {
+                "name": "Bozuk",
+                "segment": "domain",
+                "partner_domain": "[('nope', '=', 1)]",
+            }
+        )
+        with mute_logger("odoo.addons.meta_graph_connector.models.meta_audience"):
+            self.env["meta.audience"]._cron_sync_audiences()
+        self.send_outbox()
+        self.assertEqual(broken.state, "error")
+        self.assertEqual(len(self.at_meta()), 1)
