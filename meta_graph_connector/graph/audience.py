@@ -88,8 +88,16 @@ def _ascii_letters(value):
     return _NOT_AZ_RE.sub("", plain)
 
 
+def _ascii_lower(value):
+    """Lower case for values that are ASCII by nature (e-mail addresses,
+    country and postal codes): their capital I is i. Turkish folding (I → ı)
+    made "INFO@ISTANBUL.COM" and Italy's "IT" unusable; a Turkish keyboard's
+    İ (and ı) typed in them still mean i."""
+    return _text(value).replace("İ", "i").replace("ı", "i").lower()
+
+
 def normalize_email(value):
-    text = casefold_tr(_text(value)).replace(" ", "")
+    text = _ascii_lower(value).replace(" ", "")
     return text if _EMAIL_RE.fullmatch(text) else ""
 
 
@@ -118,7 +126,7 @@ def normalize_state(value, country=None):
 
 
 def normalize_zip(value, country=None):
-    text = _SPACES_RE.sub("", casefold_tr(_text(value)))
+    text = _SPACES_RE.sub("", _ascii_lower(value))
     country = (country or "").upper()
     if country == "US":
         text = text.split("-")[0][:5]
@@ -129,7 +137,7 @@ def normalize_zip(value, country=None):
 
 
 def normalize_country(value):
-    text = _NOT_AZ_RE.sub("", casefold_tr(_text(value)))
+    text = _NOT_AZ_RE.sub("", _ascii_lower(value))
     return text if len(text) == 2 else ""
 
 

@@ -127,6 +127,37 @@ def test_zip_rules_per_country(raw, country, normalized):
     assert ca.normalize("ZIP", raw, country=country) == normalized
 
 
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        # an e-mail address is ASCII: its capital I is i, never the Turkish
+        # dotless ı (which made every such address unusable)
+        ("INFO@ISTANBUL.COM", "info@istanbul.com"),
+        ("AYSE.YILMAZ@FIRMA.COM.TR", "ayse.yilmaz@firma.com.tr"),
+        # a Turkish keyboard's capital İ typed in an address means i
+        ("İNFO@FİRMA.COM", "info@firma.com"),
+        (" Kemal.Isik @ Example.Com ", "kemal.isik@example.com"),
+    ],
+)
+def test_emails_in_capitals_fold_as_ascii(raw, normalized):
+    assert ca.normalize("EMAIL", raw) == normalized
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "normalized"),
+    [
+        ("COUNTRY", "IT", "it"),
+        ("COUNTRY", "IE", "ie"),
+        ("COUNTRY", "CI", "ci"),
+        ("COUNTRY", "İT", "it"),
+        ("ZIP", "I-00100", "i-00100"),
+    ],
+)
+def test_codes_in_capitals_fold_as_ascii(key, raw, normalized):
+    # Italy, Ireland, India… were dropped: "IT" folded to "ıt", then to "t"
+    assert ca.normalize(key, raw, country="IT") == normalized
+
+
 @pytest.mark.parametrize("raw", ["mary", "mary@", "@example.com", "a b@c", "", None])
 def test_unusable_emails_become_empty_never_guessed(raw):
     assert ca.normalize("EMAIL", raw) == ""
