@@ -379,6 +379,34 @@ class MetaAudience(models.Model):
         ).unlink()
         self._meta_enqueue_batches("replace_users", self._meta_schema(), entries)
 
+    def action_delete_at_meta(self):
+        """Delete the audience at Meta (its ads stop reaching these people);
+        once Meta confirms, it is archived here, its audit log kept."""
+        self._meta_check_admin()
+        for audience in self.filtered("meta_audience_ref"):
+            self.env["meta.outbox"]._meta_enqueue(
+                audience.ad_account_id,
+                "delete_audience",
+                {"audience_id": audience.meta_audience_ref},
+                # after the batches already queued for it
+                ordering_key=f"audience-{audience.id}",
+                origin=audience,
+            )
+        return self.ad_account_id[:1].connection_id._meta_notification(
+            self.env._("Deletion requested: Meta deletes the audience shortly.")
+        )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_at_meta(self):
+        # deleting only the Odoo side would leave the people at Meta
+        if any(audience.meta_audience_ref for audience in self):
+            raise UserError(
+                self.env._(
+                    "This audience still exists at Meta: use “Delete at Meta” "
+                    "first (or archive it to stop syncing)."
+                )
+            )
+
     def _meta_ensure_at_meta(self):
         """Create the audience at Meta on its first sync; False when Meta
         refused (the reason is on the audience)."""
@@ -454,6 +482,23 @@ class MetaAudience(models.Model):
 
     def _meta_outbox_done(self, item, result):
         params = item.params or {}
+        if item.operation == "delete_audience":
+            self.env["meta.audience.log"]._meta_log(self, "delete_audience", 0)
+            # sudo: meta.audience.member - nobody is at Meta any more
+            self.env["meta.audience.member"].sudo().search(
+                [("audience_id", "=", self.id)]
+            ).unlink()
+            self.write(
+                {
+                    "meta_audience_ref": False,
+                    "state": "draft",
+                    "active": False,
+                    "size_lower": 0,
+                    "size_upper": 0,
+                    "meta_status": False,
+                }
+            )
+            return
         Member = self.env["meta.audience.member"]
         members = Member.search(
             [

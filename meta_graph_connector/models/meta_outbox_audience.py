@@ -35,4 +35,5 @@ class MetaOutbox(models.Model):
             "remove_users": _batch_sender(audience_api.remove_users),
             "replace_users": _batch_sender(audience_api.replace_users),
             "create_lookalike": audience_api.create_lookalike,
+            "delete_audience": audience_api.delete_audience,
         }

@@ -149,6 +149,29 @@ class TestAudienceSync(MetaTransactionCase):
         with self.assertRaises(AccessError):
             self.audience.with_user(self.salesman).action_sync_now()
 
+    def test_deleting_an_audience_deletes_it_at_meta_first(self):
+        from odoo.exceptions import UserError
+
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.sync()
+        ref = self.audience.meta_audience_ref
+        self.assertIn(ref, self.simulator.audience_ids())
+        # only the Odoo side would leave the people at Meta
+        with self.assertRaises(UserError):
+            self.audience.unlink()
+        with self.assertRaises(AccessError):
+            self.audience.with_user(self.salesman).action_delete_at_meta()
+        self.audience.with_user(self.meta_admin).action_delete_at_meta()
+        self.send_outbox()
+        self.assertNotIn(ref, self.simulator.audience_ids())
+        self.assertFalse(self.audience.active)
+        self.assertFalse(self.audience.meta_audience_ref)
+        self.assertFalse(self.audience.member_ids)
+        self.assertEqual(self.audience.log_ids[0].operation, "delete_audience")
+        log = self.audience.log_ids
+        self.audience.unlink()
+        self.assertTrue(log.exists(), "the audit log outlives the audience")
+
     def test_the_audit_log_cannot_be_changed(self):
         self.person("Ayşe Yılmaz", "ayse@example.com")
         self.sync()
