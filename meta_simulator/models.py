@@ -122,6 +122,13 @@ class Dataset:
     ad_account_ids: list[str] = field(default_factory=list)
     creation_time: int = 0
     last_fired_time: int = 0
+    #: Conversions API events kept, as sent, in arrival order (deduplicated)
+    events: list = field(default_factory=list)
+    #: those sent with a ``test_event_code`` (Events Manager's Test Events)
+    test_events: list = field(default_factory=list)
+    #: (event_name, event_id) -> when it was first received, for the 48 h
+    #: deduplication
+    seen: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -739,6 +739,14 @@ class MetaSimulator:
             self.store.register(DATASET_NODE, dataset)
             return {"id": dataset.id, "name": name}
 
+    def dataset_events(self, dataset_id: str, test: bool = False) -> list[dict]:
+        """The Conversions API events the dataset kept, in arrival order, as
+        sent (an ``(event_name, event_id)`` repeated within 48 h is kept
+        once); ``test=True``: those sent with a ``test_event_code``."""
+        with self.store.lock:
+            dataset = self.store.datasets[str(dataset_id)]
+            return [dict(e) for e in (dataset.test_events if test else dataset.events)]
+
     def set_page_business(self, page_id: str, business_id: str) -> None:
         """Make ``business_id`` own the Page (``/{business}/owned_pages``)."""
         with self.store.lock:
