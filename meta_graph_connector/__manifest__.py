@@ -32,6 +32,7 @@
         "report/meta_lead_report_views.xml",
         "views/meta_consent_views.xml",
         "views/meta_audience_views.xml",
+        "views/meta_conversion_views.xml",
         "views/meta_graph_connector_menus.xml",
     ],
     "assets": {

@@ -27,4 +27,7 @@ from . import meta_audience
 from . import meta_audience_member
 from . import meta_audience_log
 from . import meta_audience_lookalike
-from . import meta_outbox_audience
+from . import meta_outbox_ads
+from . import crm_stage
+from . import meta_conversion_event
+from . import meta_asset_conversions

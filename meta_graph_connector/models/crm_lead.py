@@ -257,3 +257,95 @@ class CrmLead(models.Model):
         ):
             self._meta_mark_first_response()
         return super()._message_post_after_hook(message, msg_vals)
+
+    # ----------------------------------------------- Conversions API (CRM)
+    # The stages a Meta lead reaches, told to Meta (Conversion Leads).
+
+    meta_conversion_event_ids = fields.One2many(
+        "meta.conversion.event",
+        "lead_id",
+        string="Conversion Events",
+        readonly=True,
+    )
+    meta_conversion_status = fields.Char(
+        string="Told to Meta", compute="_compute_meta_conversion_status"
+    )
+
+    @api.depends("meta_conversion_event_ids.state", "meta_lead_ids", "partner_id")
+    def _compute_meta_conversion_status(self):
+        labels = dict(
+            self.env["meta.conversion.event"]
+            ._fields["state"]
+            ._description_selection(self.env)
+        )
+        for lead in self:
+            events = lead.meta_conversion_event_ids
+            if events:
+                last = events.sorted(lambda e: (e.event_time, e.id))[-1]
+                lead.meta_conversion_status = self.env._(
+                    "%(event)s: %(state)s",
+                    event=last.event_name,
+                    state=labels[last.state],
+                )
+            # sudo: crm.lead - the Meta submissions and the consent behind
+            # the lead are read to say why nothing was sent, not shown
+            elif lead.sudo().meta_lead_ids and not lead.meta_is_test:
+                lead.meta_conversion_status = (
+                    self.env._("Nothing sent yet")
+                    if lead.sudo()._meta_measurement_allowed()
+                    else self.env._("Not sent: no consent to conversion measurement")
+                )
+            else:
+                lead.meta_conversion_status = False
+
+    def _meta_measurement_allowed(self):
+        """May Meta be told about this lead's progress? Only when the
+        person consented to conversion measurement (unknown counts as no)
+        and is not on the suppression list."""
+        self.ensure_one()
+        partner = self.partner_id or self.meta_lead_ids[:1].partner_id
+        if not partner:
+            return False
+        state = partner._meta_consent_states()[partner.id]["measurement"]
+        if state != "granted":
+            return False
+        keys = {
+            key for _kind, key in self.env["meta.suppression"]._meta_keys_of(partner)
+        }
+        for kind, value in (("EMAIL", self.email_from), ("PHONE", self.phone)):
+            keys |= {
+                key
+                for _kind, key in self.env["meta.suppression"]._meta_keys_of_values(
+                    kind, value, partner.country_id.code
+                )
+            }
+        return not self.env["meta.suppression"]._meta_suppressed_keys(keys)
+
+    # ---------------------------------------------------------- triggers
+
+    # A lead is told to Meta from the moment its Meta submission is bound to
+    # it and the consent known (``meta.lead._meta_import``), not at create.
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "stage_id" in vals:
+            self._meta_queue_stage_events()
+        if vals.get("active") is False:
+            self.filtered(lambda lead: lead.probability == 0)._meta_queue_lost_events()
+        return result
+
+    def _meta_queue_stage_events(self):
+        # sudo: meta.conversion.event - any salesperson moving a lead tells
+        # Meta of it; nobody edits the events.
+        return (
+            self.env["meta.conversion.event"]
+            .sudo()
+            ._meta_queue_for(self, lambda lead: lead.stage_id.meta_conversion_event)
+        )
+
+    def _meta_queue_lost_events(self):
+        Event = self.env["meta.conversion.event"].sudo()
+        return Event._meta_queue_for(
+            self,
+            lambda lead: Event._meta_dataset_of(lead.company_id).conversion_lost_event,
+        )

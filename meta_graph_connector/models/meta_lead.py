@@ -185,6 +185,12 @@ class MetaLead(models.Model):
         )
         # the consent checkboxes ticked (or not) on the form, as evidence
         Binding.env["meta.lead.form.consent"]._meta_record_consents(form, bindings)
+        # the first stage, told to Meta now that the consent is known; a
+        # lead of the history reached it long ago (Meta takes 7 days only)
+        fresh_ids = {n.lead_id for n, f in zip(normalized, fresh, strict=True) if f}
+        bindings.filtered(
+            lambda b: b.leadgen_id in fresh_ids
+        ).lead_id._meta_queue_stage_events()
         quiet_logs = {}
         for binding, is_fresh in zip(bindings, fresh, strict=True):
             lead = binding.lead_id

@@ -357,14 +357,8 @@ class MetaQueueMixin(models.AbstractModel):
             .get_param("meta_graph_connector.event_max_attempts", DEFAULT_MAX_ATTEMPTS)
         )
         if count and attempts >= max_attempts:
-            return self.write(
-                {
-                    "state": "dead",
-                    "attempts": attempts,
-                    "next_attempt_at": False,
-                    "last_error": str(error),
-                }
-            )
+            # through the hook, so whoever waits on the item hears of it
+            return self._meta_set_dead(str(error))
         if delay is None:
             ceiling = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1))
             # jitter spreads retries of a burst of failures over time

@@ -51,6 +51,14 @@ class MetaSuppression(models.Model):
         return keys
 
     @api.model
+    def _meta_keys_of_values(self, kind, value, country=None):
+        """(kind, hash) of one raw e-mail or phone, when Meta could match it."""
+        hashed = audience.hash_value(
+            kind, audience.normalize(kind, value or "", country=country or "TR")
+        )
+        return {(kind, hashed)} if hashed else set()
+
+    @api.model
     def _meta_suppress(self, partners, reason):
         """Suppress ``partners`` for good (idempotent: a known hash stays)."""
         keys = self._meta_keys_of(partners)
