@@ -16,6 +16,10 @@ _logger = logging.getLogger(__name__)
 DEFAULT_SCHEMA = "EMAIL,PHONE,FN,LN,CT,COUNTRY,EXTERN_ID"
 #: Partners read (and rows built) at a time: never all of them in memory.
 PARTNER_CHUNK = 1000
+#: Rows per upload. Meta takes up to 10,000; a batch is the largest thing a
+#: sync holds in memory (rows, their JSON, the request), so half of that
+#: keeps the sync's memory the same from a small segment to a large one.
+ROWS_PER_BATCH = 5000
 
 
 class MetaAudience(models.Model):
@@ -84,6 +88,9 @@ class MetaAudience(models.Model):
     meta_status = fields.Char(string="Status at Meta", readonly=True, copy=False)
     last_sync_at = fields.Datetime(readonly=True, copy=False)
     last_sync_result = fields.Text(readonly=True, copy=False)
+    sync_number = fields.Integer(
+        readonly=True, copy=False, help="Syncs so far; marks who each one saw."
+    )
     member_ids = fields.One2many("meta.audience.member", "audience_id", readonly=True)
     member_count = fields.Integer(compute="_compute_member_count")
     log_ids = fields.One2many("meta.audience.log", "audience_id", readonly=True)
@@ -167,6 +174,20 @@ class MetaAudience(models.Model):
         leads = self.env["crm.lead"].sudo()._search(lead_domain)
         return [("id", "in", leads.subselect("partner_id")), *company]
 
+    @api.model
+    def _meta_person_fields(self):
+        """The partner fields :meth:`_meta_person` reads."""
+        return [
+            "name",
+            "email",
+            "phone",
+            "mobile",
+            "city",
+            "state_id",
+            "zip",
+            "country_id",
+        ]
+
     def _meta_person(self, partner):
         """The raw identifiers of a partner, for the customer file."""
         first, _sep, last = (partner.name or "").strip().rpartition(" ")
@@ -191,30 +212,59 @@ class MetaAudience(models.Model):
         self.ensure_one()
         schema = self._meta_schema()
         Partner = self.env["res.partner"].with_context(active_test=True)
-        ids = Partner.search(self._meta_segment_domain(), order="id").ids
+        domain = self._meta_segment_domain()
         Suppression = self.env["meta.suppression"]
-        for start in range(0, len(ids), PARTNER_CHUNK):
-            partners = Partner.browse(ids[start : start + PARTNER_CHUNK])
+        last_id = 0
+        while True:
+            # a page at a time by id: never every id of the segment in memory
+            # only the columns a row is made of (a partner has dozens)
+            partners = Partner.search_fetch(
+                [*domain, ("id", ">", last_id)],
+                self._meta_person_fields(),
+                order="id",
+                limit=PARTNER_CHUNK,
+            )
+            if not partners:
+                return
+            last_id = partners[-1].id
             states = partners._meta_consent_states()
-            keys = {
-                partner.id: {key for _kind, key in Suppression._meta_keys_of(partner)}
-                for partner in partners
-            }
-            # one query for the chunk, not one per person
-            suppressed = Suppression._meta_suppressed_keys(set().union(*keys.values()))
+            candidates = []
             for partner in partners:
                 if states[partner.id]["audiences"] != "granted":
-                    continue
-                if keys[partner.id] & suppressed:
-                    continue
+                    continue  # nothing of a person who did not consent is read
+                country = partner.country_id.code or "TR"
                 row = customer_file.person_row(
-                    schema,
-                    self._meta_person(partner),
-                    country=partner.country_id.code or "TR",
+                    schema, self._meta_person(partner), country=country
                 )
-                if customer_file.row_is_usable(schema, row):
-                    yield partner.id, f"odoo-partner-{partner.id}", row
+                candidates.append(
+                    (partner, row, self._meta_suppression_keys(schema, row, partner))
+                )
+            # one query for the chunk, not one per person
+            suppressed = Suppression._meta_suppressed_keys(
+                set().union(*(keys for _p, _r, keys in candidates))
+            )
+            for partner, row, keys in candidates:
+                if keys & suppressed or not customer_file.row_is_usable(schema, row):
+                    continue
+                yield partner.id, f"odoo-partner-{partner.id}", row
             partners.invalidate_recordset()
+
+    @api.model
+    def _meta_suppression_keys(self, schema, row, partner):
+        """The hashes the suppression list is checked against: the row's own
+        e-mail and phone (normalised once, the costly part), and the
+        partner's when the schema does not send them."""
+        keys = {
+            value
+            for key, value in zip(schema, row, strict=True)
+            if key in ("EMAIL", "PHONE") and value
+        }
+        if "EMAIL" not in schema or "PHONE" not in schema:
+            keys |= {
+                key
+                for _kind, key in self.env["meta.suppression"]._meta_keys_of(partner)
+            }
+        return keys
 
     # ------------------------------------------------------------ sync
 
@@ -241,60 +291,71 @@ class MetaAudience(models.Model):
     def _meta_sync(self):
         """Send the difference between the segment and what Meta has.
 
-        Streamed: members are compared a chunk of partners at a time and
-        rows leave in batches of 10,000 as they fill, so memory does not grow
-        with the segment (only the ids seen are kept, to find who left)."""
+        Streamed: partners are read a chunk at a time, compared with their
+        members, and rows leave in batches of 10,000 as they fill; who is
+        still in the segment is marked in the member table with this sync's
+        number, so who left is found there, not in memory. Memory does not
+        grow with the segment."""
         self.ensure_one()
         if not self._meta_ensure_at_meta():
             return
         schema = self._meta_schema()
         # sudo: meta.audience.member - the technical table of the sync
         Member = self.env["meta.audience.member"].sudo()
-        pending, seen, adds = [], set(), 0
+        self.sync_number += 1
+        number = self.sync_number
+        pending, adds = [], 0
 
         def compare(chunk):
-            members = {
-                m.extern_id: m
-                for m in Member.search(
-                    [
-                        ("audience_id", "=", self.id),
-                        ("extern_id", "in", [extern_id for _p, extern_id, _r in chunk]),
-                    ]
+            extern_ids = [extern_id for _p, extern_id, _r in chunk]
+            known = {
+                m["extern_id"]: m
+                for m in Member.search_read(
+                    [("audience_id", "=", self.id), ("extern_id", "in", extern_ids)],
+                    ["extern_id", "row_digest", "sent_at"],
+                    load=None,
                 )
             }
+            Member._meta_mark_seen(self, extern_ids, number)
             for partner_id, extern_id, row in chunk:
                 digest = customer_file.row_digest(row)
-                member = members.get(extern_id)
-                if member and member.row_digest == digest and member.sent_at:
+                member = known.get(extern_id)
+                if member and member["row_digest"] == digest and member["sent_at"]:
                     continue
                 pending.append((partner_id, extern_id, row, digest))
 
         chunk = []
         for entry in self._meta_desired_rows():
-            seen.add(entry[1])
             chunk.append(entry)
             if len(chunk) == PARTNER_CHUNK:
                 compare(chunk)
                 chunk = []
-            if len(pending) >= customer_file.MAX_ROWS_PER_REQUEST:
+            if len(pending) >= ROWS_PER_BATCH:
                 adds += len(pending)
-                self._meta_enqueue_batches("add_users", schema, pending)
+                self._meta_enqueue_batches("add_users", schema, pending, number)
                 pending = []
+                self._meta_release_memory()
         compare(chunk)
         adds += len(pending)
-        self._meta_enqueue_batches("add_users", schema, pending)
+        self._meta_enqueue_batches("add_users", schema, pending, number)
         removes = Member.search(
             [
                 ("audience_id", "=", self.id),
                 ("removing", "=", False),
-                ("extern_id", "not in", list(seen)),
-            ]
-        )
-        self._meta_enqueue_batches(
-            "remove_users",
-            schema,
-            [(m.partner_id.id, m.extern_id, m.row, m.row_digest) for m in removes],
-        )
+                "|",
+                ("seen_sync", "=", False),
+                ("seen_sync", "!=", number),
+            ],
+            order="id",
+        ).ids
+        for start in range(0, len(removes), ROWS_PER_BATCH):
+            leaving = Member.browse(removes[start : start + ROWS_PER_BATCH])
+            self._meta_enqueue_batches(
+                "remove_users",
+                schema,
+                [(m.partner_id.id, m.extern_id, m.row, m.row_digest) for m in leaving],
+            )
+            self._meta_release_memory()
         self.write(
             {
                 "last_sync_at": fields.Datetime.now(),
@@ -305,6 +366,12 @@ class MetaAudience(models.Model):
                 ),
             }
         )
+
+    def _meta_release_memory(self):
+        """A batch is in the database (members, outbox): its rows need not
+        stay in the ORM cache, which would otherwise grow with the segment."""
+        self.env.flush_all()
+        self.env.invalidate_all()
 
     @api.model
     def _meta_remove_partners(self, partners):
@@ -445,7 +512,7 @@ class MetaAudience(models.Model):
             {"state": "error", "last_sync_result": audience_error_text(self.env, error)}
         )
 
-    def _meta_enqueue_batches(self, operation, schema, entries):
+    def _meta_enqueue_batches(self, operation, schema, entries, sync_number=None):
         Member = self.env["meta.audience.member"]
         if operation == "remove_users" and entries:
             Member.sudo().search(
@@ -459,11 +526,10 @@ class MetaAudience(models.Model):
                 ]
             ).removing = True
         session_id = int(time.time() * 1000)
-        batches = list(customer_file.batches(entries))
+        batches = list(customer_file.batches(entries, ROWS_PER_BATCH))
         for seq, batch in enumerate(batches, start=1):
             if operation in ("add_users", "replace_users"):
-                for partner_id, extern_id, row, digest in batch:
-                    Member._meta_upsert(self, partner_id, extern_id, row, digest)
+                Member._meta_upsert_many(self, batch, sync_number)
             self.env["meta.outbox"]._meta_enqueue(
                 self.ad_account_id,
                 operation,

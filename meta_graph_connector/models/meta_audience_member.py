@@ -1,4 +1,9 @@
+import json
+
+from psycopg2.extras import execute_values
+
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class MetaAudienceMember(models.Model):
@@ -19,6 +24,10 @@ class MetaAudienceMember(models.Model):
     row = fields.Json(help="The hashed row sent to Meta.")
     row_digest = fields.Char(required=True)
     sent_at = fields.Datetime(help="When Meta confirmed the row; empty: on its way.")
+    seen_sync = fields.Integer(
+        help="The last sync that found the person in the segment: those a "
+        "sync did not see have left it."
+    )
     removing = fields.Boolean(
         help="Its removal is on its way to Meta (sent once, retried if it fails)."
     )
@@ -32,22 +41,67 @@ class MetaAudienceMember(models.Model):
     ]
 
     @api.model
-    def _meta_upsert(self, audience, partner_id, extern_id, row, digest):
-        # sudo: meta.audience.member - a technical table written by the sync
-        # an administrator started; nobody edits it by hand
-        members_sudo = self.sudo()
-        member = members_sudo.search(
-            [("audience_id", "=", audience.id), ("extern_id", "=", extern_id)]
+    def _meta_mark_seen(self, audience, extern_ids, sync_number):
+        """Mark these people as still in the segment at this sync."""
+        if not extern_ids:
+            return
+        # SQL: a thousand rows per chunk of the sync, nothing else changes
+        self.env.cr.execute(
+            SQL(
+                "UPDATE meta_audience_member SET seen_sync = %s "
+                "WHERE audience_id = %s AND extern_id = ANY(%s)",
+                sync_number,
+                audience.id,
+                list(extern_ids),
+            )
         )
-        values = {"row": row, "row_digest": digest, "sent_at": False}
-        if member:
-            member.write(values)
-            return member
-        return members_sudo.create(
-            {
-                **values,
-                "audience_id": audience.id,
-                "partner_id": partner_id,
-                "extern_id": extern_id,
-            }
+        self.invalidate_model(["seen_sync"])
+
+    @api.model
+    def _meta_upsert_many(self, audience, entries, sync_number=None):
+        """Record the rows about to be sent, ``entries`` being (partner id,
+        extern id, row, digest): one statement for a batch of 10,000 (the
+        ORM would create them one by one), the unique key making it an
+        upsert."""
+        if not entries:
+            return
+        self.flush_model()
+        uid = self.env.uid
+        execute_values(
+            self.env.cr._obj,
+            """
+            INSERT INTO meta_audience_member
+                (audience_id, company_id, partner_id, extern_id, row, row_digest,
+                 seen_sync, sent_at, removing,
+                 create_uid, create_date, write_uid, write_date)
+            VALUES %s
+            ON CONFLICT (audience_id, extern_id) DO UPDATE SET
+                partner_id = EXCLUDED.partner_id,
+                row = EXCLUDED.row,
+                row_digest = EXCLUDED.row_digest,
+                seen_sync = COALESCE(
+                    EXCLUDED.seen_sync, meta_audience_member.seen_sync
+                ),
+                sent_at = NULL,
+                write_uid = EXCLUDED.write_uid,
+                write_date = EXCLUDED.write_date
+            """,
+            [
+                (
+                    audience.id,
+                    audience.company_id.id,
+                    partner_id,
+                    extern_id,
+                    json.dumps(row),
+                    digest,
+                    sync_number,
+                    uid,
+                    uid,
+                )
+                for partner_id, extern_id, row, digest in entries
+            ],
+            template="(%s, %s, %s, %s, %s::jsonb, %s, %s, NULL, FALSE,"
+            " %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')",
+            page_size=1000,
         )
+        self.invalidate_model()

@@ -160,6 +160,9 @@ class MetaQueueMixin(models.AbstractModel):
             processed += 1
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+                # committed: what the item read (an audience batch holds
+                # 10,000 rows) need not stay cached for the next one
+                self.env.invalidate_all()
         remaining = self.search_count(self._meta_due_domain())
         self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
         return processed

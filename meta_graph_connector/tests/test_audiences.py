@@ -334,13 +334,12 @@ class TestAudienceSync(MetaTransactionCase):
         self.assertTrue(self.audience.meta_status)
 
     def test_a_large_segment_is_streamed_in_chunks_and_batches(self):
-        from ..graph import audience as customer_file
         from ..models import meta_audience
 
         people = [self.person(f"Kişi {n}", f"kisi{n}@example.com") for n in range(5)]
         with (
             patch.object(meta_audience, "PARTNER_CHUNK", 2),
-            patch.object(customer_file, "MAX_ROWS_PER_REQUEST", 2),
+            patch.object(meta_audience, "ROWS_PER_BATCH", 2),
         ):
             self.sync()
         self.assertEqual(self.at_meta(), sorted(f"odoo-partner-{p.id}" for p in people))
