@@ -16,7 +16,7 @@ help:
 	@echo "make bench-leads ODOO=<odoo18>  speed-to-lead (webhook -> committed lead) and backfill"
 	@echo "make bench-throttle ODOO=<odoo18> a throttled connection waits, the others flow"
 	@echo "make bench-audiences ODOO=<odoo18> Custom Audiences: full sync, delta, memory, hashing"
-	@echo "                               [PARTNERS=100000 SMALL=10000]"
+	@echo "                               [PARTNERS=100000 SMALL=10000 KEEP=1]"
 	@echo "make demo                      Odoo 18 + simulator, a realistic lead every few seconds"
 	@echo "                               [ODOO=<odoo18> ODOO_PYTHON=... PORT=8069 DB=meta_demo REUSE=1"
 	@echo "                               COUNT=N INTERVAL=5 ODOO_GIT_URL=... ODOO_BRANCH=18.0]"
@@ -55,9 +55,9 @@ bench-throttle:
 	@py=$(ODOO_PY) && $$py tools/bench_throttle.py --odoo "$(ODOO)" --python "$$py"
 
 bench-audiences:
-	@test -n "$(ODOO)" || { echo "usage: make bench-audiences ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [PARTNERS=100000 SMALL=10000]"; exit 2; }
+	@test -n "$(ODOO)" || { echo "usage: make bench-audiences ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [PARTNERS=100000 SMALL=10000 KEEP=1]"; exit 2; }
 	@py=$(ODOO_PY) && $$py tools/bench_audiences.py --odoo "$(ODOO)" --python "$$py" \
-		--partners $(or $(PARTNERS),100000) --small $(or $(SMALL),10000)
+		--partners $(or $(PARTNERS),100000) --small $(or $(SMALL),10000) $(if $(KEEP),--keep)
 
 # Without ODOO, the demo clones Odoo 18.0 into .odoo-src/ (ODOO_GIT_URL and
 # ODOO_BRANCH, read by tools/demo.py, pick another source); without a

@@ -15,20 +15,33 @@ consenting to "Meta advertising audiences", all tagged for the audience):
    e-mail; another timed sync sends what changed. The simulator's recorded
    ``/users`` requests give the rows Meta received in each phase.
 
+PostgreSQL's statistics: once the data is made, and again before the delta,
+the database gets ``VACUUM (ANALYZE)``, as autovacuum does after bulk
+inserts in production (``--no-analyze`` skips it: on a server with
+autovacuum off, or right after an import, the planner believes
+``res_partner`` is nearly empty and the sync's paging scans the whole segment
+for each page).
+
 Memory must not grow with the segment: the peak RSS of the full sync at the
 largest size is compared with the smallest size's (same run).
 
-Hashing: the core's normalisation + SHA-256 of e-mails against bare
-``hashlib`` on the same strings, in this process, same run.
+Hashing: the core's normalisation + SHA-256 (``normalize`` then
+``hash_value``, per key) of 200,000 strings, half e-mails and half phone
+numbers as people type them, against bare ``hashlib.sha256`` on the same
+strings, in this process, same run (the floor).
 
 Prints the figures, then one JSON line last:
 {"partners", "consenting", "uploaded", "full_sync_s", "changed_rows",
  "delta_rows_sent", "delta_s", "peak_rss_mb", "hash_rows_per_s",
- "hash_ratio_to_hashlib", "peak_rss_mb_small", "small_partners",
- "rss_ratio", "setup_s", "cpu"}
+ "hash_ratio_to_hashlib", "peak_rss_mb_10k", "rss_ratio_100k_to_10k",
+ "small_partners", ...} (``_10k`` is the ``--small`` size, ``100k`` the
+``--partners`` one).
+
+The databases are named ``bench_aud_<pid>_<partners>`` and dropped at the
+end unless ``--keep``.
 
 Usage: python tools/bench_audiences.py --odoo PATH [--python PY]
-       [--partners 100000] [--small 10000]
+       [--partners 100000] [--small 10000] [--keep]
 """
 
 import argparse
@@ -45,6 +58,7 @@ sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "meta_graph_connector"))
 
+import psycopg2  # noqa: E402
 from odoo_harness import OdooHarness, ensure_simulator, sandbox_settings  # noqa: E402
 
 from graph import audience as customer_file  # noqa: E402
@@ -108,6 +122,7 @@ if {profile!r}:
     import cProfile
     profiler = cProfile.Profile()
     profiler.enable()
+rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 started = time.monotonic()
 audience._meta_sync()
 env.cr.commit()
@@ -127,6 +142,7 @@ left = Outbox.search_count([('state', '!=', 'done')])
 print('BENCH_SYNC ' + json.dumps({{
     'seconds': elapsed,
     'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    'rss_before_mb': rss_before,
     'not_done': left,
     'result': audience.last_sync_result,
 }}))
@@ -154,17 +170,39 @@ def marker(output, name):
 
 
 def rows_received(sim, since=0):
-    """Rows Meta received in ``/users`` uploads, requests ``since`` onwards."""
-    total = 0
-    for request in list(sim.requests)[since:]:
-        if request.method == "POST" and request.path.endswith("/users"):
-            if request.status == 200:
-                payload = request.json_param("payload") or {}
-                total += len(payload.get("data") or [])
-    return total
+    """Rows Meta accepted in ``/users`` requests ``since`` onwards:
+    {"POST": added or updated, "DELETE": removed, "requests": n}."""
+    totals = {"POST": 0, "DELETE": 0, "requests": 0}
+    for request in sim.requests[since:]:
+        if request.path.endswith("/users") and request.status == 200:
+            payload = request.json_param("payload") or {}
+            totals[request.method] = totals.get(request.method, 0) + len(
+                payload.get("data") or []
+            )
+            totals["requests"] += 1
+    return totals
 
 
-def run_size(odoo_path, python, partners, delta, profile=False):
+def vacuum_analyze(database):
+    """What autovacuum does after bulk inserts: fresh planner statistics
+    (and the visibility map). Returns the server's autovacuum setting."""
+    connection = psycopg2.connect(dbname=database)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cr:
+            cr.execute("SHOW autovacuum")
+            setting = cr.fetchone()[0]
+            # only the tables of the bench's role (catalogs shared by all
+            # databases need a superuser: skipped with a notice)
+            cr.execute("VACUUM (ANALYZE)")
+        return setting
+    finally:
+        connection.close()
+
+
+def run_size(
+    odoo_path, python, partners, delta, profile=False, keep=False, analyze=True
+):
     sim = MetaSimulator(seed=11, app_id=APP_ID, app_secret=APP_SECRET)
     sim.start()
     try:
@@ -174,7 +212,10 @@ def run_size(odoo_path, python, partners, delta, profile=False):
             token_type="SYSTEM_USER",
             ad_accounts=[account["id"]],
         )
-        with OdooHarness(odoo_path, python) as odoo:
+        odoo = OdooHarness(
+            odoo_path, python, database=f"bench_aud_{os.getpid()}_{partners}"
+        )
+        try:
             started = time.monotonic()
             odoo.install()
             out = odoo.shell(
@@ -191,6 +232,7 @@ def run_size(odoo_path, python, partners, delta, profile=False):
                         share=CONSENTING_SHARE,
                     )
                 )
+            autovacuum = vacuum_analyze(odoo.database) if analyze else "not run"
             setup_s = time.monotonic() - started
             consenting = int(
                 marker(
@@ -201,17 +243,24 @@ def run_size(odoo_path, python, partners, delta, profile=False):
                     "BENCH_CONSENTING",
                 )
             )
-            print(f"[{partners}] setup {setup_s:.0f} s, {consenting} consenting")
+            print(
+                f"[{partners}] setup {setup_s:.0f} s, {consenting} consenting "
+                f"(server autovacuum: {autovacuum}; VACUUM (ANALYZE) after the "
+                f"setup: {'yes' if analyze else 'no'})"
+            )
             mark = len(sim.requests)
             output = odoo.shell(SYNC.format(profile=profile))
             if profile:
                 print(output)
             full = json.loads(marker(output, "BENCH_SYNC"))
-            uploaded = rows_received(sim, mark)
+            received = rows_received(sim, mark)
+            uploaded = received["POST"]
             print(
-                f"[{partners}] full sync {full['seconds']:.1f} s, {uploaded} rows "
-                f"at Meta, peak RSS {full['peak_rss_mb']:.0f} MB, "
-                f"outbox not done: {full['not_done']}"
+                f"[{partners}] full sync {full['seconds']:.1f} s: {uploaded} rows "
+                f"received by Meta in {received['requests']} requests, peak RSS "
+                f"{full['peak_rss_mb']:.0f} MB (after loading Odoo, before the "
+                f"sync: {full['rss_before_mb']:.0f} MB), outbox not done: "
+                f"{full['not_done']}; {full['result']}"
             )
             figures = {
                 "partners": partners,
@@ -219,6 +268,8 @@ def run_size(odoo_path, python, partners, delta, profile=False):
                 "uploaded": uploaded,
                 "full_sync_s": round(full["seconds"], 2),
                 "peak_rss_mb": round(full["peak_rss_mb"], 1),
+                "rss_before_mb": round(full["rss_before_mb"], 1),
+                "not_done": full["not_done"],
                 "setup_s": round(setup_s, 1),
                 "at_meta": len(sim.audience_members(sim.audience_ids()[0])),
             }
@@ -227,37 +278,63 @@ def run_size(odoo_path, python, partners, delta, profile=False):
                 changed = int(
                     marker(odoo.shell(CHANGE.format(count=count)), "BENCH_CHANGED")
                 )
+                if analyze:
+                    vacuum_analyze(odoo.database)
                 mark = len(sim.requests)
                 again = json.loads(
                     marker(odoo.shell(SYNC.format(profile=False)), "BENCH_SYNC")
                 )
+                sent = rows_received(sim, mark)
                 figures.update(
                     changed_rows=changed,
-                    delta_rows_sent=rows_received(sim, mark),
+                    delta_rows_sent=sent["POST"],
+                    delta_rows_removed=sent["DELETE"],
                     delta_s=round(again["seconds"], 2),
                     delta_peak_rss_mb=round(again["peak_rss_mb"], 1),
+                    delta_not_done=again["not_done"],
                 )
                 print(
-                    f"[{partners}] delta: {changed} changed, "
-                    f"{figures['delta_rows_sent']} rows sent "
-                    f"in {again['seconds']:.1f} s"
+                    f"[{partners}] delta: {changed} partners changed their "
+                    f"e-mail, {sent['POST']} rows added/updated and "
+                    f"{sent['DELETE']} removed at Meta in {sent['requests']} "
+                    f"requests, {again['seconds']:.1f} s; {again['result']}"
                 )
             return figures
+        finally:
+            if keep:
+                odoo.stop()
+                print(f"database kept: {odoo.database}")
+            else:
+                odoo.drop()
     finally:
         sim.stop()
 
 
 def hash_figures(count=200_000):
-    emails = [f"  Kisi.{n}@Ornek.COM.tr " for n in range(count)]
-    started = time.perf_counter()
-    for value in emails:
-        customer_file.hash_value("EMAIL", customer_file.normalize("EMAIL", value))
-    core = time.perf_counter() - started
-    started = time.perf_counter()
-    for value in emails:
-        hashlib.sha256(value.encode()).hexdigest()
-    bare = time.perf_counter() - started
-    return count / core, core / bare
+    """The core's normalise + hash per key against bare ``hashlib`` on the
+    same strings: {kind: (core seconds, hashlib seconds, rows)}."""
+    half = count // 2
+    values = {
+        "EMAIL": [f"  Kisi.{n}@Ornek.COM.tr " for n in range(half)],
+        "PHONE": [
+            f"0532 {n // 10000:03d} {n % 10000 // 100:02d} {n % 100:02d}"
+            for n in range(count - half)
+        ],
+    }
+    figures = {}
+    for key, strings in values.items():
+        started = time.perf_counter()
+        for value in strings:
+            customer_file.hash_value(
+                key, customer_file.normalize(key, value, country="TR")
+            )
+        core = time.perf_counter() - started
+        started = time.perf_counter()
+        for value in strings:
+            hashlib.sha256(value.encode()).hexdigest()
+        bare = time.perf_counter() - started
+        figures[key] = (core, bare, len(strings))
+    return figures
 
 
 def cpu_name():
@@ -277,18 +354,57 @@ def main():
     parser.add_argument("--partners", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument(
+        "--keep", action="store_true", help="keep the databases (bench_aud_*)"
+    )
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="no VACUUM (ANALYZE) after the setup: planner statistics as left "
+        "by the import (stale when the server's autovacuum is off)",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="print a profile of the full sync"
     )
     args = parser.parse_args()
     python = args.python or sys.executable
     ensure_simulator(python)
-    rows_per_s, ratio = hash_figures()
-    print(f"hashing: {rows_per_s:,.0f} e-mails/s, {ratio:.2f}x bare hashlib")
-    small = run_size(args.odoo, python, args.small, delta=False)
+    hashing = hash_figures()
+    for key, (core, bare, rows) in hashing.items():
+        print(
+            f"hashing {key}: {rows / core:,.0f} rows/s normalised + hashed by the "
+            f"core, {rows / bare:,.0f} rows/s bare hashlib ({core / bare:.1f}x)"
+        )
+    core = sum(core for core, _bare, _rows in hashing.values())
+    bare = sum(bare for _core, bare, _rows in hashing.values())
+    rows = sum(rows for _core, _bare, rows in hashing.values())
+    print(
+        f"hashing, e-mails and phones: {rows / core:,.0f} rows/s, "
+        f"{core / bare:.1f}x bare hashlib's time"
+    )
+    options = {"keep": args.keep, "analyze": args.analyze}
+    small = run_size(args.odoo, python, args.small, delta=False, **options)
     if args.profile:
-        run_size(args.odoo, python, args.partners, delta=False, profile=True)
-        return
-    large = run_size(args.odoo, python, args.partners, delta=True)
+        run_size(
+            args.odoo,
+            python,
+            args.partners,
+            delta=False,
+            profile=True,
+            **options,
+        )
+        return 0
+    large = run_size(args.odoo, python, args.partners, delta=True, **options)
+    rss_ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
+    print(
+        f"memory: peak RSS {small['peak_rss_mb']:.0f} MB at {args.small} partners, "
+        f"{large['peak_rss_mb']:.0f} MB at {args.partners} "
+        f"(x{rss_ratio:.3f}; target <= x1.10)"
+    )
+    print(
+        f"targets: full sync {large['full_sync_s']:.1f} s (<= 30 s), delta "
+        f"{large['delta_rows_sent']} rows sent for {large['changed_rows']} changed"
+    )
     result = {
         "partners": large["partners"],
         "consenting": large["consenting"],
@@ -298,18 +414,34 @@ def main():
         "delta_rows_sent": large["delta_rows_sent"],
         "delta_s": large["delta_s"],
         "peak_rss_mb": large["peak_rss_mb"],
-        "hash_rows_per_s": round(rows_per_s),
-        "hash_ratio_to_hashlib": round(ratio, 2),
-        "peak_rss_mb_small": small["peak_rss_mb"],
+        "hash_rows_per_s": round(rows / core),
+        "hash_ratio_to_hashlib": round(core / bare, 2),
+        "peak_rss_mb_10k": small["peak_rss_mb"],
+        "rss_ratio_100k_to_10k": round(rss_ratio, 3),
         "small_partners": small["partners"],
-        "rss_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
+        "small_consenting": small["consenting"],
+        "small_uploaded": small["uploaded"],
         "small_full_sync_s": small["full_sync_s"],
+        "rss_before_sync_mb": large["rss_before_mb"],
+        "delta_rows_removed": large["delta_rows_removed"],
+        "not_done": large["not_done"] + large["delta_not_done"],
+        "hash_email_rows_per_s": round(hashing["EMAIL"][2] / hashing["EMAIL"][0]),
+        "hash_email_ratio": round(hashing["EMAIL"][0] / hashing["EMAIL"][1], 2),
+        "hash_phone_rows_per_s": round(hashing["PHONE"][2] / hashing["PHONE"][0]),
+        "hash_phone_ratio": round(hashing["PHONE"][0] / hashing["PHONE"][1], 2),
         "at_meta": large["at_meta"],
         "setup_s": large["setup_s"],
+        "vacuum_analyze": args.analyze,
         "cpu": f"{os.cpu_count()} x {cpu_name()}",
     }
     print(json.dumps(result))
+    ok = (
+        result["uploaded"] == result["consenting"]
+        and result["delta_rows_sent"] == result["changed_rows"]
+        and result["not_done"] == 0
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
