@@ -252,18 +252,17 @@ class MetaAudience(models.Model):
     @api.model
     def _meta_suppression_keys(self, schema, row, partner):
         """The hashes the suppression list is checked against: the row's own
-        e-mail and phone (normalised once, the costly part), and the
-        partner's when the schema does not send them."""
+        e-mail and phone, and every e-mail and phone of the partner (its
+        mobile too: a person erased with a mobile is not sent again with it
+        as a phone)."""
         keys = {
             value
             for key, value in zip(schema, row, strict=True)
             if key in ("EMAIL", "PHONE") and value
         }
-        if "EMAIL" not in schema or "PHONE" not in schema:
-            keys |= {
-                key
-                for _kind, key in self.env["meta.suppression"]._meta_keys_of(partner)
-            }
+        keys |= {
+            key for _kind, key in self.env["meta.suppression"]._meta_keys_of(partner)
+        }
         return keys
 
     # ------------------------------------------------------------ sync

@@ -42,7 +42,13 @@ class MetaSuppression(models.Model):
         keys = set()
         for partner in partners:
             country = partner.country_id.code or "TR"
-            for kind, value in (("EMAIL", partner.email), ("PHONE", partner.phone)):
+            for kind, value in (
+                ("EMAIL", partner.email),
+                ("PHONE", partner.phone),
+                # a mobile is a phone Meta matches on as well (rows send the
+                # phone, else the mobile)
+                ("PHONE", partner.mobile),
+            ):
                 hashed = audience.hash_value(
                     kind, audience.normalize(kind, value or "", country=country)
                 )

@@ -245,6 +245,20 @@ class TestAudienceSync(MetaTransactionCase):
                     self.assertIn(row[-1], allowed)
                     self.assertFalse(set(row) & suppressed)
 
+    def test_a_person_erased_with_a_mobile_is_not_sent_again_with_it(self):
+        erased = self.person("Ayşe Yılmaz", "ayse@example.com")
+        erased.mobile = "0532 111 22 33"
+        erased.unlink()
+        # back with another e-mail, the same number as phone or as mobile
+        as_phone = self.person("Ayşe Y.", "ayse.yeni@example.com")
+        as_phone.phone = "+90 532 111 22 33"
+        as_mobile = self.person("A. Yılmaz", "a.yilmaz@example.com")
+        as_mobile.write({"phone": "0212 444 55 66", "mobile": "05321112233"})
+        other = self.person("Burak Kaya", "burak@example.com")
+        other.phone = "0533 999 88 77"
+        self.sync()
+        self.assertEqual(self.at_meta(), [f"odoo-partner-{other.id}"])
+
     def test_preview_counts_match_consent_and_usable(self):
         self.person("Ayşe Yılmaz", "ayse@example.com")
         self.person("Burak Kaya", "burak@example.com", consent=None)
