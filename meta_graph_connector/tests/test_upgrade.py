@@ -1,3 +1,6 @@
+import importlib.util
+from pathlib import Path
+
 from odoo.tests import tagged
 
 from ..data_migrations import migrate_accounts_to_connections
@@ -135,3 +138,29 @@ class TestUpgrade(MetaTransactionCase):
 
     def test_nothing_to_migrate_on_a_fresh_database(self):
         self.assertEqual(migrate_accounts_to_connections(self.env), {})
+
+
+@tagged("post_install", "-at_install")
+class TestUpgradeConversionEvents(MetaTransactionCase):
+    """A database of 18.0.2.0.0 had no conversion event on its stages: the
+    upgrade names them as a new install does, and keeps the names an
+    administrator already chose."""
+
+    def test_upgrade_names_the_stages(self):
+        stages = self.env["crm.stage"].with_context(active_test=False).search([])
+        chosen = stages[0]
+        stages.meta_conversion_event = False
+        chosen.meta_conversion_event = "Qualified Lead"
+        # the script Odoo runs on upgrade (its folder name is not a package)
+        path = Path(__file__).parent.parent / "migrations/18.0.2.1.0/post-migrate.py"
+        spec = importlib.util.spec_from_file_location("post_migrate_2_1", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.2.0.0")
+
+        for stage in stages - chosen:
+            self.assertEqual(
+                stage.meta_conversion_event,
+                stage.with_context(lang="en_US").name,
+            )
+        self.assertEqual(chosen.meta_conversion_event, "Qualified Lead")
