@@ -450,6 +450,10 @@ class MetaAudience(models.Model):
         once Meta confirms, it is archived here, its audit log kept."""
         self._meta_check_admin()
         for audience in self.filtered("meta_audience_ref"):
+            # its lookalikes first: they are audiences of their own at Meta,
+            # which deleting their seed does not delete
+            for lookalike in audience.lookalike_ids.filtered("meta_audience_ref"):
+                lookalike._meta_enqueue_deletion()
             self.env["meta.outbox"]._meta_enqueue(
                 audience.ad_account_id,
                 "delete_audience",

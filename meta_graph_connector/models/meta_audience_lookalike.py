@@ -24,7 +24,12 @@ class MetaAudienceLookalike(models.Model):
     )
     meta_audience_ref = fields.Char(string="Meta Audience ID", readonly=True)
     state = fields.Selection(
-        [("queued", "Queued"), ("created", "Created at Meta"), ("error", "Error")],
+        [
+            ("queued", "Queued"),
+            ("created", "Created at Meta"),
+            ("deleted", "Deleted at Meta"),
+            ("error", "Error"),
+        ],
         default="queued",
         readonly=True,
     )
@@ -59,12 +64,52 @@ class MetaAudienceLookalike(models.Model):
             )
         return lookalikes
 
+    def action_delete_at_meta(self):
+        """Delete the lookalike at Meta (its ads stop reaching its people);
+        it stays here, deleted, for the record."""
+        self._meta_check_admin()
+        for lookalike in self.filtered("meta_audience_ref"):
+            lookalike._meta_enqueue_deletion()
+        return self.audience_id.ad_account_id[:1].connection_id._meta_notification(
+            self.env._("Deletion requested: Meta deletes the lookalike shortly.")
+        )
+
+    def _meta_enqueue_deletion(self):
+        self.ensure_one()
+        seed = self.audience_id
+        self.env["meta.outbox"]._meta_enqueue(
+            seed.ad_account_id,
+            "delete_audience",
+            {"audience_id": self.meta_audience_ref},
+            # in line with its seed's operations: deleted before the seed
+            # when both are
+            ordering_key=f"audience-{seed.id}",
+            origin=self,
+        )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_at_meta(self):
+        # deleting only the Odoo side would leave the lookalike running
+        if any(lookalike.meta_audience_ref for lookalike in self):
+            raise UserError(
+                self.env._(
+                    "This lookalike still exists at Meta: use “Delete at Meta” first."
+                )
+            )
+
     def _meta_outbox_done(self, item, result):
-        self.write({"meta_audience_ref": result, "state": "created", "error": False})
-        self.env["meta.audience.log"]._meta_log(self.audience_id, "create_lookalike", 0)
+        if item.operation == "delete_audience":
+            self.write({"meta_audience_ref": False, "state": "deleted", "error": False})
+        else:
+            self.write(
+                {"meta_audience_ref": result, "state": "created", "error": False}
+            )
+        self.env["meta.audience.log"]._meta_log(self.audience_id, item.operation, 0)
 
     def _meta_outbox_failed(self, item, reason):
-        self.write({"state": "error", "error": str(reason)})
+        # a failed deletion leaves it at Meta: still created, with the reason
+        state = "created" if item.operation == "delete_audience" else "error"
+        self.write({"state": state, "error": str(reason)})
         self.env["meta.audience.log"]._meta_log(
-            self.audience_id, "create_lookalike", 0, error=reason
+            self.audience_id, item.operation, 0, error=reason
         )

@@ -317,6 +317,65 @@ class TestAudienceSync(MetaTransactionCase):
                 }
             )
 
+    def make_lookalike(self, name="Benzer %1"):
+        lookalike = (
+            self.env["meta.audience.lookalike"]
+            .with_user(self.meta_admin)
+            .create(
+                {
+                    "audience_id": self.audience.id,
+                    "name": name,
+                    "country_ids": [(6, 0, self.env.ref("base.tr").ids)],
+                    "ratio": 1,
+                }
+            )
+        )
+        self.send_outbox()
+        return lookalike
+
+    def test_deleting_an_audience_deletes_its_lookalikes_before_it(self):
+        for n in range(101):
+            self.person(f"Kişi {n}", f"kisi{n}@example.com")
+        self.sync()
+        lookalike = self.make_lookalike()
+        lookalike_ref, seed_ref = (
+            lookalike.meta_audience_ref,
+            self.audience.meta_audience_ref,
+        )
+        mark = len(self.simulator.requests)
+        self.audience.with_user(self.meta_admin).action_delete_at_meta()
+        self.send_outbox()
+        deleted = [
+            r.path.rsplit("/", 1)[-1]
+            for r in self.simulator.requests[mark:]
+            if r.method == "DELETE"
+        ]
+        self.assertEqual(deleted, [lookalike_ref, seed_ref], "lookalikes first")
+        self.assertNotIn(lookalike_ref, self.simulator.audience_ids())
+        self.assertEqual(lookalike.state, "deleted")
+        self.assertFalse(lookalike.meta_audience_ref)
+        self.assertIn("delete_audience", self.audience.log_ids.mapped("operation")[:2])
+
+    def test_deleting_a_lookalike_alone(self):
+        for n in range(101):
+            self.person(f"Kişi {n}", f"kisi{n}@example.com")
+        self.sync()
+        kept, deleted = self.make_lookalike("Benzer %1"), self.make_lookalike("%2")
+        ref = deleted.meta_audience_ref
+        from odoo.exceptions import UserError
+
+        with self.assertRaises(UserError):
+            deleted.unlink()  # the Odoo side alone would leave it running
+        with self.assertRaises(AccessError):
+            deleted.with_user(self.salesman).action_delete_at_meta()
+        deleted.with_user(self.meta_admin).action_delete_at_meta()
+        self.send_outbox()
+        self.assertNotIn(ref, self.simulator.audience_ids())
+        self.assertIn(kept.meta_audience_ref, self.simulator.audience_ids())
+        self.assertIn(self.audience.meta_audience_ref, self.simulator.audience_ids())
+        self.assertEqual((deleted.state, kept.state), ("deleted", "created"))
+        deleted.unlink()
+
     def test_a_full_refresh_replaces_the_people_at_meta(self):
         ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
         burak = self.person("Burak Kaya", "burak@example.com")
