@@ -18,6 +18,7 @@
         "data/utm_data.xml",
         "data/crm_data.xml",
         "data/ir_cron_data.xml",
+        "data/meta_audience_identifier_data.xml",
         "wizard/meta_connect_wizard_views.xml",
         "views/meta_login_templates.xml",
         "views/meta_app_views.xml",

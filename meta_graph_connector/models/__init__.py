@@ -23,6 +23,7 @@ from . import utm_campaign
 from . import mail_activity
 from . import meta_deletion_request
 from . import res_config_settings
+from . import meta_audience_identifier
 from . import meta_audience
 from . import meta_audience_member
 from . import meta_audience_log

@@ -64,10 +64,20 @@ class MetaAudience(models.Model):
         help="Pipeline segment: only leads created in the last N days (0: any).",
     )
     schema = fields.Char(
-        string="Identifiers Sent",
+        string="Identifier Keys",
         default=DEFAULT_SCHEMA,
         required=True,
-        help="Fixed once the audience exists at Meta.",
+        help="Meta's keys, in the order of the rows sent; fixed once the "
+        "audience exists at Meta.",
+    )
+    identifier_ids = fields.Many2many(
+        "meta.audience.identifier",
+        string="Identifiers Sent",
+        compute="_compute_identifier_ids",
+        inverse="_inverse_identifier_ids",
+        help="What is sent of each person, hashed: fixed once the audience "
+        "exists at Meta. Meta finds people by their e-mail or phone; the "
+        "others help it match them.",
     )
     meta_audience_ref = fields.Char(
         string="Meta Audience ID", readonly=True, copy=False
@@ -137,6 +147,41 @@ class MetaAudience(models.Model):
                 usable=usable,
             )
 
+    @api.depends("schema")
+    def _compute_identifier_ids(self):
+        Identifier = self.env["meta.audience.identifier"]
+        for audience in self:
+            audience.identifier_ids = Identifier.search(
+                [("code", "in", audience._meta_schema())]
+            )
+
+    def _inverse_identifier_ids(self):
+        for audience in self:
+            codes = audience.identifier_ids.sorted().mapped("code")
+            # the same keys are the same schema, whatever order it was saved in
+            if set(codes) != set(audience._meta_schema()):
+                audience.schema = ",".join(codes)
+
+    @api.constrains("schema")
+    def _check_schema(self):
+        for audience in self:
+            schema = audience._meta_schema()
+            unknown = set(schema) - set(customer_file.SCHEMA_KEYS)
+            if unknown:
+                raise UserError(
+                    self.env._(
+                        "Meta knows no identifier %(keys)s.",
+                        keys=", ".join(sorted(unknown)),
+                    )
+                )
+            if not {"EMAIL", "PHONE"} & set(schema):
+                raise UserError(
+                    self.env._(
+                        "Send at least the e-mail or the phone: Meta finds "
+                        "nobody by names, places or references alone."
+                    )
+                )
+
     def write(self, vals):
         if "schema" in vals and any(a.meta_audience_ref for a in self):
             raise UserError(
@@ -150,7 +195,7 @@ class MetaAudience(models.Model):
     # ------------------------------------------------------------ segment
 
     def _meta_schema(self):
-        return [key for key in self.schema.split(",") if key]
+        return [key.strip() for key in (self.schema or "").split(",") if key.strip()]
 
     def _meta_segment_domain(self):
         self.ensure_one()

@@ -270,6 +270,43 @@ class TestAudienceSync(MetaTransactionCase):
             "may be sent",
         )
 
+    def test_identifiers_are_chosen_by_name_and_fixed_at_meta(self):
+        from odoo.exceptions import UserError
+        from odoo.tests import Form
+
+        Identifier = self.env["meta.audience.identifier"]
+        by_code = {i.code: i for i in Identifier.search([])}
+        self.assertEqual(by_code["EMAIL"].with_context(lang="en_US").name, "E-mail")
+        self.assertEqual(
+            self.audience.identifier_ids.mapped("code"),
+            ["EMAIL", "PHONE", "FN", "LN", "CT", "COUNTRY", "EXTERN_ID"],
+        )
+        with Form(self.audience.with_user(self.meta_admin)) as form:
+            form.identifier_ids.remove(id=by_code["CT"].id)
+            form.identifier_ids.add(by_code["ZIP"])
+        self.assertEqual(
+            self.audience.schema, "EMAIL,PHONE,FN,LN,ZIP,COUNTRY,EXTERN_ID"
+        )
+        with self.assertRaises(UserError):
+            self.audience.identifier_ids = by_code["FN"] | by_code["CT"]
+        self.audience.invalidate_recordset()
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.sync()
+        sent = [
+            r.json_param("payload")["schema"]
+            for r in self.simulator.requests
+            if r.path.endswith("/users") and r.method == "POST"
+        ]
+        self.assertEqual(
+            sent, [["EMAIL", "PHONE", "FN", "LN", "ZIP", "COUNTRY", "EXTERN_ID"]]
+        )
+        with self.assertRaises(UserError):
+            self.audience.identifier_ids = by_code["EMAIL"]
+        # the same keys in another order are the same schema: no change
+        self.audience.identifier_ids = self.audience.identifier_ids
+        with self.assertRaises(AccessError):
+            Identifier.with_user(self.salesman).search([])
+
     def test_pipeline_segment_proposal_sent_not_won(self):
         proposal = self.env["crm.stage"].create({"name": "Teklif gönderildi"})
         won = self.env["crm.stage"].search([("is_won", "=", True)], limit=1)
