@@ -1,8 +1,10 @@
 import logging
 import time
+import uuid
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..graph import audience as customer_file
@@ -16,6 +18,10 @@ _logger = logging.getLogger(__name__)
 DEFAULT_SCHEMA = "EMAIL,PHONE,FN,LN,CT,COUNTRY,EXTERN_ID"
 #: Partners read (and rows built) at a time: never all of them in memory.
 PARTNER_CHUNK = 1000
+#: Consenting people up to whom the form's preview builds their rows (a few
+#: tenths of a second) to tell how many can be sent; beyond, the last sync
+#: tells it.
+PREVIEW_ROWS = 5000
 #: Rows per upload. Meta takes up to 10,000; a batch is the largest thing a
 #: sync holds in memory (rows, their JSON, the request), so half of that
 #: keeps the sync's memory the same from a small segment to a large one.
@@ -122,27 +128,39 @@ class MetaAudience(models.Model):
         for audience in self:
             audience.member_count = counts.get(audience, 0)
 
-    @api.depends("segment", "tag_ids", "partner_domain", "stage_ids", "max_age_days")
+    @api.depends(
+        "segment", "tag_ids", "partner_domain", "stage_ids", "max_age_days", "schema"
+    )
     def _compute_preview(self):
+        Partner = self.env["res.partner"].with_context(active_test=True)
         for audience in self:
             if not audience.id:
                 audience.preview = False
                 continue
-            Partner = self.env["res.partner"]
-            ids = Partner.search(audience._meta_segment_domain()).ids
-            consenting = 0
-            for start in range(0, len(ids), PARTNER_CHUNK):
-                states = Partner.browse(
-                    ids[start : start + PARTNER_CHUNK]
-                )._meta_consent_states()
-                consenting += sum(
-                    1 for state in states.values() if state["audiences"] == "granted"
+            domain = audience._meta_segment_domain()
+            # counted by the database: the form opens at once, whatever the
+            # size of the segment
+            match = Partner.search_count(domain)
+            consenting = Partner.search_count(
+                [*domain, *audience._meta_consent_domain()]
+            )
+            if consenting > PREVIEW_ROWS:
+                # the rows themselves are too many to build while the form
+                # opens: what the last sync found stands in for them
+                audience.preview = self.env._(
+                    "%(match)s partners match, %(consent)s consent; %(members)s "
+                    "had an identifier Meta can use and could be sent at the "
+                    "last sync",
+                    match=match,
+                    consent=consenting,
+                    members=audience.member_count,
                 )
+                continue
             usable = sum(1 for _row in audience._meta_desired_rows())
             audience.preview = self.env._(
                 "%(match)s partners match, %(consent)s consent, %(usable)s have an "
                 "identifier Meta can use and may be sent",
-                match=len(ids),
+                match=match,
                 consent=consenting,
                 usable=usable,
             )
@@ -194,6 +212,12 @@ class MetaAudience(models.Model):
 
     # ------------------------------------------------------------ segment
 
+    def _meta_consent_domain(self):
+        """Partners who consented to Meta advertising audiences (their
+        latest decision), as a domain term the database evaluates."""
+        granted = self.env["meta.consent"]._meta_granted_partners("audiences")
+        return [("id", "in", granted)]
+
     def _meta_schema(self):
         return [key.strip() for key in (self.schema or "").split(",") if key.strip()]
 
@@ -220,94 +244,126 @@ class MetaAudience(models.Model):
         return [("id", "in", leads.subselect("partner_id")), *company]
 
     @api.model
-    def _meta_person_fields(self):
-        """The partner fields :meth:`_meta_person` reads."""
-        return [
-            "name",
-            "email",
-            "phone",
-            "mobile",
-            "city",
-            "state_id",
-            "zip",
-            "country_id",
-        ]
+    def _meta_person_columns(self):
+        """The columns :meth:`_meta_person` reads, of ``partner`` (joined to
+        its ``country`` and ``state``): a row is made of a handful of a
+        partner's dozens of fields. Extend it with :meth:`_meta_person` to
+        send an identifier of a field of your own (a gender, a birth date)."""
+        return SQL(
+            "partner.id, partner.name, partner.email, partner.phone, "
+            "partner.mobile, partner.city, partner.zip, "
+            "country.code AS country_code, state.code AS state_code, "
+            "state.name AS state_name"
+        )
 
-    def _meta_person(self, partner):
-        """The raw identifiers of a partner, for the customer file."""
-        first, _sep, last = (partner.name or "").strip().rpartition(" ")
+    def _meta_person(self, values):
+        """The raw identifiers of a partner, for the customer file, from its
+        :meth:`_meta_person_columns`."""
+        first, _sep, last = (values["name"] or "").strip().rpartition(" ")
         return {
-            "EMAIL": partner.email,
-            "PHONE": partner.phone or partner.mobile,
+            "EMAIL": values["email"],
+            "PHONE": values["phone"] or values["mobile"],
             "FN": first or last,
             "LN": last if first else "",
-            "CT": partner.city,
-            "ST": partner.state_id.code
-            if partner.country_id.code == "US"
-            else partner.state_id.name,
-            "ZIP": partner.zip,
-            "COUNTRY": partner.country_id.code,
-            "EXTERN_ID": f"odoo-partner-{partner.id}",
+            "CT": values["city"],
+            "ST": values["state_code"]
+            if values["country_code"] == "US"
+            else values["state_name"],
+            "ZIP": values["zip"],
+            "COUNTRY": values["country_code"],
+            "EXTERN_ID": f"odoo-partner-{values['id']}",
         }
+
+    def _meta_people(self, segment):
+        """Yield the people of ``segment`` (a partner query) a page at a
+        time, in id order, as dicts of :meth:`_meta_person_columns`.
+
+        One query streamed through a database cursor: paging with repeated
+        ``id > last LIMIT n`` queries made the database walk the segment
+        from its start for every page (a tag's partners, consent), time
+        growing with the square of the segment; reading the ORM's records
+        cost more than hashing them."""
+        self.env.flush_all()
+        cr = self.env.cr
+        # a name of its own: a cursor left open by an interrupted sync (the
+        # transaction closes it) never collides with the next one
+        cursor = SQL.identifier(f"meta_audience_people_{uuid.uuid4().hex}")
+        # the segment was searched through the ORM, with the access rules of
+        # whoever syncs; only its people's identifiers are read here
+        cr.execute(
+            SQL(
+                "DECLARE %s NO SCROLL CURSOR FOR SELECT %s FROM res_partner partner "
+                "LEFT JOIN res_country country ON country.id = partner.country_id "
+                "LEFT JOIN res_country_state state ON state.id = partner.state_id "
+                "WHERE partner.id IN %s ORDER BY partner.id",
+                cursor,
+                self._meta_person_columns(),
+                segment.subselect(),
+            )
+        )
+        while True:
+            cr.execute(SQL("FETCH FORWARD %s FROM %s", PARTNER_CHUNK, cursor))
+            people = cr.dictfetchall()
+            if not people:
+                break
+            yield people
+        cr.execute(SQL("CLOSE %s", cursor))
 
     def _meta_desired_rows(self):
         """Yield (partner id, extern id, row) of the people to have at Meta:
         in the segment, consenting, not suppressed, with an identifier Meta
-        can use; partners read a chunk at a time."""
+        can use; partners read a page at a time."""
         self.ensure_one()
         schema = self._meta_schema()
         Partner = self.env["res.partner"].with_context(active_test=True)
-        domain = self._meta_segment_domain()
+        # only who consented is read at all: the database filters the rest
+        segment = Partner._search(
+            [*self._meta_segment_domain(), *self._meta_consent_domain()]
+        )
         Suppression = self.env["meta.suppression"]
-        last_id = 0
-        while True:
-            # a page at a time by id: never every id of the segment in memory
-            # only the columns a row is made of (a partner has dozens)
-            partners = Partner.search_fetch(
-                [*domain, ("id", ">", last_id)],
-                self._meta_person_fields(),
-                order="id",
-                limit=PARTNER_CHUNK,
-            )
-            if not partners:
-                return
-            last_id = partners[-1].id
-            states = partners._meta_consent_states()
+        for people in self._meta_people(segment):
             candidates = []
-            for partner in partners:
-                if states[partner.id]["audiences"] != "granted":
-                    continue  # nothing of a person who did not consent is read
-                country = partner.country_id.code or "TR"
-                row = customer_file.person_row(
-                    schema, self._meta_person(partner), country=country
-                )
-                candidates.append(
-                    (partner, row, self._meta_suppression_keys(schema, row, partner))
-                )
-            # one query for the chunk, not one per person
+            for values in people:
+                country = values["country_code"] or "TR"
+                person = self._meta_person(values)
+                row = customer_file.person_row(schema, person, country=country)
+                keys = self._meta_suppression_keys(schema, row, values, person)
+                candidates.append((values["id"], person["EXTERN_ID"], row, keys))
+            # one query for the page, not one per person
             suppressed = Suppression._meta_suppressed_keys(
-                set().union(*(keys for _p, _r, keys in candidates))
+                set().union(*(keys for *_rest, keys in candidates))
             )
-            for partner, row, keys in candidates:
+            for partner_id, extern_id, row, keys in candidates:
                 if keys & suppressed or not customer_file.row_is_usable(schema, row):
                     continue
-                yield partner.id, f"odoo-partner-{partner.id}", row
-            partners.invalidate_recordset()
+                yield partner_id, extern_id, row
 
     @api.model
-    def _meta_suppression_keys(self, schema, row, partner):
-        """The hashes the suppression list is checked against: the row's own
-        e-mail and phone, and every e-mail and phone of the partner (its
-        mobile too: a person erased with a mobile is not sent again with it
-        as a phone)."""
-        keys = {
-            value
-            for key, value in zip(schema, row, strict=True)
-            if key in ("EMAIL", "PHONE") and value
-        }
-        keys |= {
-            key for _kind, key in self.env["meta.suppression"]._meta_keys_of(partner)
-        }
+    def _meta_suppression_keys(self, schema, row, values, person):
+        """The hashes the suppression list is checked against: every e-mail
+        and phone of the partner (its mobile too: a person erased with a
+        mobile is not sent again with it as a phone), those of the row
+        reused (normalising a phone is the costly part)."""
+        sent = dict(zip(schema, row, strict=True))
+        keys = set()
+        country = values["country_code"] or "TR"
+        for kind, raw in (
+            ("EMAIL", values["email"]),
+            ("PHONE", values["phone"]),
+            ("PHONE", values["mobile"]),
+        ):
+            if not raw:
+                continue
+            if kind in sent and raw == person[kind]:
+                keys.add(sent[kind])
+            else:
+                keys |= {
+                    key
+                    for _kind, key in self.env["meta.suppression"]._meta_keys_of_values(
+                        kind, raw, country
+                    )
+                }
+        keys.discard("")
         return keys
 
     # ------------------------------------------------------------ sync
@@ -474,21 +530,26 @@ class MetaAudience(models.Model):
         self.ensure_one()
         if not self._meta_ensure_at_meta():
             return
-        entries = [
-            (partner_id, extern_id, row, customer_file.row_digest(row))
-            for partner_id, extern_id, row in self._meta_desired_rows()
-        ]
-        if not entries:
-            raise UserError(
-                self.env._(
-                    "Nobody in the segment may be sent: nothing to replace with."
-                )
-            )
         # sudo: meta.audience.member - the table is rebuilt from what is sent
-        self.env["meta.audience.member"].sudo().search(
-            [("audience_id", "=", self.id)]
-        ).unlink()
-        self._meta_enqueue_batches("replace_users", self._meta_schema(), entries)
+        Member = self.env["meta.audience.member"].sudo()
+        members = Member.search([("audience_id", "=", self.id)])
+        # kept until the replacement is known not to be empty
+        with self.env.cr.savepoint():
+            members.unlink()
+            sent = self._meta_enqueue_batches(
+                "replace_users",
+                self._meta_schema(),
+                (
+                    (partner_id, extern_id, row, customer_file.row_digest(row))
+                    for partner_id, extern_id, row in self._meta_desired_rows()
+                ),
+            )
+            if not sent:
+                raise UserError(
+                    self.env._(
+                        "Nobody in the segment may be sent: nothing to replace with."
+                    )
+                )
 
     def action_delete_at_meta(self):
         """Delete the audience at Meta (its ads stop reaching these people);
@@ -561,38 +622,54 @@ class MetaAudience(models.Model):
         )
 
     def _meta_enqueue_batches(self, operation, schema, entries, sync_number=None):
+        """Queue ``entries`` (partner id, extern id, row, digest; any
+        iterable, read as it comes) in batches of one session, the last one
+        flagged as such: a batch is held until the next one shows it was not
+        the last, so a full refresh never has the whole segment in memory."""
+        session_id = int(time.time() * 1000)
+        held, seq = None, 0
+        for batch in customer_file.batches(entries, ROWS_PER_BATCH):
+            if held is not None:
+                seq += 1
+                self._meta_enqueue_batch(
+                    operation, schema, held, session_id, seq, False, sync_number
+                )
+                self._meta_release_memory()
+            held = batch
+        if held is not None:
+            self._meta_enqueue_batch(
+                operation, schema, held, session_id, seq + 1, True, sync_number
+            )
+        return seq + (held is not None)
+
+    def _meta_enqueue_batch(
+        self, operation, schema, batch, session_id, seq, last, sync_number=None
+    ):
         Member = self.env["meta.audience.member"]
-        if operation == "remove_users" and entries:
+        if operation == "remove_users":
             Member.sudo().search(
                 [
                     ("audience_id", "=", self.id),
-                    (
-                        "extern_id",
-                        "in",
-                        [extern_id for _p, extern_id, _r, _d in entries],
-                    ),
+                    ("extern_id", "in", [extern_id for _p, extern_id, _r, _d in batch]),
                 ]
             ).removing = True
-        session_id = int(time.time() * 1000)
-        batches = list(customer_file.batches(entries, ROWS_PER_BATCH))
-        for seq, batch in enumerate(batches, start=1):
-            if operation in ("add_users", "replace_users"):
-                Member._meta_upsert_many(self, batch, sync_number)
-            self.env["meta.outbox"]._meta_enqueue(
-                self.ad_account_id,
-                operation,
-                {
-                    "audience_id": self.meta_audience_ref,
-                    "schema": schema,
-                    "rows": [row for _p, _e, row, _d in batch],
-                    "extern_ids": [extern_id for _p, extern_id, _r, _d in batch],
-                    "session_id": session_id,
-                    "batch_seq": seq,
-                    "last_batch": seq == len(batches),
-                },
-                ordering_key=f"audience-{self.id}",
-                origin=self,
-            )
+        else:
+            Member._meta_upsert_many(self, batch, sync_number)
+        self.env["meta.outbox"]._meta_enqueue(
+            self.ad_account_id,
+            operation,
+            {
+                "audience_id": self.meta_audience_ref,
+                "schema": schema,
+                "rows": [row for _p, _e, row, _d in batch],
+                "extern_ids": [extern_id for _p, extern_id, _r, _d in batch],
+                "session_id": session_id,
+                "batch_seq": seq,
+                "last_batch": last,
+            },
+            ordering_key=f"audience-{self.id}",
+            origin=self,
+        )
 
     def _meta_outbox_done(self, item, result):
         params = item.params or {}

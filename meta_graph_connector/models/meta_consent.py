@@ -1,5 +1,6 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 #: What a person may consent to, for Meta.
 CONSENT_PURPOSES = [
@@ -63,6 +64,35 @@ class MetaConsent(models.Model):
         readonly=True,
         default=lambda self: self.env.user,
     )
+
+    def init(self):
+        # the latest decision of a person for a purpose, found for every
+        # partner of a segment at once (:meth:`_meta_granted_partners`)
+        tools.create_index(
+            self.env.cr,
+            "meta_consent_partner_purpose_decided_idx",
+            self._table,
+            ["partner_id", "purpose", "decided_at", "id"],
+        )
+
+    @api.model
+    def _meta_granted_partners(self, purpose):
+        """SQL selecting the partners whose latest decision for ``purpose``
+        grants it (the ORM's ``decided_at, id`` order decides ties), for a
+        domain: ``("id", "in", ...)``. A segment of a hundred thousand
+        partners is filtered in the database, never read to be filtered."""
+        return SQL(
+            """(SELECT decision.partner_id FROM meta_consent decision
+                 WHERE decision.purpose = %(purpose)s
+                   AND decision.state = 'granted'
+                   AND NOT EXISTS (
+                       SELECT 1 FROM meta_consent later
+                        WHERE later.partner_id = decision.partner_id
+                          AND later.purpose = decision.purpose
+                          AND (later.decided_at, later.id)
+                              > (decision.decided_at, decision.id)))""",
+            purpose=purpose,
+        )
 
     def write(self, vals):
         if self:

@@ -245,6 +245,17 @@ class TestAudienceSync(MetaTransactionCase):
                     self.assertIn(row[-1], allowed)
                     self.assertFalse(set(row) & suppressed)
 
+    def test_preview_counts_match_consent_and_usable(self):
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.person("Burak Kaya", "burak@example.com", consent=None)
+        self.person("Cem Ak", "", consent=True)  # consents, nothing to match on
+        self.audience.invalidate_recordset(["preview"])
+        self.assertEqual(
+            self.audience.preview,
+            "3 partners match, 2 consent, 1 have an identifier Meta can use and "
+            "may be sent",
+        )
+
     def test_a_person_erased_with_a_mobile_is_not_sent_again_with_it(self):
         erased = self.person("Ayşe Yılmaz", "ayse@example.com")
         erased.mobile = "0532 111 22 33"
@@ -259,16 +270,36 @@ class TestAudienceSync(MetaTransactionCase):
         self.sync()
         self.assertEqual(self.at_meta(), [f"odoo-partner-{other.id}"])
 
-    def test_preview_counts_match_consent_and_usable(self):
-        self.person("Ayşe Yılmaz", "ayse@example.com")
-        self.person("Burak Kaya", "burak@example.com", consent=None)
-        self.person("Cem Ak", "", consent=True)  # consents, nothing to match on
+    def test_preview_counts_the_latest_decision_of_each_person(self):
+        back = self.person("Ayşe Yılmaz", "ayse@example.com")
+        back._meta_record_consent("audiences", False, "manual")
+        back._meta_record_consent("audiences", True, "portal")
+        gone = self.person("Burak Kaya", "burak@example.com")
+        gone._meta_record_consent("audiences", False, "portal")
+        # measurement consent is another purpose: it does not count here
+        other = self.person("Cem Ak", "cem@example.com", consent=None)
+        other._meta_record_consent("measurement", True, "manual")
         self.audience.invalidate_recordset(["preview"])
         self.assertEqual(
             self.audience.preview,
-            "3 partners match, 2 consent, 1 have an identifier Meta can use and "
+            "3 partners match, 1 consent, 1 have an identifier Meta can use and "
             "may be sent",
         )
+
+    def test_preview_of_a_large_segment_says_what_the_last_sync_found(self):
+        for n in range(4):
+            self.person(f"Kişi {n}", f"kisi{n}@example.com")
+        self.sync()
+        self.person("Kişi 5", "kisi5@example.com")
+        with patch(
+            "odoo.addons.meta_graph_connector.models.meta_audience.PREVIEW_ROWS", 3
+        ):
+            self.audience.invalidate_recordset(["preview"])
+            self.assertEqual(
+                self.audience.preview,
+                "5 partners match, 5 consent; 4 had an identifier Meta can use "
+                "and could be sent at the last sync",
+            )
 
     def test_identifiers_are_chosen_by_name_and_fixed_at_meta(self):
         from odoo.exceptions import UserError
@@ -460,6 +491,43 @@ class TestAudienceSync(MetaTransactionCase):
         ]
         self.assertGreaterEqual(len(uploads), 3)
         self.assertTrue(all(len(r.json_param("payload")["data"]) <= 2 for r in uploads))
+
+    def test_a_full_refresh_of_a_large_segment_is_one_session_in_batches(self):
+        from odoo.exceptions import UserError
+
+        from ..models import meta_audience
+
+        people = [self.person(f"Kişi {n}", f"kisi{n}@example.com") for n in range(5)]
+        self.sync()
+        people[0].category_id = [(5,)]
+        with (
+            patch.object(meta_audience, "PARTNER_CHUNK", 2),
+            patch.object(meta_audience, "ROWS_PER_BATCH", 2),
+        ):
+            self.audience.with_user(self.meta_admin).action_full_refresh()
+        self.send_outbox()
+        self.assertEqual(
+            self.at_meta(), sorted(f"odoo-partner-{p.id}" for p in people[1:])
+        )
+        sessions = [
+            r.json_param("session")
+            for r in self.simulator.requests
+            if r.path.endswith("/usersreplace")
+        ]
+        self.assertEqual(len(sessions), 2)
+        self.assertEqual(len({s["session_id"] for s in sessions}), 1)
+        self.assertEqual(
+            [(s["batch_seq"], s["last_batch_flag"]) for s in sessions],
+            [(1, False), (2, True)],
+        )
+        # nobody left to send: refused, and the members stay as they were
+        members = self.audience.member_ids
+        self.assertEqual(len(members), 4)
+        empty = self.env["res.partner.category"].create({"name": "Boş"})
+        self.audience.tag_ids = [(6, 0, empty.ids)]
+        with self.assertRaises(UserError):
+            self.audience.with_user(self.meta_admin).action_full_refresh()
+        self.assertEqual(self.audience.member_ids, members)
 
     def test_one_broken_audience_never_stops_the_others_in_the_cron(self):
         self.person("Ayşe Yılmaz", "ayse@example.com")
