@@ -8,7 +8,14 @@
     "license": "LGPL-3",
     "development_status": "Alpha",
     "maintainers": ["meta-graph-connector"],
-    "depends": ["crm", "mail", "utm", "phone_validation", "privacy_lookup"],
+    "depends": [
+        "crm",
+        "mail",
+        "utm",
+        "phone_validation",
+        "privacy_lookup",
+        "portal",
+    ],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/meta_graph_connector_groups.xml",
@@ -32,6 +39,7 @@
         "views/res_config_settings_views.xml",
         "report/meta_lead_report_views.xml",
         "views/meta_consent_views.xml",
+        "views/meta_consent_portal_templates.xml",
         "views/meta_audience_views.xml",
         "views/meta_conversion_views.xml",
         "views/meta_graph_connector_menus.xml",
