@@ -109,6 +109,11 @@ class MetaAudience(models.Model):
     )
     member_ids = fields.One2many("meta.audience.member", "audience_id", readonly=True)
     member_count = fields.Integer(compute="_compute_member_count")
+    batches_waiting = fields.Integer(
+        compute="_compute_batches_waiting",
+        help="Batches of this audience still on their way to Meta (the sync's "
+        "progress): each leaves the queue once Meta confirmed it.",
+    )
     log_ids = fields.One2many("meta.audience.log", "audience_id", readonly=True)
     lookalike_ids = fields.One2many(
         "meta.audience.lookalike", "audience_id", string="Lookalikes"
@@ -127,6 +132,24 @@ class MetaAudience(models.Model):
         )
         for audience in self:
             audience.member_count = counts.get(audience, 0)
+
+    def _compute_batches_waiting(self):
+        # sudo: meta.outbox - only the count of the audience's own items
+        counts = dict(
+            self.env["meta.outbox"]
+            .sudo()
+            ._read_group(
+                [
+                    ("origin_model", "=", self._name),
+                    ("origin_id", "in", self.ids),
+                    ("state", "in", ("pending", "failed", "parked")),
+                ],
+                ["origin_id"],
+                ["__count"],
+            )
+        )
+        for audience in self:
+            audience.batches_waiting = counts.get(audience.id, 0)
 
     @api.depends(
         "segment", "tag_ids", "partner_domain", "stage_ids", "max_age_days", "schema"

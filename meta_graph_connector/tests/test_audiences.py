@@ -482,7 +482,12 @@ class TestAudienceSync(MetaTransactionCase):
             patch.object(meta_audience, "PARTNER_CHUNK", 2),
             patch.object(meta_audience, "ROWS_PER_BATCH", 2),
         ):
-            self.sync()
+            self.audience._meta_sync()
+        # the sync's progress: its batches waiting, then none once sent
+        self.assertEqual(self.audience.batches_waiting, 3)
+        self.send_outbox()
+        self.audience.invalidate_recordset(["batches_waiting"])
+        self.assertEqual(self.audience.batches_waiting, 0)
         self.assertEqual(self.at_meta(), sorted(f"odoo-partner-{p.id}" for p in people))
         uploads = [
             r
