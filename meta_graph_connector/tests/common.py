@@ -97,6 +97,25 @@ class MetaCase:
 
     # ------------------------------------------------------------ helpers
 
+    def connect_ad_account(self, name="Ege Reklam"):
+        """An ad account at the simulator, the connection's token given
+        ``ads_management`` on it, and its asset in Odoo."""
+        account = self.simulator.add_ad_account(name)
+        self.connection.sudo().access_token = self.simulator.add_user_token(
+            scopes=[*PAGE_SCOPES, "ads_management"],
+            pages=[self.sim_page["id"]],
+            token_type="SYSTEM_USER",
+            ad_accounts=[account["id"]],
+        )
+        return self.env["meta.asset"].create(
+            {
+                "name": name,
+                "connection_id": self.connection.id,
+                "asset_type": "ad_account",
+                "external_id": account["id"],
+            }
+        )
+
     def send_outbox(self):
         """Run the outbox lane, as the cron does seconds after a request."""
         return self.env["meta.outbox"]._cron_process_outbox()

@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import PAGE_SCOPES, MetaTransactionCase
+from .common import MetaTransactionCase
 
 
 @tagged("post_install", "-at_install")
@@ -14,22 +14,7 @@ class TestAudienceSync(MetaTransactionCase):
 
     def setUp(self):
         super().setUp()
-        account = self.simulator.add_ad_account("Ege Reklam")
-        token = self.simulator.add_user_token(
-            scopes=[*PAGE_SCOPES, "ads_management"],
-            pages=[self.sim_page["id"]],
-            token_type="SYSTEM_USER",
-            ad_accounts=[account["id"]],
-        )
-        self.connection.sudo().access_token = token
-        self.ad_account = self.env["meta.asset"].create(
-            {
-                "name": "Ege Reklam",
-                "connection_id": self.connection.id,
-                "asset_type": "ad_account",
-                "external_id": account["id"],
-            }
-        )
+        self.ad_account = self.connect_ad_account()
         self.tag = self.env["res.partner.category"].create({"name": "Teklif verildi"})
         self.audience = self.env["meta.audience"].create(
             {

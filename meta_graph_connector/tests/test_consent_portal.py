@@ -2,7 +2,7 @@ import re
 
 from odoo.tests import new_test_user, tagged
 
-from .common import PAGE_SCOPES, MetaHttpCase
+from .common import MetaHttpCase
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -14,21 +14,7 @@ class TestConsentPortal(MetaHttpCase):
 
     def setUp(self):
         super().setUp()
-        account = self.simulator.add_ad_account("Ege Reklam")
-        self.connection.sudo().access_token = self.simulator.add_user_token(
-            scopes=[*PAGE_SCOPES, "ads_management"],
-            pages=[self.sim_page["id"]],
-            token_type="SYSTEM_USER",
-            ad_accounts=[account["id"]],
-        )
-        ad_account = self.env["meta.asset"].create(
-            {
-                "name": "Ege Reklam",
-                "connection_id": self.connection.id,
-                "asset_type": "ad_account",
-                "external_id": account["id"],
-            }
-        )
+        ad_account = self.connect_ad_account()
         tag = self.env["res.partner.category"].create({"name": "Müşteri"})
         self.audience = self.env["meta.audience"].create(
             {
