@@ -10,6 +10,7 @@ from odoo.tools.safe_eval import safe_eval
 from ..graph import audience as customer_file
 from ..graph import audience_api
 from ..graph.errors import GraphError, quoted
+from .meta_suppression import MATCH_FIELDS
 
 _logger = logging.getLogger(__name__)
 
@@ -370,11 +371,8 @@ class MetaAudience(models.Model):
         sent = dict(zip(schema, row, strict=True))
         keys = set()
         country = values["country_code"] or "TR"
-        for kind, raw in (
-            ("EMAIL", values["email"]),
-            ("PHONE", values["phone"]),
-            ("PHONE", values["mobile"]),
-        ):
+        for kind, field in MATCH_FIELDS:
+            raw = values[field]
             if not raw:
                 continue
             if kind in sent and raw == person[kind]:

@@ -2,6 +2,10 @@ from odoo import api, fields, models
 
 from ..graph import audience
 
+#: The partner fields Meta could match a person on, with their key kind: a
+#: mobile is a phone as well (rows send the phone, else the mobile).
+MATCH_FIELDS = (("EMAIL", "email"), ("PHONE", "phone"), ("PHONE", "mobile"))
+
 
 class MetaSuppression(models.Model):
     """People who must never be sent to Meta again, by hash only.
@@ -42,18 +46,8 @@ class MetaSuppression(models.Model):
         keys = set()
         for partner in partners:
             country = partner.country_id.code or "TR"
-            for kind, value in (
-                ("EMAIL", partner.email),
-                ("PHONE", partner.phone),
-                # a mobile is a phone Meta matches on as well (rows send the
-                # phone, else the mobile)
-                ("PHONE", partner.mobile),
-            ):
-                hashed = audience.hash_value(
-                    kind, audience.normalize(kind, value or "", country=country)
-                )
-                if hashed:
-                    keys.add((kind, hashed))
+            for kind, field in MATCH_FIELDS:
+                keys |= self._meta_keys_of_values(kind, partner[field], country)
         return keys
 
     @api.model
