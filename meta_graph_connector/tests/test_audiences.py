@@ -318,8 +318,16 @@ class TestAudienceSync(MetaTransactionCase):
         )
         with self.assertRaises(UserError):
             self.audience.identifier_ids = by_code["EMAIL"]
-        # the same keys in another order are the same schema: no change
-        self.audience.identifier_ids = self.audience.identifier_ids
+        # the same keys saved in another order are the same schema: saving
+        # the form again changes nothing, even at Meta
+        legacy = self.audience.copy(
+            {"schema": "PHONE,EMAIL,EXTERN_ID", "name": "Eski sıra"}
+        )
+        legacy.meta_audience_ref = "120330000000000001"
+        legacy.identifier_ids = (
+            by_code["EMAIL"] | by_code["PHONE"] | by_code["EXTERN_ID"]
+        )
+        self.assertEqual(legacy.schema, "PHONE,EMAIL,EXTERN_ID")
         with self.assertRaises(AccessError):
             Identifier.with_user(self.salesman).search([])
 
