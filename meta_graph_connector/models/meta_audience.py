@@ -712,16 +712,17 @@ class MetaAudience(models.Model):
             )
             return
         Member = self.env["meta.audience.member"]
-        members = Member.search(
-            [
-                ("audience_id", "=", self.id),
-                ("extern_id", "in", params.get("extern_ids") or []),
-            ]
-        )
         if item.operation == "remove_users":
-            members.unlink()
+            Member.search(
+                [
+                    ("audience_id", "=", self.id),
+                    ("extern_id", "in", params.get("extern_ids") or []),
+                ]
+            ).unlink()
         else:
-            members.write({"sent_at": fields.Datetime.now()})
+            Member._meta_mark_sent(
+                self, params.get("extern_ids") or [], params.get("rows") or []
+            )
         self.env["meta.audience.log"]._meta_log(
             self,
             item.operation,

@@ -5,6 +5,8 @@ from psycopg2.extras import execute_values
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..graph import audience as customer_file
+
 
 class MetaAudienceMember(models.Model):
     """A person as Meta has them in an audience: the row sent (hashes only)
@@ -56,6 +58,32 @@ class MetaAudienceMember(models.Model):
             )
         )
         self.invalidate_model(["seen_sync"])
+
+    @api.model
+    def _meta_mark_sent(self, audience, extern_ids, rows):
+        """Meta confirmed these rows: their members are sent, unless a later
+        sync has meanwhile queued another row for the person (its digest
+        differs: that one is still on its way). One statement for a batch of
+        thousands (the ORM would load every member to write it)."""
+        if not extern_ids:
+            return
+        digests = [customer_file.row_digest(row) for row in rows]
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE meta_audience_member member "
+                "SET sent_at = now() at time zone 'UTC', "
+                "write_uid = %s, write_date = now() at time zone 'UTC' "
+                "FROM unnest(%s::varchar[], %s::varchar[]) AS sent(extern_id, digest) "
+                "WHERE member.audience_id = %s AND member.extern_id = sent.extern_id "
+                "AND member.row_digest = sent.digest",
+                self.env.uid,
+                list(extern_ids),
+                digests,
+                audience.id,
+            )
+        )
+        self.invalidate_model(["sent_at", "write_uid", "write_date"])
 
     @api.model
     def _meta_upsert_many(self, audience, entries, sync_number=None):

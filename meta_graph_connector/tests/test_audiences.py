@@ -94,6 +94,31 @@ class TestAudienceSync(MetaTransactionCase):
         )
         self.assertNotIn("example.com", str(log.read()))
 
+    def test_a_confirmation_never_marks_a_newer_row_of_the_person_sent(self):
+        """Ayşe's first row is on its way when she changes her e-mail: Meta
+        confirming that first row does not count her new one as sent (were
+        its batch to fail, no later sync would send it again)."""
+        ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.audience._meta_sync()
+        ayse.email = "ayse.yilmaz@example.com"
+        self.audience._meta_sync()
+        first, second = self.env["meta.outbox"].search(
+            [("operation", "=", "add_users")], order="id"
+        )
+        first._meta_process()
+        self.assertEqual(first.state, "done")
+        member = self.env["meta.audience.member"].search(
+            [("audience_id", "=", self.audience.id)]
+        )
+        self.assertFalse(member.sent_at, "her new row is still on its way")
+        second._meta_process()
+        self.assertTrue(member.sent_at)
+        self.simulator.clear_requests()
+        self.sync()
+        self.assertFalse(
+            [r for r in self.simulator.requests if r.path.endswith("/users")]
+        )
+
     def test_an_erased_person_leaves_every_audience_at_once(self):
         ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
         self.sync()
