@@ -170,3 +170,80 @@ def test_hash_digits_round_trip(raw):
 )
 def test_phone_region(e164, region):
     assert phone_region(e164) == region
+
+
+def _reference(raw, region):
+    """What phonenumbers makes of the spelling itself, separators and all
+    (normalize_phone parses the bare digits: the two must agree)."""
+    import phonenumbers
+
+    from graph.phone import _candidates, _clean, _region
+
+    text = _clean(raw)
+    if text is None:
+        return None
+    region = _region(region)
+    for candidate in _candidates(text, region):
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(
+                number, phonenumbers.PhoneNumberFormat.E164
+            )
+    return None
+
+
+def test_bare_digits_parse_as_the_spelling_does():
+    """Random spellings (national, international, 00, separators anywhere,
+    valid and invalid numbers) of many countries normalise exactly as
+    phonenumbers reads them with their separators."""
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(20261204)
+    separators = [" ", "-", ".", "/", "(", ")", "\u2013", "\u2212", "  ", " - "]
+    regions = ["TR", "DE", "GB", "US", "FR", "IT", "NL", "AZ", "RU", "SA", "BR", None]
+    kinds = [
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+    ]
+    spellings = []
+    for region in regions[:-1]:
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for fmt in (
+                phonenumbers.PhoneNumberFormat.NATIONAL,
+                phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                phonenumbers.PhoneNumberFormat.E164,
+            ):
+                spellings.append(phonenumbers.format_number(example, fmt))
+    for _ in range(1500):
+        base = rng.choice(spellings)
+        digits = list(base)
+        # change digits (mostly making other, often invalid, numbers)
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randrange(len(digits))
+            if digits[at].isdigit():
+                digits[at] = str(rng.randint(0, 9))
+        text = "".join(digits).replace(" ", "")
+        spelled = []
+        for char in text:
+            spelled.append(char)
+            if rng.random() < 0.25:
+                spelled.append(rng.choice(separators))
+        variant = "".join(spelled)
+        if rng.random() < 0.2 and variant.startswith("+"):
+            variant = "00" + variant[1:]
+        if rng.random() < 0.1 and variant.startswith("+"):
+            variant = variant[1:]
+        region = rng.choice(regions)
+        assert normalize_phone(variant, region) == _reference(variant, region), (
+            variant,
+            region,
+        )
