@@ -206,10 +206,12 @@ class GraphClient:
             "POST", path, data=data, json_body=json_body, idempotent=idempotent
         )
 
-    def delete(self, path, params=None, data=None):
-        """``DELETE``; ``data`` goes in the body (a customer file's removals
-        are megabytes, too long for a URL)."""
-        return self.request("DELETE", path, params=params, data=data)
+    def delete(self, path, params=None, data=None, json_body=None):
+        """``DELETE``; ``data`` or ``json_body`` goes in the body (a customer
+        file's removals are megabytes, too long for a URL)."""
+        return self.request(
+            "DELETE", path, params=params, data=data, json_body=json_body
+        )
 
     def request(
         self, method, path, *, params=None, data=None, json_body=None, idempotent=None
