@@ -1,0 +1,195 @@
+"""Comments of Pages and Instagram accounts (docs/meta-facts.md §4.5, §6.3).
+
+Deliveries are built with the simulator's payload builders, which follow
+Meta's documented shapes independently of the code under test.
+"""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from graph import social
+from graph.webhook import parse_delivery
+from meta_simulator import payloads
+
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def one(delivery):
+    [event] = parse_delivery(delivery)
+    return social.change_from_event(event)
+
+
+def test_a_facebook_comment_and_a_reply():
+    top = one(
+        payloads.feed_comment(
+            "1111",
+            comment_id="5555_1",
+            post_id="1111_5555",
+            from_id="7777",
+            from_name="Ayşe Yılmaz",
+            message="Fiyat nedir?",
+            created_time=T0,
+        )
+    )
+    assert (top.platform, top.account_id, top.comment_id) == (
+        "facebook",
+        "1111",
+        "5555_1",
+    )
+    assert (top.object_id, top.parent_id, top.verb) == ("1111_5555", "", "add")
+    assert (top.author_id, top.author_label, top.text) == (
+        "7777",
+        "Ayşe Yılmaz",
+        "Fiyat nedir?",
+    )
+    assert top.created_at == T0 == top.event_at
+    assert not top.from_account
+    reply = one(
+        payloads.feed_comment(
+            "1111", comment_id="5555_2", post_id="1111_5555", parent_id="5555_1",
+            from_id="1111", from_name="Sayfa", message="DM attık", created_time=T0,
+        )
+    )  # fmt: skip
+    assert reply.parent_id == "5555_1"
+    assert reply.from_account, "the Page's own reply is recognised"
+
+
+@pytest.mark.parametrize("verb", ["edited", "remove", "hide", "unhide"])
+def test_facebook_verbs(verb):
+    change = one(
+        payloads.feed_comment(
+            "1111", verb=verb, comment_id="5555_1", post_id="1111_5555",
+            message="Yeni metin", created_time=T0 + timedelta(minutes=5),
+        )
+    )  # fmt: skip
+    assert change.verb == verb
+    assert change.event_at == T0 + timedelta(minutes=5)
+    assert change.created_at is None  # a change is not the comment's birth
+    assert change.text == ("Yeni metin" if verb == "edited" else None)
+
+
+def test_an_unknown_verb_reads_as_an_addition():
+    change = one(
+        payloads.feed_comment("1111", verb="add", comment_id="5555_1", created_time=T0)
+    )
+    assert change.verb == "add"
+
+
+def test_an_instagram_comment_on_an_ad_and_a_mention():
+    change = one(
+        payloads.instagram_comment(
+            "17841400000000001", "17890000000000001", "Stokta mı?", "IGSID_1",
+            "ayse.y", "17900000000000001", ad_id="120000000000001",
+            time=int(T0.timestamp()),
+        )
+    )  # fmt: skip
+    assert change.platform == "instagram"
+    assert (change.author_id, change.author_label) == ("IGSID_1", "@ayse.y")
+    assert (change.object_id, change.ad_id, change.text) == (
+        "17900000000000001",
+        "120000000000001",
+        "Stokta mı?",
+    )
+    [mention] = parse_delivery(
+        payloads.instagram_mention("17841400000000001", "1790", "1789")
+    )
+    assert social.change_from_event(mention) is None
+    assert social.mention_target(mention) == ("1790", "1789")
+
+
+def test_changes_out_of_order_end_in_the_right_state():
+    t1, t2 = T0, T0 + timedelta(seconds=30)
+    # an edit arriving after a later removal never revives the comment
+    assert not social.supersedes(t1, "edited", t2, "remove")
+    assert not social.supersedes(t2 + timedelta(days=1), "add", t1, "remove")
+    # an older edit arriving late does not overwrite a newer one
+    assert not social.supersedes(t1, "edited", t2, "edited")
+    assert social.supersedes(t2, "edited", t1, "edited")
+    # the addition arriving after its edit (same second) does not undo it
+    assert not social.supersedes(t1, "add", t1, "edited")
+    assert social.supersedes(t1, "edited", t1, "add")
+    assert social.supersedes(t1, "hide", None, None)
+
+
+def test_reads_of_both_platforms():
+    fb = social.change_from_read(
+        "facebook",
+        "1111",
+        {
+            "id": "5555_3",
+            "message": "<b>selam</b>",
+            "created_time": "2026-12-01T10:00:00+0000",
+            "from": {"id": "7777", "name": "Ayşe"},
+            "parent": {"id": "5555_1"},
+            "is_hidden": True,
+            "permalink_url": "https://www.facebook.com/1111/posts/5555?comment_id=3",
+        },
+        "1111_5555",
+    )
+    assert (fb.comment_id, fb.parent_id, fb.hidden, fb.created_at) == (
+        "5555_3",
+        "5555_1",
+        True,
+        T0,
+    )
+    assert fb.text == "<b>selam</b>", "kept as text: the Odoo layer escapes it"
+    ig = social.change_from_read(
+        "instagram",
+        "1784",
+        {
+            "id": "1789",
+            "text": "harika",
+            "timestamp": "2026-12-01T10:00:00+0000",
+            "username": "ayse.y",
+            "media": {"id": "1790"},
+        },
+    )
+    assert (ig.object_id, ig.author_username, ig.author_id) == ("1790", "ayse.y", "")
+    with pytest.raises(social.UnknownGraphError):
+        social.change_from_read("instagram", "1784", {"text": "no id"})
+
+
+def test_urls():
+    assert social.post_url("facebook", "1111_5555") == (
+        "https://www.facebook.com/1111/posts/5555"
+    )
+    assert social.comment_url("facebook", "1111_5555", "5555_3") == (
+        "https://www.facebook.com/1111/posts/5555?comment_id=3"
+    )
+    assert social.post_url("instagram", "1790") == ""
+    assert social.post_url("instagram", "1790", "https://www.instagram.com/p/x/") == (
+        "https://www.instagram.com/p/x/"
+    )
+    assert social.post_url("instagram", "1790", "javascript:alert(1)") == ""
+
+
+def test_reply_texts():
+    assert social.clean_reply("  Merhaba  ") == "Merhaba"
+    with pytest.raises(ValueError, match="empty"):
+        social.clean_reply("   ")
+    social.clean_reply("ş" * 2000, private=True)
+    with pytest.raises(ValueError, match="too_long"):
+        social.clean_reply("a" * 2001, private=True)
+    # Instagram counts bytes: 501 "ş" are 1002 bytes
+    with pytest.raises(ValueError, match="too_long"):
+        social.clean_reply("ş" * 501, private=True, platform="instagram")
+    social.clean_reply("ş" * 500, private=True, platform="instagram")
+    with pytest.raises(ValueError, match="too_long"):
+        social.clean_reply("a" * 2201)
+
+
+def test_private_reply_rules():
+    now = T0 + timedelta(days=6)
+    assert social.private_reply_refusal(T0, now, already=False) is None
+    assert social.private_reply_refusal(T0, now, already=True) == "already"
+    assert (
+        social.private_reply_refusal(
+            T0, T0 + timedelta(days=7, seconds=1), already=False
+        )
+        == "too_old"
+    )
+    assert (
+        social.private_reply_refusal(T0, now, already=False, from_account=True)
+        == "own_comment"
+    )
