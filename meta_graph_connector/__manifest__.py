@@ -26,6 +26,7 @@
         "data/crm_data.xml",
         "data/ir_cron_data.xml",
         "data/meta_audience_identifier_data.xml",
+        "data/meta_social_data.xml",
         "wizard/meta_connect_wizard_views.xml",
         "views/meta_login_templates.xml",
         "views/meta_app_views.xml",
@@ -42,6 +43,7 @@
         "views/meta_consent_portal_templates.xml",
         "views/meta_audience_views.xml",
         "views/meta_conversion_views.xml",
+        "views/meta_social_views.xml",
         "views/meta_graph_connector_menus.xml",
     ],
     "assets": {

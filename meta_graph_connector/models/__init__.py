@@ -32,3 +32,7 @@ from . import meta_outbox_ads
 from . import crm_stage
 from . import meta_conversion_event
 from . import meta_asset_conversions
+from . import meta_social_contact
+from . import meta_social_post
+from . import meta_social_comment
+from . import res_partner_social

@@ -349,3 +349,41 @@ class CrmLead(models.Model):
             self,
             lambda lead: Event._meta_dataset_of(lead.company_id).conversion_lost_event,
         )
+
+    # ------------------------------------------------------------ social
+
+    meta_social_comment_ids = fields.One2many(
+        "meta.social.comment", "lead_id", string="Social Comments"
+    )
+    meta_social_comment_count = fields.Integer(
+        string="Social", compute="_compute_meta_social_comment_count"
+    )
+    meta_last_social_at = fields.Datetime(
+        related="partner_id.meta_last_social_at", string="Last Social Interaction"
+    )
+
+    def _compute_meta_social_comment_count(self):
+        counts = dict(
+            self.env["meta.social.comment"]._read_group(
+                [("lead_id", "in", self.ids), ("from_account", "=", False)],
+                ["lead_id"],
+                ["__count"],
+            )
+        )
+        for lead in self:
+            lead.meta_social_comment_count = counts.get(lead._origin, 0)
+
+    def action_meta_social_comments(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "meta_graph_connector.action_meta_social_comment"
+        )
+        action["domain"] = [
+            "|",
+            ("lead_id", "=", self.id),
+            "&",
+            ("partner_id", "=", self.partner_id.id),
+            ("partner_id", "!=", False),
+        ]
+        action["context"] = {"search_default_customers": 1}
+        return action

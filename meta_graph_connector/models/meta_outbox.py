@@ -3,6 +3,7 @@ import json
 from odoo import api, fields, models
 
 from ..graph import api as meta_api
+from ..graph import social
 from ..graph.errors import MalformedPayloadError
 
 
@@ -52,6 +53,11 @@ class MetaOutbox(models.Model):
             "subscribe_page": meta_api.subscribe_page,
             "unsubscribe_page": meta_api.unsubscribe_page,
             "create_test_lead": meta_api.create_test_lead,
+            # Page and Instagram comments (meta.social.comment)
+            "comment_reply": social.reply_to_comment,
+            "comment_private_reply": social.private_reply,
+            "comment_hide": social.set_comment_hidden,
+            "comment_delete": social.delete_comment,
         }
 
     @api.model

@@ -18,3 +18,4 @@ from . import test_consent
 from . import test_consent_portal
 from . import test_audiences
 from . import test_conversions
+from . import test_social_comments

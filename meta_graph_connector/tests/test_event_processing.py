@@ -66,8 +66,8 @@ class TestEventProcessing(MetaTransactionCase):
             payloads.delivery(
                 "page",
                 [
-                    payloads.feed_comment(
-                        self.sim_page["id"], comment_id="1_2", message="Tel: 0532 111"
+                    payloads.messenger_message(
+                        self.sim_page["id"], "PSID", "m_0", "Tel: 0532 111"
                     ),
                     payloads.messenger_message(
                         self.sim_page["id"], "PSID", "m_1", "Adresim Kadıköy"
@@ -77,7 +77,7 @@ class TestEventProcessing(MetaTransactionCase):
         )
         # ignored at arrival: no lane ever spends time on them
         self.assertEqual(set(events.mapped("state")), {"ignored"})
-        self.assertEqual(events.mapped("kind"), ["page_comment", "messenger_message"])
+        self.assertEqual(events.mapped("kind"), ["messenger_message"] * 2)
         self.assertTrue(all("handles" in event.last_error for event in events))
         stored = " ".join(event.payload_text for event in events)
         self.assertNotIn("0532", stored)

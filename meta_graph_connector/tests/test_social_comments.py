@@ -1,0 +1,257 @@
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery
+from odoo.addons.meta_graph_connector.tests.common import (
+    PAGE_SCOPES,
+    MetaTransactionCase,
+)
+
+from meta_simulator import payloads
+
+XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+T0 = 1795000000  # 2026-11-16, seconds
+
+
+@tagged("post_install", "-at_install")
+class TestSocialComments(MetaTransactionCase):
+    """Comments of Pages and Instagram accounts on the customer card and
+    the lead, from the webhooks Meta sends (the simulator's payloads)."""
+
+    def setUp(self):
+        super().setUp()
+        self.Event = self.env["meta.webhook.event"]
+        self.Comment = self.env["meta.social.comment"]
+        self.page_id = self.sim_page["id"]
+        self.post_id = f"{self.page_id}_5555"
+
+    def deliver(self, *changes):
+        """Store a delivery as the webhook controller does, then run the
+        lane as its cron does."""
+        deliveries = [parse_delivery(change) for change in changes]
+        ids = self.Event._meta_store_events(
+            [e for events in deliveries for e in events]
+        )
+        self.Event._cron_process_events()
+        return self.Event.browse(ids)
+
+    def fb(self, comment_id="5555_1", verb="add", at=T0, **kwargs):
+        kwargs.setdefault("from_id", "7001")
+        kwargs.setdefault("from_name", "Ayşe Yılmaz")
+        return payloads.feed_comment(
+            self.page_id,
+            verb=verb,
+            comment_id=comment_id,
+            post_id=self.post_id,
+            created_time=at,
+            **kwargs,
+        )
+
+    def notes(self, partner):
+        subtype = self.env.ref("meta_graph_connector.mt_meta_social_partner")
+        return partner.message_ids.filtered(lambda m: m.subtype_id == subtype)
+
+    def comment(self, ref="5555_1"):
+        return self.Comment.search([("comment_ref", "=", ref)])
+
+    # ------------------------------------------------------------ in
+
+    def test_a_comment_lands_once_on_a_new_customer_with_a_note(self):
+        lead = self.env["crm.lead"].create({"name": "Koltuk takımı"})
+        events = self.deliver(
+            self.fb(message="Fiyat nedir?"), self.fb(message="Fiyat nedir?")
+        )
+        self.assertEqual(len(events), 1, "the redelivery is the same event")
+        comment = self.comment()
+        self.assertEqual(len(comment), 1)
+        self.assertEqual(comment.text, "Fiyat nedir?")
+        self.assertEqual(comment.author, "Ayşe Yılmaz")
+        self.assertEqual(comment.state, "visible")
+        self.assertEqual(
+            comment.url,
+            f"https://www.facebook.com/{self.page_id}/posts/5555?comment_id=1",
+        )
+        partner = comment.partner_id
+        self.assertEqual(partner.name, "Ayşe Yılmaz")
+        self.assertEqual(partner.meta_origin, "facebook")
+        self.assertEqual(comment.contact_id.scoped_id, "7001")
+        self.assertTrue(partner.meta_last_social_at)
+        self.assertEqual(partner.meta_social_comment_count, 1)
+        note = partner.message_ids.filtered(
+            lambda m: (
+                m.subtype_id
+                == self.env.ref("meta_graph_connector.mt_meta_social_partner")
+            )
+        )
+        self.assertEqual(len(note), 1)
+        self.assertIn("Fiyat nedir?", note.body)
+        self.assertFalse(lead.meta_social_comment_ids, "not this person's lead")
+        # the same person again: the same contact and partner, now on their lead
+        lead.partner_id = partner
+        self.deliver(self.fb("5555_2", message="Rengi var mı?", at=T0 + 60))
+        second = self.comment("5555_2")
+        self.assertEqual(second.partner_id, partner)
+        self.assertEqual(second.lead_id, lead)
+        self.assertEqual(lead.meta_social_comment_count, 1)
+        self.assertEqual(
+            len(self.env["meta.social.contact"].search([("scoped_id", "=", "7001")])), 1
+        )
+        lead_note = lead.message_ids.filtered(
+            lambda m: (
+                m.subtype_id == self.env.ref("meta_graph_connector.mt_meta_social_lead")
+            )
+        )
+        self.assertIn("Rengi var mı?", lead_note.body)
+
+    def test_meta_text_is_escaped_everywhere(self):
+        self.deliver(self.fb(message=XSS, from_name=f"Eve {XSS}"))
+        comment = self.comment()
+        self.assertEqual(comment.text, XSS, "kept as the person wrote it, as text")
+        body = self.notes(comment.partner_id).body
+        self.assertNotIn("<script>", body)
+        self.assertNotIn("<img", body)
+        self.assertIn("&lt;script&gt;", body)
+        self.assertNotIn("<script>", comment._meta_note_body())
+
+    def test_boosted_post_doubles_land_once(self):
+        organic = self.fb(message="Kampanya ne zaman bitiyor?")
+        boosted = self.fb(message="Kampanya ne zaman bitiyor?")
+        boosted["entry"][0]["changes"][0]["value"]["ad_id"] = "120000000000777"
+        self.deliver(organic, boosted)
+        comment = self.comment()
+        self.assertEqual(len(comment), 1)
+        self.assertEqual(len(self.notes(comment.partner_id)), 1)
+
+    def test_edits_and_removals_out_of_order_end_in_the_right_state(self):
+        # the removal arrives first, then the comment, then an older edit
+        self.deliver(self.fb(verb="remove", at=T0 + 120))
+        self.deliver(self.fb(message="Numaram 0532 111 22 33", at=T0))
+        self.deliver(self.fb(verb="edited", message="Numaram yok", at=T0 + 60))
+        comment = self.comment()
+        self.assertEqual(comment.state, "removed")
+        self.assertFalse(comment.text, "a removed comment's words are not kept")
+        self.assertFalse(
+            self.notes(comment.partner_id),
+            "nothing announced of a comment already removed",
+        )
+        # an edit arriving before its comment: the edit's text stays
+        self.deliver(
+            self.fb("5555_9", verb="edited", message="İkinci hali", at=T0 + 60)
+        )
+        self.deliver(self.fb("5555_9", message="İlk hali", at=T0))
+        edited = self.comment("5555_9")
+        self.assertEqual((edited.text, edited.edited), ("İkinci hali", True))
+        # hide then unhide, delivered the other way round
+        self.deliver(self.fb("5555_9", verb="unhide", at=T0 + 300))
+        self.deliver(self.fb("5555_9", verb="hide", at=T0 + 200))
+        self.assertEqual(edited.state, "visible")
+
+    def test_replies_keep_their_parent_and_the_page_is_no_customer(self):
+        self.deliver(self.fb(message="Kargo ücretsiz mi?"))
+        self.deliver(
+            self.fb(
+                "5555_2",
+                parent_id="5555_1",
+                from_id=self.page_id,
+                from_name="Anadolu Mobilya",
+                message="Evet, ücretsiz.",
+                at=T0 + 30,
+            )
+        )
+        parent, reply = self.comment("5555_1"), self.comment("5555_2")
+        self.assertEqual(reply.parent_id, parent)
+        self.assertEqual(reply.kind, "reply")
+        self.assertTrue(reply.from_account)
+        self.assertFalse(reply.partner_id)
+        self.assertFalse(reply.contact_id)
+        self.assertFalse(
+            self.env["res.partner"].search([("name", "=", "Anadolu Mobilya")])
+        )
+
+    def test_an_instagram_comment_and_its_ad_double(self):
+        ig = self.sim_page["ig_account_id"]
+        args = (ig, "17890000000000001", "Stokta var mı?", "IGSID_9", "ayse.y", "1790")
+        self.deliver(
+            payloads.instagram_comment(*args, time=T0),
+            payloads.instagram_comment(*args, ad_id="120000000000001", time=T0),
+        )
+        comment = self.comment("17890000000000001")
+        self.assertEqual(len(comment), 1)
+        self.assertEqual(comment.platform, "instagram")
+        self.assertEqual(comment.author, "@ayse.y")
+        self.assertEqual(comment.partner_id.meta_origin, "instagram")
+        self.assertEqual(comment.asset_id, self.instagram)
+
+    # ------------------------------------------------------------ rights
+
+    def test_a_salesperson_sees_comments_where_crm_lets_them(self):
+        other = new_test_user(
+            self.env,
+            login="other_salesman",
+            groups="sales_team.group_sale_salesman",
+            name="Other Seller",
+        )
+        self.deliver(self.fb(message="Merhaba"))
+        comment = self.comment()
+        as_salesman = self.Comment.with_user(self.salesman)
+        self.assertEqual(as_salesman.search([]), comment, "no lead: everybody sees it")
+        lead = self.env["crm.lead"].create(
+            {"name": "Koltuk", "partner_id": comment.partner_id.id, "user_id": other.id}
+        )
+        comment.lead_id = lead
+        self.assertFalse(as_salesman.search([]), "another seller's lead")
+        with self.assertRaises(AccessError):
+            comment.with_user(self.salesman).read(["text"])
+        with self.assertRaises(AccessError):
+            comment.with_user(self.salesman)._meta_reply("Merhaba")
+        # nobody edits what a customer wrote, not even their own seller
+        lead.user_id = self.salesman
+        with self.assertRaises(AccessError):
+            comment.with_user(self.salesman).write({"text": "başka"})
+        portal = new_test_user(
+            self.env, login="portal_meta", groups="base.group_portal"
+        )
+        with self.assertRaises(AccessError):
+            self.Comment.with_user(portal).search([])
+
+    def test_companies_see_their_own_comments(self):
+        other_company = self.env["res.company"].create({"name": "Ege Şube"})
+        # the connection and its Page move together (one by one, each write
+        # would be refused as mixing companies)
+        self.env.cr.execute(
+            "UPDATE meta_connection SET company_id = %s WHERE id = %s",
+            [other_company.id, self.connection.id],
+        )
+        self.env.cr.execute(
+            "UPDATE meta_asset SET company_id = %s WHERE id IN %s",
+            [other_company.id, (self.page.id, self.instagram.id)],
+        )
+        self.env.invalidate_all()
+        self.deliver(self.fb(message="Şubeniz nerede?"))
+        comment = self.comment()
+        self.assertEqual(comment.company_id, other_company)
+        user = new_test_user(
+            self.env,
+            login="main_company_seller",
+            groups="sales_team.group_sale_salesman_all_leads",
+            company_id=self.env.company.id,
+            company_ids=[(6, 0, self.env.company.ids)],
+        )
+        self.assertFalse(self.Comment.with_user(user).search([]))
+
+    def test_actions_need_meta_permissions_and_the_right_group(self):
+        self.deliver(self.fb(message="Fiyat?"))
+        comment = self.comment()
+        # the connection was not granted pages_manage_engagement
+        with self.assertRaisesRegex(UserError, "pages_manage_engagement"):
+            comment.with_user(self.salesman)._meta_reply("Merhaba")
+        self.connection.granted_scopes = ",".join(
+            [*PAGE_SCOPES, "pages_manage_engagement"]
+        )
+        with self.assertRaisesRegex(UserError, "administrators"):
+            comment.with_user(self.salesman).action_hide()
+        with self.assertRaisesRegex(UserError, "first"):
+            comment.with_user(self.salesman)._meta_reply("   ")
+        self.assertFalse(
+            self.env["meta.outbox"].search([("operation", "like", "comment_%")])
+        )
