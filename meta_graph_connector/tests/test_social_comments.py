@@ -1,9 +1,10 @@
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery
 from odoo.addons.meta_graph_connector.tests.common import (
     PAGE_SCOPES,
+    MetaCase,
     MetaTransactionCase,
 )
 
@@ -254,4 +255,58 @@ class TestSocialComments(MetaTransactionCase):
             comment.with_user(self.salesman)._meta_reply("   ")
         self.assertFalse(
             self.env["meta.outbox"].search([("operation", "like", "comment_%")])
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestSocialCommentsTour(MetaCase, HttpCase):
+    def test_a_turkish_salesperson_reads_a_hostile_comment_as_text(self):
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector", "crm", "web", "mail", "base"],
+            ["tr_TR"],
+            overwrite=True,
+        )
+        self.salesman.write({"lang": "tr_TR", "password": "meta_salesman"})
+        page_id = self.sim_page["id"]
+        name = '<b class="o_meta_injected">Eve</b>'
+        text = '<script>window.__metaXss = 1</script><img src=x onerror="window.__metaXss = 1">'
+        # the customer first, with their lead; then their comment arrives
+        first = payloads.feed_comment(
+            page_id,
+            comment_id="5555_0",
+            post_id=f"{page_id}_5555",
+            from_id="7002",
+            from_name=name,
+            message="Merhaba",
+            created_time=T0,
+        )
+        events = self.env["meta.webhook.event"]
+        events._meta_store_events(parse_delivery(first))
+        events._cron_process_events()
+        partner = self.env["meta.social.comment"].search([]).partner_id
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Koltuk takımı",
+                "type": "opportunity",
+                "partner_id": partner.id,
+                "user_id": self.salesman.id,
+            }
+        )
+        hostile = payloads.feed_comment(
+            page_id,
+            comment_id="5555_1",
+            post_id=f"{page_id}_5555",
+            from_id="7002",
+            from_name=name,
+            message=text,
+            created_time=T0 + 60,
+        )
+        events._meta_store_events(parse_delivery(hostile))
+        events._cron_process_events()
+        self.assertEqual(lead.meta_social_comment_count, 1)
+        self.start_tour(
+            f"/odoo/crm/{lead.id}",
+            "meta_graph_connector_social_comments",
+            login="meta_salesman",
         )
