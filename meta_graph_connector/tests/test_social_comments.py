@@ -310,3 +310,55 @@ class TestSocialCommentsTour(MetaCase, HttpCase):
             "meta_graph_connector_social_comments",
             login="meta_salesman",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestSocialCommentsMerge(MetaTransactionCase):
+    def test_merging_partners_keeps_every_link(self):
+        Event = self.env["meta.webhook.event"]
+        page_id = self.sim_page["id"]
+        for index, (from_id, at) in enumerate((("7101", T0), ("7102", T0 + 3600))):
+            Event._meta_store_events(
+                parse_delivery(
+                    payloads.feed_comment(
+                        page_id,
+                        comment_id=f"5555_{index}",
+                        post_id=f"{page_id}_5555",
+                        from_id=from_id,
+                        from_name="Ayşe Yılmaz",
+                        created_time=at,
+                    )
+                )
+            )
+        Event._cron_process_events()
+        comments = self.env["meta.social.comment"].search([], order="comment_ref")
+        older, newer = comments.partner_id.sorted("meta_last_social_at")
+        self.assertNotEqual(older, newer)
+        wizard = self.env["base.partner.merge.automatic.wizard"].create({})
+        wizard._merge((older | newer).ids, dst_partner=older)
+        self.assertFalse(newer.exists())
+        self.assertEqual(comments.partner_id, older)
+        self.assertEqual(
+            self.env["meta.social.contact"].search([]).partner_id, older, "both ids"
+        )
+        self.assertEqual(older.meta_social_comment_count, 2)
+        self.assertEqual(older.meta_last_social_at, comments[1].posted_at)
+        # the merged person comments again: their contact finds the partner kept
+        Event._meta_store_events(
+            parse_delivery(
+                payloads.feed_comment(
+                    page_id,
+                    comment_id="5555_9",
+                    post_id=f"{page_id}_5555",
+                    from_id="7102",
+                    created_time=T0 + 7200,
+                )
+            )
+        )
+        Event._cron_process_events()
+        self.assertEqual(
+            self.env["meta.social.comment"]
+            .search([("comment_ref", "=", "5555_9")])
+            .partner_id,
+            older,
+        )
