@@ -77,8 +77,9 @@ class MetaSocialComment(models.Model):
     contact_id = fields.Many2one(
         "meta.social.contact", string="Meta Contact", readonly=True, index=True
     )
+    # a person erased takes their comments with them (KVKK / GDPR erasure)
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", readonly=True, index=True
+        "res.partner", string="Customer", readonly=True, index=True, ondelete="cascade"
     )
     lead_id = fields.Many2one("crm.lead", index="btree_not_null", ondelete="set null")
     author = fields.Char(readonly=True)
@@ -157,7 +158,8 @@ class MetaSocialComment(models.Model):
                 # the same comment arrived twice at once: the other one won
                 comment = self._meta_find(asset, change.comment_id)
                 return comment._meta_update(change)
-            comment._meta_announce()
+            if not self.env.context.get("meta_social_import"):
+                comment._meta_announce()
             return comment
         return comment._meta_update(change)
 

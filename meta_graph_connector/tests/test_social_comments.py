@@ -362,3 +362,24 @@ class TestSocialCommentsMerge(MetaTransactionCase):
             .partner_id,
             older,
         )
+
+    def test_an_erased_person_takes_their_comments_and_contact_along(self):
+        Event = self.env["meta.webhook.event"]
+        page_id = self.sim_page["id"]
+        Event._meta_store_events(
+            parse_delivery(
+                payloads.feed_comment(
+                    page_id,
+                    comment_id="5555_1",
+                    post_id=f"{page_id}_5555",
+                    from_id="7201",
+                    message="Adresim Kadıköy",
+                    created_time=T0,
+                )
+            )
+        )
+        Event._cron_process_events()
+        comment = self.env["meta.social.comment"].search([])
+        comment.partner_id.unlink()
+        self.assertFalse(comment.exists())
+        self.assertFalse(self.env["meta.social.contact"].search([]))
