@@ -49,6 +49,27 @@ config_id, version, client_id, **params)``, ``www_url`` (the stand-in for
 ``login_token_seconds`` (``expires_in`` of the token a code buys, 5400);
 ``add_user_token(user_id=…)`` mints a token for an existing person.
 
+Posts and comments (§4.5, §6.3)::
+
+    post = sim.add_post(page_id, message="…", created_time=…, ad_id=None)
+    media = sim.add_ig_media(ig_id, caption="…", ad_id=None)
+    comment = sim.add_comment(post["id"], "Fiyat?", from_id="7001",
+                              from_name="Ayşe", deliver=True)  # its webhooks
+    sim.add_comment(comment["id"], "…")   # a reply (Facebook: one level deep)
+    sim.edit_comment(id, "…"); sim.remove_comment(id)
+    sim.set_comment_hidden(id, True)      # moderation in Meta's own tools
+    sim.private_reply(id, "…")            # sent by another tool
+    sim.comment(id); sim.comments(post_or_comment_id); sim.private_replies(id)
+
+Graph: ``GET {page}/feed``, ``GET {ig}/media``, ``GET {post|media}/comments``
+(``filter=stream``), ``GET {comment}/comments`` (Facebook replies),
+``GET {ig-comment}/replies``, ``POST {comment}/comments`` /
+``POST {ig-comment}/replies`` (top-level, visible only), ``POST {comment}``
+with ``is_hidden`` / ``hide``, ``DELETE {comment}``, and private replies
+``POST {page}/messages`` with ``recipient.comment_id`` (once: 10900; after
+7 days or to the Page's own comment: 10903). Every change is a signed
+webhook (``feed`` verbs, Instagram ``comments``), doubled for a boosted post.
+
 Custom Audiences (§7)::
 
     account = sim.add_ad_account("Reklam", business_id, custom_audience_tos=True)

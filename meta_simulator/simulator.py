@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from . import (  # noqa: F401  (routes register)
     audiences,
     callbacks,
+    comments,
     control,
     login_dialog,
     payloads,
@@ -123,6 +124,9 @@ class MetaSimulator:
         #: ``buc_call_budget``) answers Meta's throttle codes (§9.2).
         self.enforce_usage_limits = False
         self.callback: CallbackConfig | None = None
+        #: Page posts / Instagram media and their comments, by id (§6.3).
+        self.social_posts: dict = {}
+        self.social_comments: dict = {}
         #: What ``--fixture demo`` created (also served at GET /_sim/fixture).
         self.fixture: dict | None = None
         self._faker = LeadFaker(self.ids.rng("leads:data"))
@@ -1088,6 +1092,260 @@ class MetaSimulator:
             time_scale=time_scale,
         )
         return lead
+
+    # --- posts and comments (§4.5, §6.3) -----------------------------------------
+
+    def add_post(
+        self,
+        page_id: str,
+        message: str = "Yeni koleksiyon",
+        created_time=None,
+        ad_id=None,
+    ) -> dict:
+        """A Page post (``{page_id}_{n}``); ``ad_id`` makes it boosted."""
+        with self.store.lock:
+            page = self.store.pages[str(page_id)]
+            number = self.ids.digits("post", 15, "7")
+            post = comments.Post(
+                id=f"{page.id}_{number}",
+                platform=comments.FACEBOOK,
+                account_id=page.id,
+                page_id=page.id,
+                message=message,
+                created_time=self._unix(created_time),
+                permalink=f"https://www.facebook.com/{page.id}/posts/{number}",
+                ad_id=str(ad_id) if ad_id else None,
+            )
+            return self._store_post(post)
+
+    def add_ig_media(
+        self,
+        ig_id: str,
+        caption: str = "",
+        media_product_type="FEED",
+        created_time=None,
+        ad_id=None,
+    ) -> dict:
+        """An Instagram media of the account ``ig_id``."""
+        with self.store.lock:
+            ig = self.store.ig_accounts[str(ig_id)]
+            media_id = self.ids.digits("media", 17, "179")
+            post = comments.Post(
+                id=media_id,
+                platform=comments.INSTAGRAM,
+                account_id=ig.id,
+                page_id=ig.page_id,
+                message=caption,
+                created_time=self._unix(created_time),
+                permalink=f"https://www.instagram.com/p/{media_id[-11:]}/",
+                ad_id=str(ad_id) if ad_id else None,
+                media_product_type=media_product_type,
+            )
+            return self._store_post(post)
+
+    def _store_post(self, post) -> dict:
+        self.social_posts[post.id] = post
+        self.store.register(post.node_type, post)
+        return {**comments.post_full(post), "ad_id": post.ad_id}
+
+    def add_comment(
+        self,
+        object_id: str,
+        text: str,
+        *,
+        from_id=None,
+        from_name=None,
+        username=None,
+        created_time=None,
+        deliver=True,
+        background=False,
+        callback_url=None,
+    ) -> dict:
+        """A person comments on a post or media, or answers a comment
+        (``object_id`` a comment: a reply). The webhooks Meta sends for it
+        are delivered unless ``deliver=False``."""
+        with self.store.lock:
+            parent = self.social_comments.get(str(object_id))
+            post = self.social_posts[parent.post_id if parent else str(object_id)]
+            comment = self._new_comment(
+                post,
+                parent,
+                author_id=str(from_id or self.ids.digits("person", 16, "8")),
+                author_name=from_name or "Ayşe Yılmaz",
+                username=username or "ayse.yilmaz",
+                text=text,
+                created_time=self._unix(created_time),
+            )
+        if deliver:
+            self._social_deliver(
+                comment, "add", comment.created_time, background, callback_url
+            )
+        return self.comment(comment.id)
+
+    def _new_comment(self, post, parent, **values):
+        if post.platform == comments.FACEBOOK:
+            comment_id = (
+                f"{post.id.split('_')[-1]}_{self.ids.digits('comment', 15, '9')}"
+            )
+        else:
+            comment_id = self.ids.digits("igcomment", 17, "178")
+        top = parent
+        if parent and parent.parent_id and post.platform == comments.FACEBOOK:
+            # Facebook threads are one level deep: a reply to a reply joins
+            # the thread of its top comment
+            top = self.social_comments[parent.parent_id]
+        comment = comments.Comment(
+            id=comment_id,
+            platform=post.platform,
+            account_id=post.account_id,
+            page_id=post.page_id,
+            post_id=post.id,
+            parent_id=top.id if top else "",
+            **values,
+        )
+        self.social_comments[comment.id] = comment
+        self.store.register(comment.node_type, comment)
+        if top:
+            top.replies.append(comment.id)
+        else:
+            post.comment_ids.append(comment.id)
+        return comment
+
+    def edit_comment(self, comment_id: str, text: str, deliver=True) -> dict:
+        """The author edits a comment (Facebook reports it, Instagram not)."""
+        with self.store.lock:
+            comment = self.social_comments[str(comment_id)]
+            comment.text = text
+        if deliver:
+            self._social_deliver(comment, "edited", int(self.clock.now()))
+        return self.comment(comment.id)
+
+    def remove_comment(self, comment_id: str, deliver=True) -> dict:
+        """The author deletes their comment."""
+        with self.store.lock:
+            comment = self.social_comments[str(comment_id)]
+        self._social_remove(comment, deliver=deliver, background=False)
+        return self.comment(comment.id)
+
+    def set_comment_hidden(self, comment_id: str, hidden=True, deliver=True) -> dict:
+        """The Page hides or shows a comment in Meta's own tools."""
+        with self.store.lock:
+            comment = self.social_comments[str(comment_id)]
+        self._social_set_hidden(comment, hidden, deliver=deliver, background=False)
+        return self.comment(comment.id)
+
+    def private_reply(self, comment_id: str, text: str) -> dict:
+        """A private reply sent by another tool (Meta Business Suite)."""
+        with self.store.lock:
+            comment = self.social_comments[str(comment_id)]
+            return self._social_private_reply(comment, text)
+
+    def comment(self, comment_id: str) -> dict:
+        """A comment's state: text, hidden, deleted, replies, private replies."""
+        with self.store.lock:
+            comment = self.social_comments[str(comment_id)]
+            return {
+                "id": comment.id,
+                "platform": comment.platform,
+                "post_id": comment.post_id,
+                "parent_id": comment.parent_id,
+                "from_id": comment.author_id,
+                "text": comment.text,
+                "created_time": comment.created_time,
+                "hidden": comment.hidden,
+                "deleted": comment.deleted,
+                "replies": list(comment.replies),
+                "private_replies": [dict(m) for m in comment.private_replies],
+            }
+
+    def comments(self, object_id: str) -> list[dict]:
+        """The comments of a post or media (top-level), or a comment's replies."""
+        with self.store.lock:
+            owner = self.social_comments.get(str(object_id))
+            ids = (
+                owner.replies
+                if owner
+                else self.social_posts[str(object_id)].comment_ids
+            )
+        return [self.comment(i) for i in ids]
+
+    def private_replies(self, comment_id: str | None = None) -> list[dict]:
+        with self.store.lock:
+            found = (
+                [self.social_comments[str(comment_id)]]
+                if comment_id
+                else list(self.social_comments.values())
+            )
+            return [dict(m) for c in found for m in c.private_replies]
+
+    # the rules behind both the facade and the Graph routes
+
+    def _social_reply(self, comment, text):
+        """The account answers ``comment`` (routes hold the store lock)."""
+        post = self.social_posts[comment.post_id]
+        account = (
+            self.store.pages[post.account_id]
+            if post.platform == comments.FACEBOOK
+            else self.store.ig_accounts[post.account_id]
+        )
+        reply = self._new_comment(
+            post,
+            comment,
+            author_id=account.id,
+            author_name=account.name,
+            username=getattr(account, "username", "") or "",
+            text=text,
+            created_time=int(self.clock.now()),
+        )
+        self._social_deliver(reply, "add", reply.created_time, background=True)
+        return reply
+
+    # A change made through a Graph call is delivered in the background: the
+    # call holds the store's lock, and the receiver may be calling back.
+
+    def _social_set_hidden(self, comment, hidden, deliver=True, background=True):
+        comment.hidden = bool(hidden)
+        if deliver:
+            verb = "hide" if hidden else "unhide"
+            self._social_deliver(comment, verb, int(self.clock.now()), background)
+
+    def _social_remove(self, comment, deliver=True, background=True):
+        comment.deleted = True
+        if deliver:
+            self._social_deliver(comment, "remove", int(self.clock.now()), background)
+
+    def _social_private_reply(self, comment, text):
+        sent = {
+            "comment_id": comment.id,
+            "recipient_id": comment.author_id,
+            "message_id": "m_" + self.ids.token("message", prefix="", length=40),
+            "text": text,
+            "time": int(self.clock.now()),
+        }
+        comment.private_replies.append(sent)
+        return sent
+
+    def _social_deliver(self, comment, verb, when, background=False, callback_url=None):
+        for delivery in comments.deliveries_for(self, comment, verb, when):
+            url = self._social_target(comment, callback_url)
+            if url is not None:
+                self._deliver(url, [delivery], background, {})
+
+    def _social_target(self, comment, callback_url):
+        """Facebook comments need the Page subscribed to ``feed``; Instagram
+        has no per-account choice: a subscribed app gets every field (§13)."""
+        if comment.platform == comments.FACEBOOK:
+            return self._webhook_target(comment.page_id, "feed", callback_url)
+        if self.drop_webhooks:
+            return None
+        if callback_url:
+            return callback_url
+        callback = self.callback
+        if callback is None or callback.disabled:
+            return None
+        if callback.fields is not None and "comments" not in callback.fields:
+            return None
+        return callback.url
 
     def _webhook_target(self, page_id: str, field: str, callback_url: str | None):
         if self.drop_webhooks:

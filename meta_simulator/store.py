@@ -40,6 +40,12 @@ BUSINESS_NODE = "business"
 AD_ACCOUNT_NODE = "ad_account"
 DATASET_NODE = "ads_pixel"
 AUDIENCE_NODE = "custom_audience"
+POST_NODE = "post"
+MEDIA_NODE = "ig_media"
+COMMENT_NODE = "comment"
+IG_COMMENT_NODE = "ig_comment"
+#: Posts, media and comments belong to a Page (or its Instagram account).
+SOCIAL_NODES = (POST_NODE, MEDIA_NODE, COMMENT_NODE, IG_COMMENT_NODE)
 
 #: Node type names as Meta spells them in error messages.
 NODE_LABELS = {
@@ -53,6 +59,10 @@ NODE_LABELS = {
     AD_ACCOUNT_NODE: "AdAccount",
     DATASET_NODE: "AdsPixel",
     AUDIENCE_NODE: "CustomAudience",
+    POST_NODE: "Post",
+    MEDIA_NODE: "IGMedia",
+    COMMENT_NODE: "Comment",
+    IG_COMMENT_NODE: "IGComment",
 }
 
 #: Leads are retrievable for 90 days, then disappear (docs/meta-facts.md §5.4 [R]).
@@ -186,7 +196,7 @@ class Store:
     def page_of(self, node_type: str, obj) -> str | None:
         if node_type == PAGE_NODE:
             return obj.id
-        if node_type in (IG_NODE, FORM_NODE, LEAD_NODE):
+        if node_type in (IG_NODE, FORM_NODE, LEAD_NODE, *SOCIAL_NODES):
             return obj.page_id
         return None
 

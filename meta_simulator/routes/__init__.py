@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (registration side effects)
     auth,
     batch,
     business,
+    comments,
     conversions,
     leads,
     pages,

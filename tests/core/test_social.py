@@ -9,8 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from graph import social
+from graph.client import GraphClient
+from graph.errors import GraphError
 from graph.webhook import parse_delivery
 from meta_simulator import payloads
+
+from ..conftest import APP_SECRET
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -193,3 +197,109 @@ def test_private_reply_rules():
         social.private_reply_refusal(T0, now, already=False, from_account=True)
         == "own_comment"
     )
+
+
+# ------------------------------------------------------------------ calls
+
+
+@pytest.fixture
+def page(sim):
+    """A Page with its Instagram account and the Page's client."""
+    page = sim.add_page("Anadolu Mobilya", ig_account_id=True)
+    user = sim.add_user_token(pages=[page["id"]])
+    client = GraphClient(
+        sim.page_token(user, page["id"]),
+        app_secret=APP_SECRET,
+        base_url=sim.base_url,
+        max_retries=0,
+    )
+    return page, client
+
+
+def test_history_pages_of_posts_comments_and_replies(sim, page):
+    info, client = page
+    now = datetime.now(timezone.utc)
+    posts = [
+        sim.add_post(
+            info["id"],
+            message=f"Gönderi {n}",
+            created_time=int(now.timestamp()) - n * 86400,
+        )
+        for n in range(3)
+    ]
+    old = sim.add_post(
+        info["id"], message="Eski", created_time=int(now.timestamp()) - 90 * 86400
+    )
+    for n in range(3):
+        sim.add_comment(
+            posts[0]["id"],
+            f"Yorum {n}",
+            created_time=int(now.timestamp()) + n,
+            deliver=False,
+        )
+    first, after = social.posts_page(
+        client, "facebook", info["id"], since=now - timedelta(days=30), limit=2
+    )
+    assert [p["message"] for p in first] == ["Gönderi 0", "Gönderi 1"]
+    rest, end = social.posts_page(
+        client,
+        "facebook",
+        info["id"],
+        since=now - timedelta(days=30),
+        after=after,
+        limit=2,
+    )
+    assert [p["message"] for p in rest] == ["Gönderi 2"] and end is None
+    assert old["id"] not in {p["id"] for p in first + rest}
+    ref, text, posted, url = social.post_of_read("facebook", first[0])
+    assert (ref, text) == (posts[0]["id"], "Gönderi 0") and url.startswith("https://")
+    nodes, after = social.comments_page(client, "facebook", ref, limit=2)
+    changes = [social.change_from_read("facebook", info["id"], n, ref) for n in nodes]
+    assert [c.text for c in changes] == ["Yorum 0", "Yorum 1"] and after
+    nodes, after = social.comments_page(client, "facebook", ref, after=after, limit=2)
+    assert [n["message"] for n in nodes] == ["Yorum 2"] and after is None
+    # Instagram: media, top-level comments, their replies
+    ig = info["ig_account_id"]
+    media = sim.add_ig_media(ig, caption="Yaz", created_time=int(now.timestamp()))
+    top = sim.add_comment(
+        media["id"], "Stokta?", from_id="IGSID_1", username="ayse", deliver=False
+    )
+    sim.add_comment(top["id"], "Evet", deliver=False)
+    [listed], _ = social.posts_page(
+        client, "instagram", ig, since=now - timedelta(days=1)
+    )
+    assert social.post_of_read("instagram", listed)[:2] == (media["id"], "Yaz")
+    [node], _ = social.comments_page(client, "instagram", media["id"])
+    assert social.change_from_read("instagram", ig, node).author_username == "ayse"
+    [reply], _ = social.replies_page(client, top["id"])
+    assert social.change_from_read("instagram", ig, reply).parent_id == top["id"]
+
+
+def test_answers_and_moderation_reach_meta(sim, page):
+    info, client = page
+    post = sim.add_post(info["id"])
+    comment = sim.add_comment(post["id"], "Fiyat?", from_id="7001", deliver=False)
+    reply = social.reply_to_comment(client, "facebook", comment["id"], "12.000 TL")
+    assert sim.comment(comment["id"])["replies"] == [reply["id"]]
+    sent = social.private_reply(client, info["id"], comment["id"], "Detaylar DM'de")
+    assert sent["recipient_id"] == "7001"
+    assert sim.private_replies(comment["id"])[0]["text"] == "Detaylar DM'de"
+    with pytest.raises(GraphError) as again:
+        social.private_reply(client, info["id"], comment["id"], "Bir daha")
+    assert again.value.code == 10900
+    assert social.set_comment_hidden(client, "facebook", comment["id"], True) == {
+        "success": True
+    }
+    assert sim.comment(comment["id"])["hidden"]
+    assert social.get_comment(client, "facebook", comment["id"])["is_hidden"] is True
+    assert social.delete_comment(client, "facebook", reply["id"]) == {"success": True}
+    assert sim.comment(reply["id"])["deleted"]
+    ig = info["ig_account_id"]
+    media = sim.add_ig_media(ig)
+    top = sim.add_comment(
+        media["id"], "Harika", from_id="IGSID_2", username="elif", deliver=False
+    )
+    answer = social.reply_to_comment(client, "instagram", top["id"], "Teşekkürler")
+    assert sim.comment(top["id"])["replies"] == [answer["id"]]
+    social.set_comment_hidden(client, "instagram", top["id"], True)
+    assert sim.comment(top["id"])["hidden"]

@@ -1,0 +1,264 @@
+"""Page posts, Instagram media, their comments, replies, moderation and
+private replies (docs/meta-facts.md §6.3).
+
+Reads need ``pages_read_engagement`` (Facebook) or ``instagram_basic``
+(Instagram); replying, hiding and deleting ``pages_manage_engagement`` or
+``instagram_manage_comments``; a private reply ``pages_messaging``. Page
+calls take the Page token, as Meta asks for them.
+"""
+
+from .. import errors
+from ..comments import (
+    FACEBOOK,
+    comment_full,
+    post_full,
+    private_reply_refusal,
+)
+from ..graph import ROUTES
+from ..paging import paginate
+from ..store import (
+    COMMENT_NODE,
+    IG_COMMENT_NODE,
+    IG_NODE,
+    MEDIA_NODE,
+    PAGE_NODE,
+    POST_NODE,
+)
+
+POST_DEFAULT_FIELDS = ("created_time", "message", "id")
+MEDIA_DEFAULT_FIELDS = ("id",)
+COMMENT_DEFAULT_FIELDS = ("created_time", "from", "message", "id")
+IG_COMMENT_DEFAULT_FIELDS = ("timestamp", "text", "id")
+
+
+def _read_scope(call, platform):
+    if platform == FACEBOOK:
+        call.require_scope("pages_read_engagement")
+    else:
+        call.require_scope("instagram_basic")
+        call.require_scope("instagram_manage_comments")
+
+
+def _manage_scope(call, platform):
+    call.require_page_token()
+    if platform == FACEBOOK:
+        call.require_scope("pages_manage_engagement")
+    else:
+        call.require_scope("instagram_manage_comments")
+
+
+def _since(call):
+    value = call.param("since")
+    if value in (None, ""):
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError) as exc:
+        raise errors.invalid_param("Param since must be a unix timestamp") from exc
+
+
+def _posts(call, account_id, platform, default_fields, node_type):
+    _read_scope(call, platform)
+    sim = call.sim
+    since = _since(call)
+    posts = sorted(
+        (
+            p
+            for p in sim.social_posts.values()
+            if p.account_id == account_id and p.platform == platform
+        ),
+        key=lambda p: (-p.created_time, p.id),
+    )
+    return paginate(
+        call,
+        [(-p.created_time, p.id) for p in posts],
+        posts,
+        lambda p: call.render(post_full(p), default_fields, node_type),
+        accept=lambda p: since is None or p.created_time >= since,
+    )
+
+
+@ROUTES.node("GET", PAGE_NODE, "feed")
+def page_feed(call):
+    call.require_page_token()
+    return _posts(call, call.node.id, FACEBOOK, POST_DEFAULT_FIELDS, POST_NODE)
+
+
+@ROUTES.node("GET", IG_NODE, "media")
+def ig_media(call):
+    return _posts(call, call.node.id, "instagram", MEDIA_DEFAULT_FIELDS, MEDIA_NODE)
+
+
+def _comments(call, comments, platform):
+    order = call.param("order") or "chronological"
+    reverse = order == "reverse_chronological"
+    comments = sorted(comments, key=lambda c: (c.created_time, c.id), reverse=reverse)
+    keys = [
+        (-c.created_time, _neg(c.id)) if reverse else (c.created_time, c.id)
+        for c in comments
+    ]
+    default, node_type = (
+        (COMMENT_DEFAULT_FIELDS, COMMENT_NODE)
+        if platform == FACEBOOK
+        else (IG_COMMENT_DEFAULT_FIELDS, IG_COMMENT_NODE)
+    )
+    return paginate(
+        call,
+        keys,
+        comments,
+        lambda c: call.render(comment_full(c, call.sim), default, node_type),
+    )
+
+
+def _neg(text):
+    return "".join(chr(0x10FFFF - ord(char)) for char in text)
+
+
+def _visible(call, ids):
+    found = (call.sim.social_comments.get(i) for i in ids)
+    return [c for c in found if c is not None and not c.deleted]
+
+
+@ROUTES.node("GET", POST_NODE, "comments")
+def post_comments(call):
+    """``filter=toplevel`` (default) or ``stream`` (replies too)."""
+    _read_scope(call, FACEBOOK)
+    top = _visible(call, call.node.comment_ids)
+    if call.param("filter") == "stream":
+        every = []
+        for comment in top:
+            every.append(comment)
+            every.extend(_visible(call, comment.replies))
+        top = every
+    return _comments(call, top, FACEBOOK)
+
+
+@ROUTES.node("GET", MEDIA_NODE, "comments")
+def media_comments(call):
+    _read_scope(call, "instagram")
+    return _comments(call, _visible(call, call.node.comment_ids), "instagram")
+
+
+@ROUTES.node("GET", COMMENT_NODE, "comments")
+def comment_replies_facebook(call):
+    _read_scope(call, FACEBOOK)
+    return _comments(call, _visible(call, call.node.replies), FACEBOOK)
+
+
+@ROUTES.node("GET", IG_COMMENT_NODE, "replies")
+def comment_replies_instagram(call):
+    _read_scope(call, "instagram")
+    return _comments(call, _visible(call, call.node.replies), "instagram")
+
+
+def _alive(call):
+    if call.node.deleted:
+        raise errors.unknown_object(call.method, call.node.id)
+    return call.node
+
+
+@ROUTES.node("GET", COMMENT_NODE)
+@ROUTES.node("GET", IG_COMMENT_NODE)
+def comment_node(call):
+    comment = _alive(call)
+    _read_scope(call, comment.platform)
+    default, node_type = (
+        (COMMENT_DEFAULT_FIELDS, COMMENT_NODE)
+        if comment.platform == FACEBOOK
+        else (IG_COMMENT_DEFAULT_FIELDS, IG_COMMENT_NODE)
+    )
+    return call.render(comment_full(comment, call.sim), default, node_type)
+
+
+def _message(call):
+    message = call.param("message")
+    if not isinstance(message, str) or not message.strip():
+        raise errors.invalid_param(
+            "Param message must be non-empty UTF-8 encoded string"
+        )
+    return message
+
+
+@ROUTES.node("POST", COMMENT_NODE, "comments")
+def reply_facebook(call):
+    """A Page answers a comment: a reply on the thread of its top comment."""
+    comment = _alive(call)
+    _manage_scope(call, FACEBOOK)
+    reply = call.sim._social_reply(comment, _message(call))
+    return {"id": reply.id}
+
+
+@ROUTES.node("POST", IG_COMMENT_NODE, "replies")
+def reply_instagram(call):
+    """Instagram answers top-level, visible comments only (§6.3)."""
+    comment = _alive(call)
+    _manage_scope(call, "instagram")
+    if comment.parent_id:
+        raise errors.invalid_param("Replies to a reply are not supported")
+    if comment.hidden:
+        raise errors.invalid_param("Cannot reply to a hidden comment")
+    reply = call.sim._social_reply(comment, _message(call))
+    return {"id": reply.id}
+
+
+def _flag(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise errors.invalid_param("Param must be a boolean")
+
+
+@ROUTES.node("POST", COMMENT_NODE)
+@ROUTES.node("POST", IG_COMMENT_NODE)
+def moderate(call):
+    """Hide or show (Facebook ``is_hidden``, Instagram ``hide``)."""
+    comment = _alive(call)
+    _manage_scope(call, comment.platform)
+    name = "is_hidden" if comment.platform == FACEBOOK else "hide"
+    value = call.param(name)
+    if value is None:
+        raise errors.invalid_param(f"The parameter {name} is required")
+    call.sim._social_set_hidden(comment, _flag(value))
+    return {"success": True}
+
+
+@ROUTES.node("DELETE", COMMENT_NODE)
+@ROUTES.node("DELETE", IG_COMMENT_NODE)
+def delete(call):
+    comment = _alive(call)
+    _manage_scope(call, comment.platform)
+    call.sim._social_remove(comment)
+    return {"success": True}
+
+
+@ROUTES.node("POST", PAGE_NODE, "messages")
+def page_messages(call):
+    """The Send API, for private replies (``recipient.comment_id``); other
+    recipients (a PSID's conversation) are not simulated yet."""
+    call.require_page_token()
+    call.require_scope("pages_messaging")
+    recipient = call.json_param("recipient")
+    message = call.json_param("message")
+    if not isinstance(recipient, dict) or not recipient:
+        raise errors.invalid_param("param recipient must be non-empty.")
+    if not isinstance(message, dict) or not str(message.get("text") or "").strip():
+        raise errors.invalid_param("param message must be non-empty.")
+    comment_id = recipient.get("comment_id")
+    if not comment_id:
+        raise errors.invalid_param(
+            "The simulator sends private replies (recipient.comment_id) only"
+        )
+    comment = call.sim.social_comments.get(str(comment_id))
+    if comment is None or comment.deleted or comment.page_id != call.node.id:
+        raise errors.unknown_object("POST", str(comment_id))
+    if comment.platform != FACEBOOK:
+        call.require_scope("instagram_manage_comments")
+    refusal = private_reply_refusal(comment, call.sim)
+    if refusal is not None:
+        raise refusal
+    sent = call.sim._social_private_reply(comment, str(message["text"]))
+    return {"recipient_id": comment.author_id, "message_id": sent["message_id"]}
