@@ -270,7 +270,10 @@ class TestSocialCommentsTour(MetaCase, HttpCase):
         self.salesman.write({"lang": "tr_TR", "password": "meta_salesman"})
         page_id = self.sim_page["id"]
         name = '<b class="o_meta_injected">Eve</b>'
-        text = '<script>window.__metaXss = 1</script><img src=x onerror="window.__metaXss = 1">'
+        text = (
+            "<script>window.__metaXss = 1</script>"
+            '<img src=x onerror="window.__metaXss = 1">'
+        )
         # the customer first, with their lead; then their comment arrives
         first = payloads.feed_comment(
             page_id,
@@ -383,3 +386,174 @@ class TestSocialCommentsMerge(MetaTransactionCase):
         comment.partner_id.unlink()
         self.assertFalse(comment.exists())
         self.assertFalse(self.env["meta.social.contact"].search([]))
+
+
+@tagged("post_install", "-at_install")
+class TestSocialCommentsAtMeta(MetaTransactionCase):
+    """Replies, private replies, moderation and the history import against
+    the simulator's posts and comments: what Meta received is asserted."""
+
+    def setUp(self):
+        super().setUp()
+        self.connection.sudo().access_token = self.simulator.add_user_token(
+            scopes=[
+                *PAGE_SCOPES,
+                "pages_manage_engagement",
+                "instagram_basic",
+                "instagram_manage_comments",
+            ],
+            pages=[self.sim_page["id"]],
+            token_type="SYSTEM_USER",
+        )
+        self.connection.granted_scopes = ",".join(
+            [
+                *PAGE_SCOPES,
+                "pages_manage_engagement",
+                "instagram_basic",
+                "instagram_manage_comments",
+            ]
+        )
+        self.post = self.simulator.add_post(self.sim_page["id"], message="Yeni koltuk")
+        self.sim_comment = self.simulator.add_comment(
+            self.post["id"],
+            "Fiyat nedir?",
+            from_id="7301",
+            from_name="Ayşe Yılmaz",
+            deliver=False,
+        )
+        # the comment as its webhook brings it
+        Event = self.env["meta.webhook.event"]
+        Event._meta_store_events(
+            parse_delivery(
+                payloads.feed_comment(
+                    self.sim_page["id"],
+                    comment_id=self.sim_comment["id"],
+                    post_id=self.post["id"],
+                    from_id="7301",
+                    from_name="Ayşe Yılmaz",
+                    message="Fiyat nedir?",
+                )
+            )
+        )
+        Event._cron_process_events()
+        self.comment = self.env["meta.social.comment"].search(
+            [("comment_ref", "=", self.sim_comment["id"])]
+        )
+        self.comment.lead_id = self.env["crm.lead"].create(
+            {
+                "name": "Koltuk",
+                "partner_id": self.comment.partner_id.id,
+                "user_id": self.salesman.id,
+            }
+        )
+
+    def calls(self, method, fragment):
+        return [
+            r
+            for r in self.simulator.requests
+            if r.method == method and fragment in r.path
+        ]
+
+    def test_a_public_reply_reaches_meta_once(self):
+        reply = self.comment.with_user(self.salesman)._meta_reply("Merhaba, 12.000 TL")
+        self.assertEqual(reply.meta_state, "queued")
+        self.send_outbox()
+        self.send_outbox()
+        [call] = self.calls("POST", f"{self.sim_comment['id']}/comments")
+        self.assertEqual(call.param("message"), "Merhaba, 12.000 TL")
+        self.assertEqual(reply.meta_state, "sent")
+        self.assertTrue(reply.comment_ref)
+        self.assertIn(
+            reply.comment_ref, self.simulator.comment(self.sim_comment["id"])["replies"]
+        )
+        self.assertEqual(reply.parent_id, self.comment)
+        self.assertTrue(reply.from_account)
+
+    def test_one_private_reply_per_comment(self):
+        self.comment.with_user(self.salesman)._meta_private_reply("Detayları yazdık")
+        with self.assertRaisesRegex(UserError, "already"):
+            self.comment.with_user(self.salesman)._meta_private_reply("Bir daha")
+        self.send_outbox()
+        self.assertEqual(self.comment.private_reply_state, "sent")
+        [call] = self.calls("POST", "/messages")
+        self.assertEqual(
+            call.json_param("recipient"), {"comment_id": self.sim_comment["id"]}
+        )
+        self.assertEqual(len(self.simulator.private_replies(self.sim_comment["id"])), 1)
+        with self.assertRaisesRegex(UserError, "already"):
+            self.comment.with_user(self.salesman)._meta_private_reply("Bir daha")
+        self.assertEqual(len(self.calls("POST", "/messages")), 1, "refused before Meta")
+
+    def test_meta_refusing_a_private_reply_is_said_in_words(self):
+        # someone answered it privately in Meta Business Suite meanwhile
+        self.simulator.private_reply(self.sim_comment["id"], "Başka araçtan")
+        self.comment.with_user(self.salesman)._meta_private_reply("Detaylar")
+        self.send_outbox()
+        self.assertEqual(self.comment.private_reply_state, "failed")
+        self.assertIn("10900", self.comment.private_reply_error)
+
+    def test_hide_then_show_again_and_delete_our_reply(self):
+        self.comment.with_user(self.meta_admin).action_hide()
+        self.send_outbox()
+        self.assertEqual(self.comment.state, "hidden")
+        self.assertTrue(self.simulator.comment(self.sim_comment["id"])["hidden"])
+        self.comment.with_user(self.meta_admin).action_unhide()
+        self.send_outbox()
+        self.assertEqual(self.comment.state, "visible")
+        reply = self.comment.with_user(self.meta_admin)._meta_reply("Teşekkürler")
+        self.send_outbox()
+        with self.assertRaisesRegex(UserError, "own replies"):
+            self.comment.with_user(self.meta_admin).action_delete_at_meta()
+        reply.with_user(self.meta_admin).action_delete_at_meta()
+        self.send_outbox()
+        self.assertEqual(reply.state, "removed")
+        self.assertTrue(self.simulator.comment(reply.comment_ref)["deleted"])
+
+    def test_create_a_lead_from_a_comment(self):
+        self.comment.lead_id = False
+        action = self.comment.with_user(self.salesman).action_create_lead()
+        lead = self.env["crm.lead"].browse(action["res_id"])
+        self.assertEqual(lead.partner_id, self.comment.partner_id)
+        self.assertEqual(self.comment.lead_id, lead)
+        self.assertIn("Fiyat nedir?", lead.description)
+
+    def test_the_recent_comments_are_imported_on_connection(self):
+        old = self.simulator.add_post(
+            self.sim_page["id"], message="Eski", created_time=T0 - 90 * 86400
+        )
+        self.simulator.add_comment(old["id"], "Çok eski", deliver=False)
+        for index in range(60):
+            self.simulator.add_comment(
+                self.post["id"],
+                f"Yorum {index}",
+                from_id=str(7400 + index % 7),
+                deliver=False,
+            )
+        self.simulator.add_comment(
+            self.sim_comment["id"], "Ben de merak ettim", from_id="7499", deliver=False
+        )
+        self.page.comment_import_days = 30
+        Import = self.env["meta.social.import"]
+        # a first run stopped at once (time budget), then resumed to the end
+        self.assertFalse(Import._cron_import_comments(time_budget=0))
+        while not Import._cron_import_comments():
+            pass
+        self.assertEqual(self.page.comment_import_state, "done")
+        comments = self.env["meta.social.comment"].search(
+            [("asset_id", "=", self.page.id)]
+        )
+        self.assertEqual(len(comments), 62, "61 new and the one already known")
+        self.assertFalse(comments.filtered(lambda c: c.text == "Çok eski"))
+        reply = comments.filtered(lambda c: c.text == "Ben de merak ettim")
+        self.assertEqual(reply.parent_id, self.comment)
+        self.assertEqual(len(comments.contact_id), 9)
+        # imported again: nothing doubles
+        self.page.with_user(self.meta_admin).action_import_comments_again()
+        while not Import._cron_import_comments():
+            pass
+        self.assertEqual(
+            self.env["meta.social.comment"].search_count(
+                [("asset_id", "=", self.page.id)]
+            ),
+            62,
+        )
