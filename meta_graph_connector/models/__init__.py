@@ -36,3 +36,4 @@ from . import meta_social_contact
 from . import meta_social_post
 from . import meta_social_comment
 from . import res_partner_social
+from . import meta_social_import

@@ -407,3 +407,45 @@ class MetaAsset(models.Model):
             )
         )
         return {asset.external_id: asset for asset in assets}
+
+    # ------------------------------------------------------- comments
+
+    comment_import_days = fields.Integer(
+        string="Import Comments of the Last (Days)",
+        default=30,
+        help="On connection, the comments of the posts of these last days "
+        "are imported; 0 imports none.",
+    )
+    comment_import_state = fields.Selection(
+        [
+            ("pending", "To import"),
+            ("running", "Importing"),
+            ("done", "Imported"),
+            ("failed", "Failed"),
+        ],
+        default="pending",
+        readonly=True,
+        copy=False,
+    )
+    comment_import_since = fields.Datetime(readonly=True, copy=False)
+    comment_import_cursor = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Meta's cursor of the next page of posts to list.",
+    )
+    comment_import_posts_listed = fields.Boolean(readonly=True, copy=False)
+    comment_import_error = fields.Char(readonly=True, copy=False)
+
+    def action_import_comments_again(self):
+        self._meta_check_admin()
+        self.filtered(lambda a: a.asset_type in ("page", "instagram")).write(
+            {
+                "comment_import_state": "pending",
+                "comment_import_since": False,
+                "comment_import_cursor": False,
+                "comment_import_posts_listed": False,
+                "comment_import_error": False,
+            }
+        )
+        self.env.ref("meta_graph_connector.ir_cron_meta_import_comments")._trigger()
+        return True

@@ -27,6 +27,12 @@ class MetaSocialPost(models.Model):
     posted_at = fields.Datetime(readonly=True)
     label = fields.Char(compute="_compute_label")
     comment_ids = fields.One2many("meta.social.comment", "post_id")
+    import_state = fields.Selection(
+        [("pending", "To import"), ("done", "Imported")], readonly=True, copy=False
+    )
+    import_cursor = fields.Char(
+        readonly=True, copy=False, help="Meta's cursor of the next comments page."
+    )
 
     _sql_constraints = [
         (

@@ -395,7 +395,7 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
 
     def setUp(self):
         super().setUp()
-        self.connection.sudo().access_token = self.simulator.add_user_token(
+        token = self.simulator.add_user_token(
             scopes=[
                 *PAGE_SCOPES,
                 "pages_manage_engagement",
@@ -404,6 +404,10 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
             ],
             pages=[self.sim_page["id"]],
             token_type="SYSTEM_USER",
+        )
+        self.connection.sudo().access_token = token
+        self.page.sudo().access_token = self.simulator.page_token(
+            token, self.sim_page["id"]
         )
         self.connection.granted_scopes = ",".join(
             [
@@ -460,7 +464,7 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         self.send_outbox()
         self.send_outbox()
         [call] = self.calls("POST", f"{self.sim_comment['id']}/comments")
-        self.assertEqual(call.param("message"), "Merhaba, 12.000 TL")
+        self.assertEqual(call.params["message"], "Merhaba, 12.000 TL")
         self.assertEqual(reply.meta_state, "sent")
         self.assertTrue(reply.comment_ref)
         self.assertIn(
