@@ -40,6 +40,8 @@ class Post:
     ad_id: str | None = None
     media_product_type: str = "FEED"
     comment_ids: list = field(default_factory=list)
+    #: the author of another account's media (an @mention in its caption)
+    author_username: str = ""
 
     @property
     def node_type(self):
@@ -214,3 +216,48 @@ def deliveries_for(sim, comment: Comment, verb: str, when: int) -> list:
     if ad_id:
         found.append(instagram_change(sim, comment, ad_id=ad_id))
     return found
+
+
+# --- mentions -------------------------------------------------------------------
+
+
+def mention_fields(call, ig) -> dict:
+    """``mentioned_comment.comment_id(X){…}`` and
+    ``mentioned_media.media_id(X){…}`` of an Instagram account: what another
+    account wrote about it, read through the mentioned account (§4.5)."""
+    sim = call.sim
+
+    def target(sel, name, pool):
+        found_id = (sel.modifiers if sel else {}).get(name, "").strip("'\" ")
+        if not found_id:
+            raise errors.invalid_param(f"The {name} modifier is required")
+        found = pool.get(found_id)
+        if found is None or found_id not in sim.social_mentions.get(ig.id, ()):
+            raise errors.unknown_object("GET", found_id)
+        call.require_scope("instagram_manage_comments")
+        return found
+
+    def mentioned_comment(sel):
+        comment = target(sel, "comment_id", sim.social_comments)
+        post = sim.social_posts[comment.post_id]
+        return {
+            "id": comment.id,
+            "text": comment.text,
+            "timestamp": iso(comment.created_time),
+            "username": comment.username,
+            "like_count": 0,
+            "media": {"id": post.id, "permalink": post.permalink},
+        }
+
+    def mentioned_media(sel):
+        post = target(sel, "media_id", sim.social_posts)
+        return {
+            "id": post.id,
+            "caption": post.message,
+            "timestamp": iso(post.created_time),
+            "username": post.author_username,
+            "permalink": post.permalink,
+            "media_type": "IMAGE",
+        }
+
+    return {"mentioned_comment": mentioned_comment, "mentioned_media": mentioned_media}

@@ -127,6 +127,8 @@ class MetaSimulator:
         #: Page posts / Instagram media and their comments, by id (§6.3).
         self.social_posts: dict = {}
         self.social_comments: dict = {}
+        #: Instagram account id -> ids of the comments and media mentioning it
+        self.social_mentions: dict = {}
         #: What ``--fixture demo`` created (also served at GET /_sim/fixture).
         self.fixture: dict | None = None
         self._faker = LeadFaker(self.ids.rng("leads:data"))
@@ -1277,6 +1279,74 @@ class MetaSimulator:
                 else list(self.social_comments.values())
             )
             return [dict(m) for c in found for m in c.private_replies]
+
+    def add_mention(
+        self,
+        ig_id: str,
+        text: str,
+        *,
+        username="elif.kaya",
+        in_comment=True,
+        created_time=None,
+        deliver=True,
+        callback_url=None,
+    ) -> dict:
+        """Another account @mentions ``ig_id``: in a comment on its media
+        (``in_comment``) or in its media's caption; the ``mentions`` webhook
+        follows. Returns ``{"media_id", "comment_id"}``."""
+        with self.store.lock:
+            when = self._unix(created_time)
+            media_id = self.ids.digits("media", 17, "179")
+            media = comments.Post(
+                id=media_id,
+                platform=comments.INSTAGRAM,
+                account_id=self.ids.digits("ig", 17, "17841"),
+                page_id=None,
+                message=text if not in_comment else "Bugünün kombini",
+                created_time=when,
+                permalink=f"https://www.instagram.com/p/{media_id[-11:]}/",
+                author_username=username,
+            )
+            self.social_posts[media.id] = media
+            comment_id = ""
+            if in_comment:
+                comment = self._new_comment(
+                    media,
+                    None,
+                    author_id=self.ids.digits("person", 16, "8"),
+                    author_name="",
+                    username=username,
+                    text=text,
+                    created_time=when,
+                )
+                comment_id = comment.id
+            self.social_mentions.setdefault(str(ig_id), set()).add(
+                comment_id or media.id
+            )
+            ig = self.store.ig_accounts[str(ig_id)]
+        if deliver:
+            url = self._social_target(
+                comments.Comment(
+                    id="",
+                    platform=comments.INSTAGRAM,
+                    account_id=ig.id,
+                    page_id=ig.page_id,
+                    post_id="",
+                    parent_id="",
+                    author_id="",
+                    author_name="",
+                    username="",
+                    text="",
+                    created_time=when,
+                ),
+                callback_url,
+            )
+            if url:
+                delivery = payloads.instagram_mention(
+                    ig.id, media.id, comment_id or None, time=when
+                )
+                self._deliver(url, [delivery], False, {})
+        return {"media_id": media.id, "comment_id": comment_id}
 
     # the rules behind both the facade and the Graph routes
 

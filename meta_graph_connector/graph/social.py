@@ -177,6 +177,7 @@ def change_from_read(platform, account_id, node, object_id="", *, mention=False)
         platform=INSTAGRAM,
         account_id=account_id,
         comment_id=as_id(node["id"]),
+        verb="mention" if mention else "add",
         object_id=object_id or as_id(media.get("id")),
         parent_id=as_id(node.get("parent_id")),
         author_id=as_id(author.get("id")),
@@ -184,6 +185,7 @@ def change_from_read(platform, account_id, node, object_id="", *, mention=False)
         text=_text(node.get("text")),
         created_at=created,
         event_at=created,
+        permalink=_text(media.get("permalink")) if mention else "",
         hidden=bool(node.get("hidden")),
         mention=mention,
     )

@@ -561,3 +561,35 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
             ),
             62,
         )
+
+    def test_instagram_mentions_land_on_their_author(self):
+        ig = self.sim_page["ig_account_id"]
+        in_comment = self.simulator.add_mention(
+            ig, "@anadolumobilya koltuğa bayıldım", username="elif", deliver=False
+        )
+        in_caption = self.simulator.add_mention(
+            ig, "Yeni evim @anadolumobilya", username="elif", in_comment=False,
+            deliver=False,
+        )  # fmt: skip
+        Event = self.env["meta.webhook.event"]
+        for mention in (in_comment, in_caption):
+            Event._meta_store_events(
+                parse_delivery(
+                    payloads.instagram_mention(
+                        ig, mention["media_id"], mention["comment_id"] or None
+                    )
+                )
+            )
+        Event._cron_process_events()
+        mentions = self.env["meta.social.comment"].search([("kind", "=", "mention")])
+        self.assertEqual(
+            sorted(mentions.mapped("text")),
+            ["@anadolumobilya koltuğa bayıldım", "Yeni evim @anadolumobilya"],
+        )
+        self.assertEqual(len(mentions.partner_id), 1, "one person: @elif")
+        self.assertEqual(mentions.partner_id.name, "@elif")
+        self.assertTrue(all(m.post_id.url for m in mentions))
+        # a caption mention has no comment to answer privately
+        caption = mentions.filtered(lambda m: m.comment_ref == in_caption["media_id"])
+        with self.assertRaisesRegex(UserError, "cannot be answered privately"):
+            caption.with_user(self.salesman)._meta_private_reply("Teşekkürler")

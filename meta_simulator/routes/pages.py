@@ -5,6 +5,7 @@ docs/meta-facts.md §2.1 (page tokens via /me/accounts), §3 (permissions, tasks
 """
 
 from .. import errors
+from ..comments import mention_fields
 from ..fields import Ref
 from ..graph import ROUTES
 from ..paging import paginate
@@ -97,7 +98,8 @@ def page_node(call):
 
 @ROUTES.node("GET", IG_NODE)
 def ig_node(call):
-    full = ig_full(call.node)
+    # what other accounts wrote about it (§4.5)
+    full = {**ig_full(call.node), **mention_fields(call, call.node)}
     return call.render(full, ("id",), IG_NODE)
 
 

@@ -219,3 +219,36 @@ def test_nothing_is_sent_without_the_feed_subscription(world, receiver):
     post = sim.add_post(world.page_id)
     sim.add_comment(post["id"], "Merhaba")
     assert receiver.posts == []
+
+
+def test_mentions_are_read_through_the_mentioned_account(world, graph, receiver):
+    sim = world.sim
+    sim.set_callback(receiver.url, verify_token="hush")
+    ig_id = world.page["ig_account_id"]
+    in_comment = sim.add_mention(ig_id, "@demo bu koltuk harika", username="elif")
+    in_caption = sim.add_mention(ig_id, "Yeni evim @demo", in_comment=False)
+    values = [v for _o, f, v in changes(receiver) if f == "mentions"]
+    assert values == [
+        {"comment_id": in_comment["comment_id"], "media_id": in_comment["media_id"]},
+        {"media_id": in_caption["media_id"]},
+    ]
+    fields = (
+        f"mentioned_comment.comment_id({in_comment['comment_id']})"
+        "{id,text,timestamp,username,media{id,permalink}}"
+    )
+    got = graph.get(ig_id, fields=fields).json()["mentioned_comment"]
+    assert (got["text"], got["username"]) == ("@demo bu koltuk harika", "elif")
+    assert got["media"]["id"] == in_comment["media_id"]
+    caption = graph.get(
+        ig_id,
+        fields=f"mentioned_media.media_id({in_caption['media_id']}){{caption,username}}",
+    ).json()["mentioned_media"]
+    assert caption["caption"] == "Yeni evim @demo"
+    # a comment that does not mention the account is not readable this way
+    other = sim.add_comment(
+        sim.add_ig_media(ig_id)["id"], "x", deliver=False, username="a"
+    )
+    refused = graph.get(
+        ig_id, fields=f"mentioned_comment.comment_id({other['id']}){{id}}"
+    )
+    assert refused.json()["error"]["error_subcode"] == 33
