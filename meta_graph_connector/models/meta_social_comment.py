@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tools import html2plaintext, plaintext2html
 
 from ..graph import social
+from ..graph.errors import TransientError
 
 _logger = logging.getLogger(__name__)
 
@@ -157,6 +158,12 @@ class MetaSocialComment(models.Model):
             except IntegrityError:
                 # the same comment arrived twice at once: the other one won
                 comment = self._meta_find(asset, change.comment_id)
+                if not comment:
+                    # committed after this transaction's snapshot: retried
+                    raise TransientError(
+                        "This comment was recorded by another worker at the "
+                        "same moment: retried."
+                    ) from None
                 return comment._meta_update(change)
             if not self.env.context.get("meta_social_import"):
                 comment._meta_announce()

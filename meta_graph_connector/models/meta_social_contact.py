@@ -2,6 +2,8 @@ from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
 
+from ..graph.errors import TransientError
+
 
 class MetaSocialContact(models.Model):
     """One person as a Page or an Instagram account knows them: their
@@ -88,9 +90,17 @@ class MetaSocialContact(models.Model):
                 )
         except IntegrityError:
             # another worker created them meanwhile; their partner is the one
-            return self.search(
+            contact = self.search(
                 [("asset_id", "=", asset.id), ("scoped_id", "=", scoped_id)], limit=1
             )
+            if not contact:
+                # committed after this transaction's snapshot: invisible here,
+                # the event is retried in a new transaction, which sees it
+                raise TransientError(
+                    "This person was recorded by another worker at the same "
+                    "moment: retried."
+                ) from None
+            return contact
 
     def _meta_refresh_profile(self, change):
         vals = {}

@@ -1,6 +1,12 @@
-from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+import threading
+import time
 
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+
+from odoo.addons.meta_graph_connector.graph import social
+from odoo.addons.meta_graph_connector.graph.errors import TransientError
 from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery
 from odoo.addons.meta_graph_connector.tests.common import (
     PAGE_SCOPES,
@@ -593,3 +599,81 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         caption = mentions.filtered(lambda m: m.comment_ref == in_caption["media_id"])
         with self.assertRaisesRegex(UserError, "cannot be answered privately"):
             caption.with_user(self.salesman)._meta_private_reply("Teşekkürler")
+
+
+@tagged("post_install", "-at_install")
+class TestSocialContactsConcurrency(TransactionCase):
+    def test_two_workers_make_one_contact_of_a_newcomer(self):
+        """Two comments of a newcomer processed at once by two workers: one
+        contact, one partner; the loser is retried, never left without."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            connection = env["meta.connection"].create(
+                {"name": "Eşzamanlı", "access_token": "EAAB-concurrent"}
+            )
+            asset_id = (
+                env["meta.asset"]
+                .create(
+                    {
+                        "name": "Eşzamanlı Sayfa",
+                        "connection_id": connection.id,
+                        "asset_type": "page",
+                        "external_id": "888000888",
+                    }
+                )
+                .id
+            )
+        change = social.CommentChange(
+            platform="facebook",
+            account_id="888000888",
+            comment_id="1_1",
+            author_id="9001",
+            author_name="Eşzamanlı Kişi",
+        )
+        outcome = {}
+        try:
+            with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
+                env1 = api.Environment(cr1, SUPERUSER_ID, {})
+                env2 = api.Environment(cr2, SUPERUSER_ID, {})
+                # worker 2's snapshot is taken before worker 1 commits
+                env2.cr.execute("SELECT 1")
+                first = env1["meta.social.contact"]._meta_contact_for(
+                    env1["meta.asset"].browse(asset_id), change
+                )
+
+                def second():
+                    try:
+                        Contact = env2["meta.social.contact"]
+                        Contact._meta_contact_for(
+                            env2["meta.asset"].browse(asset_id), change
+                        )
+                    except TransientError as error:
+                        outcome["retry"] = str(error)
+
+                thread = threading.Thread(target=second)
+                thread.start()
+                time.sleep(0.5)  # worker 2 waits on worker 1's key
+                cr1.commit()
+                thread.join(10)
+                self.assertIn("retried", outcome.get("retry", ""))
+                cr2.rollback()
+                # the retry, in a new transaction, finds worker 1's contact
+                again = env2["meta.social.contact"]._meta_contact_for(
+                    env2["meta.asset"].browse(asset_id), change
+                )
+                self.assertEqual(again.id, first.id)
+                cr2.execute(
+                    "SELECT count(*) FROM res_partner WHERE name = %s",
+                    ["Eşzamanlı Kişi"],
+                )
+                self.assertEqual(cr2.fetchone()[0], 1)
+                cr2.rollback()
+        finally:
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "DELETE FROM res_partner WHERE id IN (SELECT partner_id FROM "
+                    "meta_social_contact WHERE asset_id = %s)",
+                    [asset_id],
+                )
+                cr.execute("DELETE FROM meta_asset WHERE id = %s", [asset_id])
+                cr.execute("DELETE FROM meta_connection WHERE name = %s", ["Eşzamanlı"])
