@@ -1,7 +1,7 @@
 import threading
 import time
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
@@ -218,8 +218,27 @@ class TestSocialComments(MetaTransactionCase):
         portal = new_test_user(
             self.env, login="portal_meta", groups="base.group_portal"
         )
+        for model in ("meta.social.comment", "meta.social.contact", "meta.social.post"):
+            with self.assertRaises(AccessError):
+                self.env[model].with_user(portal).search([])
+        # salespeople read contacts, they do not make nor delete them
+        contact = comment.contact_id.with_user(self.salesman)
+        self.assertEqual(contact.partner_id, comment.partner_id)
         with self.assertRaises(AccessError):
-            self.Comment.with_user(portal).search([])
+            contact.unlink()
+        with self.assertRaises(AccessError):
+            contact.write({"scoped_id": "başka"})
+
+    def test_the_pipeline_social_filter_finds_who_commented_this_week(self):
+        self.deliver(self.fb(message="Merhaba", at=int(time.time()) - 3600))
+        partner = self.comment().partner_id
+        recent = self.env["crm.lead"].create({"name": "Yeni", "partner_id": partner.id})
+        self.env["crm.lead"].create({"name": "Sessiz"})
+        view = self.env.ref("meta_graph_connector.view_crm_case_leads_filter_social")
+        self.assertIn("meta_social_recent", view.arch)
+        week_ago = fields.Datetime.subtract(fields.Datetime.now(), days=7)
+        found = self.env["crm.lead"].search([("meta_last_social_at", ">=", week_ago)])
+        self.assertEqual(found, recent)
 
     def test_companies_see_their_own_comments(self):
         other_company = self.env["res.company"].create({"name": "Ege Şube"})
