@@ -12,7 +12,8 @@ from .common import PAGE_SCOPES, MetaCase, MetaTransactionCase
 class TestHealthAtAGlance(MetaTransactionCase):
     def setUp(self):
         super().setUp()
-        self.page.webhook_fields = "leadgen"  # subscribed as wanted
+        # subscribed as wanted: Lead Ads and comments
+        self.page.webhook_fields = "leadgen,feed"
         self.now = fields.Datetime.now()
 
     def in_days(self, days, hours=1):

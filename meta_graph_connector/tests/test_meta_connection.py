@@ -143,8 +143,8 @@ class TestMetaConnection(MetaTransactionCase):
     # -------------------------------------------------------- webhooks
 
     def test_subscription_follows_the_handlers_and_the_permissions(self):
-        """Only fields something handles are subscribed (Lead Ads today), and
-        only those the token may subscribe."""
+        """Only fields something handles are subscribed (Lead Ads and
+        comments today), and only those the token may subscribe."""
         page = self.simulator.add_page(name="Sadece Form")
         scopes = [s for s in PAGE_SCOPES if s != "pages_messaging"]
         token = self.simulator.add_user_token(
@@ -152,29 +152,36 @@ class TestMetaConnection(MetaTransactionCase):
         )
         connection = self._connect(token)
         asset = connection.asset_ids.filtered(lambda a: a.external_id == page["id"])
-        self.assertEqual(set(self.simulator.subscriptions(page["id"])), {"leadgen"})
+        self.assertEqual(
+            set(self.simulator.subscriptions(page["id"])), {"leadgen", "feed"}
+        )
         self.assertTrue(asset.webhook_ok)
         self.assertEqual(connection.state, "connected")
         handled = self.env["meta.webhook.event"]._meta_handled_kinds()
-        self.assertEqual(handled, {"leadgen"})
-        # without leads_retrieval, nothing handled can be subscribed
+        self.assertEqual(
+            handled,
+            {"leadgen", "page_comment", "instagram_comment", "instagram_mention"},
+        )
+        # without leads_retrieval, only the comments can be subscribed
         self.assertEqual(
             meta_api.page_fields(
                 handled, [s for s in scopes if s != "leads_retrieval"]
             ),
-            (),
+            ("feed",),
         )
 
     def test_subscription_reaches_meta(self):
         self.page._meta_subscribe_webhooks()
         subscribed = self.simulator.subscriptions(self.sim_page["id"])
-        self.assertEqual(subscribed, ["leadgen"], "nothing handles comments or DMs yet")
+        self.assertEqual(subscribed, ["leadgen", "feed"], "nothing handles DMs yet")
 
     def test_subscription_drift_is_repaired_and_told_once(self):
         self.page._meta_subscribe_webhooks()
         self.simulator.set_subscription(self.sim_page["id"], [])  # Meta lost it
         self.env["meta.connection"]._cron_check_health()
-        self.assertEqual(self.simulator.subscriptions(self.sim_page["id"]), ["leadgen"])
+        self.assertEqual(
+            self.simulator.subscriptions(self.sim_page["id"]), ["leadgen", "feed"]
+        )
         drift = self.connection.message_ids.filtered(
             lambda m: m.subject and "subscription" in m.subject.lower()
         )
@@ -183,7 +190,9 @@ class TestMetaConnection(MetaTransactionCase):
         # lost again before anyone looked: repaired again, not told twice
         self.simulator.set_subscription(self.sim_page["id"], [])
         self.env["meta.connection"]._cron_check_health()
-        self.assertEqual(self.simulator.subscriptions(self.sim_page["id"]), ["leadgen"])
+        self.assertEqual(
+            self.simulator.subscriptions(self.sim_page["id"]), ["leadgen", "feed"]
+        )
         self.assertEqual(
             len(
                 self.connection.message_ids.filtered(
