@@ -218,6 +218,14 @@ class MetaSocialComment(models.Model):
             "last_verb": change.verb,
         }
         comment = self.create(vals)
+        # its replies that arrived first (webhooks come in any order)
+        self.search(
+            [
+                ("asset_id", "=", asset.id),
+                ("parent_ref", "=", change.comment_id),
+                ("parent_id", "=", False),
+            ]
+        ).write({"parent_id": comment.id})
         if contact and not removed:
             moment = vals["posted_at"] or fields.Datetime.now()
             if not contact.last_interaction_at or contact.last_interaction_at < moment:
@@ -595,10 +603,33 @@ class MetaSocialComment(models.Model):
             self.write({"state": "removed", "meta_state": "sent", "meta_error": False})
 
     def _meta_outbox_failed(self, item, reason):
+        words = self._meta_error_words(reason)
         if item.operation == "comment_private_reply":
-            self.write({"private_reply_state": "failed", "private_reply_error": reason})
+            self.write({"private_reply_state": "failed", "private_reply_error": words})
         else:
-            self.write({"meta_state": "failed", "meta_error": reason})
+            self.write({"meta_state": "failed", "meta_error": words})
+
+    def _meta_error_words(self, reason):
+        """Meta's refusal said so that a salesperson can act on it, Meta's
+        own text after it (docs/meta-facts.md §6.3)."""
+        reason = str(reason or "")
+        known = {
+            "code 10900": self.env._(
+                "Meta allows one private reply per comment and one was already "
+                "sent (perhaps from Meta Business Suite)."
+            ),
+            "code 10903": self.env._(
+                "Meta no longer takes a private reply to this comment (older "
+                "than 7 days, or written by the Page)."
+            ),
+            "code 100/33": self.env._(
+                "The comment is no longer at Meta (deleted by its author or the Page)."
+            ),
+        }
+        for marker, text in known.items():
+            if marker in reason:
+                return f"{text} ({reason})"
+        return reason
 
 
 def _naive(moment):
