@@ -181,7 +181,8 @@ class MetaConnection(models.Model):
                 self.drifted_page_count,
                 self.env._(
                     "%(count)s Page(s) lost their webhook subscription: "
-                    "leads arrive only through the reconciliation.",
+                    "leads arrive only through the reconciliation, new "
+                    "comments not at all.",
                     count=self.drifted_page_count,
                 ),
             ),
