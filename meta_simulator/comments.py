@@ -49,6 +49,26 @@ class Post:
 
 
 @dataclass
+class IgPerson:
+    """Someone as an Instagram account knows them (their IGSID). Their
+    profile is readable only once they have messaged the account (§6.3)."""
+
+    id: str
+    page_id: str
+    username: str
+    name: str = ""
+    messaged: bool = False
+
+    def profile(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name or None,
+            "username": self.username,
+            "profile_pic": f"https://scontent.example/ig/people/{self.id}.jpg",
+        }
+
+
+@dataclass
 class Comment:
     id: str
     platform: str

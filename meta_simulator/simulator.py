@@ -49,6 +49,7 @@ from .store import (
     DATASET_NODE,
     FORM_NODE,
     IG_NODE,
+    IG_PERSON_NODE,
     LEAD_NODE,
     PAGE_NODE,
     USER_NODE,
@@ -1184,6 +1185,25 @@ class MetaSimulator:
             )
         return self.comment(comment.id)
 
+    def _ig_person(self, post, scoped_id, username, name=""):
+        """Register a commenter of an Instagram account (their IGSID)."""
+        person = self.store.lookup(scoped_id)
+        if person is None and post.platform == comments.INSTAGRAM and post.page_id:
+            person = comments.IgPerson(
+                id=scoped_id, page_id=post.page_id, username=username, name=name
+            )
+            self.store.register(IG_PERSON_NODE, person)
+        return person
+
+    def set_messaged(self, scoped_id: str, name: str | None = None) -> None:
+        """The person sent the account a message: their profile becomes
+        readable (User Profile API consent)."""
+        with self.store.lock:
+            _node_type, person = self.store.lookup(str(scoped_id))
+            person.messaged = True
+            if name is not None:
+                person.name = name
+
     def _new_comment(self, post, parent, **values):
         if post.platform == comments.FACEBOOK:
             comment_id = (
@@ -1207,6 +1227,8 @@ class MetaSimulator:
         )
         self.social_comments[comment.id] = comment
         self.store.register(comment.node_type, comment)
+        if not comment.from_account:
+            self._ig_person(post, comment.author_id, comment.username)
         if top:
             top.replies.append(comment.id)
         else:

@@ -44,8 +44,10 @@ POST_NODE = "post"
 MEDIA_NODE = "ig_media"
 COMMENT_NODE = "comment"
 IG_COMMENT_NODE = "ig_comment"
-#: Posts, media and comments belong to a Page (or its Instagram account).
-SOCIAL_NODES = (POST_NODE, MEDIA_NODE, COMMENT_NODE, IG_COMMENT_NODE)
+IG_PERSON_NODE = "ig_scoped_user"
+#: Posts, media, comments and the people who wrote them (by their
+#: Instagram-scoped id) belong to a Page (or its Instagram account).
+SOCIAL_NODES = (POST_NODE, MEDIA_NODE, COMMENT_NODE, IG_COMMENT_NODE, IG_PERSON_NODE)
 
 #: Node type names as Meta spells them in error messages.
 NODE_LABELS = {
@@ -63,6 +65,7 @@ NODE_LABELS = {
     MEDIA_NODE: "IGMedia",
     COMMENT_NODE: "Comment",
     IG_COMMENT_NODE: "IGComment",
+    IG_PERSON_NODE: "User",
 }
 
 #: Leads are retrievable for 90 days, then disappear (docs/meta-facts.md §5.4 [R]).

@@ -372,6 +372,26 @@ def mentioned(client, ig_id, media_id, comment_id=""):
     )
 
 
+#: Fields of the Instagram User Profile API (§6.3): readable only once the
+#: person has messaged the account, error 230 before ("User consent is
+#: required to access user profile"): never required.
+PROFILE_FIELDS = "name,username,profile_pic"
+
+
+def get_profile(client, scoped_id):
+    """An Instagram person's profile by their Instagram-scoped id:
+    ``{"name", "username", "picture_url"}`` (empty strings when unset)."""
+    answer = client.get(node_id(scoped_id, "scoped id"), {"fields": PROFILE_FIELDS})
+    if not isinstance(answer, dict):
+        raise UnknownGraphError("Meta answered a profile without fields")
+    picture = _text(answer.get("profile_pic"))
+    return {
+        "name": _text(answer.get("name")),
+        "username": _text(answer.get("username")),
+        "picture_url": picture if picture.startswith("https://") else "",
+    }
+
+
 def post_of_read(platform, node):
     """(id, text, created, permalink) of a post or media read from Graph."""
     if not isinstance(node, dict) or not as_id(node.get("id")):

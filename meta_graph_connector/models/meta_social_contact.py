@@ -2,7 +2,8 @@ from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
 
-from ..graph.errors import TransientError
+from ..graph import social
+from ..graph.errors import GraphError, RateLimitError, TransientError
 
 
 class MetaSocialContact(models.Model):
@@ -40,6 +41,12 @@ class MetaSocialContact(models.Model):
     username = fields.Char(readonly=True)
     display_label = fields.Char(compute="_compute_display_label")
     last_interaction_at = fields.Datetime(readonly=True)
+    picture_url = fields.Char(string="Profile Picture", readonly=True)
+    profile_checked = fields.Boolean(
+        readonly=True,
+        help="Meta's profile of the person was asked for once (it answers "
+        "only for people who messaged the account).",
+    )
     comment_ids = fields.One2many("meta.social.comment", "contact_id")
 
     _sql_constraints = [
@@ -76,6 +83,7 @@ class MetaSocialContact(models.Model):
         if contact:
             contact._meta_refresh_profile(change)
             return contact
+        self.env.ref("meta_graph_connector.ir_cron_meta_social_profiles")._trigger()
         try:
             with self.env.cr.savepoint():
                 return self.create(
@@ -128,3 +136,57 @@ class MetaSocialContact(models.Model):
                 "comment": False,
             }
         )
+
+    # ------------------------------------------------------------ profiles
+
+    @api.model
+    def _cron_fetch_profiles(self, limit=100):
+        """Ask Meta once for the profile (name, username, picture) of the
+        Instagram people met in comments. Never required: Meta answers only
+        for people who messaged the account (error 230 otherwise), and only
+        to connections granted ``instagram_manage_messages``."""
+        contacts = self.search(
+            [
+                ("platform", "=", "instagram"),
+                ("profile_checked", "=", False),
+                ("scoped_id", "not like", "username:%"),
+                ("asset_id.connection_id.state", "=", "connected"),
+                (
+                    "asset_id.connection_id.granted_scopes",
+                    "ilike",
+                    "instagram_manage_messages",
+                ),
+            ],
+            limit=limit,
+        )
+        for contact in contacts:
+            try:
+                profile = contact.asset_id._meta_call(
+                    social.get_profile, contact.scoped_id
+                )
+            except RateLimitError:
+                break  # the door throttled the connection: the next run goes on
+            except GraphError:
+                contact.profile_checked = True
+                continue
+            contact._meta_apply_profile(profile)
+        return True
+
+    def _meta_apply_profile(self, profile):
+        self.ensure_one()
+        placeholder = self.partner_id.meta_origin and self.partner_id.name in (
+            self.display_label,
+            self.name,
+            f"@{self.username}" if self.username else None,
+        )
+        self.write(
+            {
+                "name": profile["name"] or self.name,
+                "username": profile["username"] or self.username,
+                "picture_url": profile["picture_url"] or False,
+                "profile_checked": True,
+            }
+        )
+        if placeholder and profile["name"]:
+            # the partner Odoo made for them still bears their handle
+            self.partner_id.sudo().name = profile["name"]

@@ -628,6 +628,59 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         with self.assertRaisesRegex(UserError, "cannot be answered privately"):
             caption.with_user(self.salesman)._meta_private_reply("Teşekkürler")
 
+    def test_an_instagram_profile_is_read_once_when_meta_allows(self):
+        ig = self.sim_page["ig_account_id"]
+        media = self.simulator.add_ig_media(ig)
+        for index, username in enumerate(("elif", "can")):
+            self.simulator.add_comment(
+                media["id"],
+                "Harika",
+                from_id=f"1784100000000{index}",
+                username=username,
+                deliver=False,
+            )
+            Event = self.env["meta.webhook.event"]
+            Event._meta_store_events(
+                parse_delivery(
+                    payloads.instagram_comment(
+                        ig,
+                        f"1789{index}",
+                        "Harika",
+                        f"1784100000000{index}",
+                        username,
+                        media["id"],
+                    )  # fmt: skip
+                )
+            )
+            Event._cron_process_events()
+        Contact = self.env["meta.social.contact"]
+        elif_ = Contact.search([("scoped_id", "=", "17841000000000")])
+        self.assertEqual(elif_.partner_id.name, "@elif")
+        # Elif wrote to the account; Can only commented
+        self.simulator.set_messaged("17841000000000", name="Elif Kaya")
+        Contact._cron_fetch_profiles()
+        self.assertFalse(elif_.profile_checked, "not without the permission")
+        self.connection.granted_scopes += ",instagram_manage_messages"
+        self.connection.sudo().access_token = self.simulator.add_user_token(
+            scopes=self.connection.granted_scopes.split(","),
+            pages=[self.sim_page["id"]],
+            token_type="SYSTEM_USER",
+        )
+        self.page.sudo().access_token = self.simulator.page_token(
+            self.connection.sudo().access_token, self.sim_page["id"]
+        )
+        Contact._cron_fetch_profiles()
+        can = Contact.search([("scoped_id", "=", "17841000000001")])
+        self.assertTrue(elif_.profile_checked and can.profile_checked)
+        self.assertEqual(elif_.name, "Elif Kaya")
+        self.assertEqual(elif_.partner_id.name, "Elif Kaya")
+        self.assertTrue(elif_.picture_url.startswith("https://"))
+        self.assertEqual(can.partner_id.name, "@can", "no consent: never required")
+        self.assertFalse(can.picture_url)
+        calls = len(self.simulator.requests)
+        Contact._cron_fetch_profiles()
+        self.assertEqual(len(self.simulator.requests), calls, "asked once")
+
 
 @tagged("post_install", "-at_install")
 class TestSocialContactsConcurrency(TransactionCase):

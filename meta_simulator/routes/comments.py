@@ -20,6 +20,7 @@ from ..store import (
     COMMENT_NODE,
     IG_COMMENT_NODE,
     IG_NODE,
+    IG_PERSON_NODE,
     MEDIA_NODE,
     PAGE_NODE,
     POST_NODE,
@@ -262,3 +263,18 @@ def page_messages(call):
         raise refusal
     sent = call.sim._social_private_reply(comment, str(message["text"]))
     return {"recipient_id": comment.author_id, "message_id": sent["message_id"]}
+
+
+@ROUTES.node("GET", IG_PERSON_NODE)
+def ig_person(call):
+    """The Instagram User Profile API: only for people who messaged the
+    account; a commenter alone gets error 230 (§6.3)."""
+    call.require_page_token()
+    call.require_scope("instagram_basic")
+    call.require_scope("instagram_manage_messages")
+    person = call.node
+    if not person.messaged:
+        raise errors.GraphError(
+            230, errors.numbered(230, "User consent is required to access user profile")
+        )
+    return call.render(person.profile(), ("name", "id"), IG_PERSON_NODE)

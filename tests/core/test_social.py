@@ -303,3 +303,18 @@ def test_answers_and_moderation_reach_meta(sim, page):
     assert sim.comment(top["id"])["replies"] == [answer["id"]]
     social.set_comment_hidden(client, "instagram", top["id"], True)
     assert sim.comment(top["id"])["hidden"]
+
+
+def test_a_profile_is_read_once_the_person_has_written(sim, page):
+    info, client = page
+    media = sim.add_ig_media(info["ig_account_id"])
+    sim.add_comment(
+        media["id"], "Harika", from_id="17841000000003", username="can", deliver=False
+    )
+    with pytest.raises(GraphError) as refused:
+        social.get_profile(client, "17841000000003")
+    assert refused.value.code == 230
+    sim.set_messaged("17841000000003", name="Can Demir")
+    profile = social.get_profile(client, "17841000000003")
+    assert (profile["name"], profile["username"]) == ("Can Demir", "can")
+    assert profile["picture_url"].startswith("https://")

@@ -252,3 +252,18 @@ def test_mentions_are_read_through_the_mentioned_account(world, graph, receiver)
         ig_id, fields=f"mentioned_comment.comment_id({other['id']}){{id}}"
     )
     assert refused.json()["error"]["error_subcode"] == 33
+
+
+def test_an_instagram_profile_only_after_a_message(world, graph):
+    sim = world.sim
+    ig_id = world.page["ig_account_id"]
+    media = sim.add_ig_media(ig_id)
+    sim.add_comment(
+        media["id"], "Harika", from_id="IGSID_7", username="elif", deliver=False
+    )
+    refused = graph.get("IGSID_7", fields="name,username,profile_pic").json()["error"]
+    assert refused["code"] == 230
+    sim.set_messaged("IGSID_7", name="Elif Kaya")
+    profile = graph.get("IGSID_7", fields="name,username,profile_pic").json()
+    assert (profile["name"], profile["username"]) == ("Elif Kaya", "elif")
+    assert profile["profile_pic"].startswith("https://")
