@@ -24,7 +24,6 @@ import argparse
 import json
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_leads import Watcher, percentile  # noqa: E402
 from odoo_harness import (  # noqa: E402
     OdooHarness,
     page_connection,
@@ -60,39 +60,9 @@ print('BENCH_SETUP ' + json.dumps({{'floor_ms': floor_ms}}))
 """
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
-class Watcher(threading.Thread):
-    """Polls PostgreSQL for comments committed on a partner."""
-
-    def __init__(self, database, pending):
-        super().__init__(daemon=True)
-        self.database = database
-        self.pending = pending  # comment id -> send time
-        self.seen = {}
-        self.stop = threading.Event()
-
-    def run(self):
-        with psycopg2.connect(dbname=self.database) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cr:
-                while not self.stop.is_set():
-                    waiting = [i for i in list(self.pending) if i not in self.seen]
-                    if waiting:
-                        cr.execute(
-                            """SELECT comment_ref FROM meta_social_comment
-                                WHERE partner_id IS NOT NULL
-                                  AND comment_ref = ANY(%s)""",
-                            [waiting],
-                        )
-                        now = time.perf_counter()
-                        for (comment_ref,) in cr.fetchall():
-                            self.seen[comment_ref] = now
-                    time.sleep(0.01)
+#: The comments committed on a partner, among ``%s`` (comment ids).
+COMMENTS_SEEN = """SELECT comment_ref FROM meta_social_comment
+                     WHERE partner_id IS NOT NULL AND comment_ref = ANY(%s)"""
 
 
 def comment_delivery(page_id, index, boosted=False):
@@ -144,7 +114,7 @@ def main():
         url = f"{odoo.url}/meta/webhook"
         session = requests.Session()
         pending = {}
-        watcher = Watcher(odoo.database, pending)
+        watcher = Watcher(odoo.database, pending, query=COMMENTS_SEEN)
         watcher.start()
         # warm-up: the first request of each worker loads the registry
         for index in range(4):

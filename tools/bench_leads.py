@@ -100,13 +100,24 @@ def percentile(values, fraction):
     return ordered[index]
 
 
-class Watcher(threading.Thread):
-    """Polls PostgreSQL for committed leads that have their call activity."""
+#: The leads committed with their call activity, among ``%s`` (leadgen ids).
+LEADS_SEEN = """SELECT DISTINCT ml.leadgen_id
+                  FROM meta_lead ml
+                  JOIN mail_activity a
+                    ON a.res_model = 'crm.lead' AND a.res_id = ml.lead_id
+                 WHERE ml.leadgen_id = ANY(%s)"""
 
-    def __init__(self, database, pending):
+
+class Watcher(threading.Thread):
+    """Polls PostgreSQL for what is committed among ``pending`` (by default,
+    leads with their call activity; ``query`` selects the keys seen among
+    the ``%s`` array)."""
+
+    def __init__(self, database, pending, query=LEADS_SEEN):
         super().__init__(daemon=True)
         self.database = database
-        self.pending = pending  # leadgen id -> send time
+        self.pending = pending  # key -> send time
+        self.query = query
         self.seen = {}
         self.stop = threading.Event()
 
@@ -117,17 +128,10 @@ class Watcher(threading.Thread):
                 while not self.stop.is_set():
                     waiting = [i for i in list(self.pending) if i not in self.seen]
                     if waiting:
-                        cr.execute(
-                            """SELECT DISTINCT ml.leadgen_id
-                                 FROM meta_lead ml
-                                 JOIN mail_activity a
-                                   ON a.res_model = 'crm.lead' AND a.res_id = ml.lead_id
-                                WHERE ml.leadgen_id = ANY(%s)""",
-                            [waiting],
-                        )
+                        cr.execute(self.query, [waiting])
                         now = time.perf_counter()
-                        for (leadgen_id,) in cr.fetchall():
-                            self.seen[leadgen_id] = now
+                        for (key,) in cr.fetchall():
+                            self.seen[key] = now
                     time.sleep(0.01)
 
 

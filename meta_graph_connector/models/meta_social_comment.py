@@ -496,20 +496,7 @@ class MetaSocialComment(models.Model):
     def _meta_moderate(self, hidden):
         for comment in self:
             comment._meta_check_can("moderate")
-            if comment.state == "removed" or not comment.comment_ref:
-                raise UserError(self.env._("This comment is not at Meta."))
-            comment.sudo().write({"meta_state": "queued", "meta_error": False})
-            self.env["meta.outbox"]._meta_enqueue(
-                comment.asset_id,
-                "comment_hide",
-                {
-                    "platform": comment.platform,
-                    "comment_id": comment.comment_ref,
-                    "hidden": hidden,
-                },
-                ordering_key=f"comment-{comment.comment_ref}",
-                origin=comment,
-            )
+            comment._meta_send_action("comment_hide", hidden=hidden)
         return True
 
     def action_delete_at_meta(self):
@@ -521,17 +508,24 @@ class MetaSocialComment(models.Model):
                 raise UserError(
                     self.env._("Only the Page's own replies are deleted from Odoo.")
                 )
-            if comment.state == "removed" or not comment.comment_ref:
-                raise UserError(self.env._("This comment is not at Meta."))
-            comment.sudo().write({"meta_state": "queued", "meta_error": False})
-            self.env["meta.outbox"]._meta_enqueue(
-                comment.asset_id,
-                "comment_delete",
-                {"platform": comment.platform, "comment_id": comment.comment_ref},
-                ordering_key=f"comment-{comment.comment_ref}",
-                origin=comment,
-            )
+            comment._meta_send_action("comment_delete")
         return True
+
+    def _meta_send_action(self, operation, **params):
+        """Queue a moderation of this comment at Meta; its delivery shows on
+        the comment (the caller checked the user's rights)."""
+        self.ensure_one()
+        if self.state == "removed" or not self.comment_ref:
+            raise UserError(self.env._("This comment is not at Meta."))
+        # sudo: meta.social.comment - the delivery fields of a checked action
+        self.sudo().write({"meta_state": "queued", "meta_error": False})
+        self.env["meta.outbox"]._meta_enqueue(
+            self.asset_id,
+            operation,
+            {"platform": self.platform, "comment_id": self.comment_ref, **params},
+            ordering_key=f"comment-{self.comment_ref}",
+            origin=self,
+        )
 
     def action_create_lead(self):
         """A lead from the comment, for its author, linked to it."""

@@ -116,6 +116,17 @@ class MetaCase:
             }
         )
 
+    def speak_turkish(self, user):
+        """Turkish installed with the addon's and Odoo's terms, for ``user``
+        (a browser tour then walks the screens in Turkish)."""
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector", "crm", "web", "mail", "base"],
+            ["tr_TR"],
+            overwrite=True,
+        )
+        user.write({"lang": "tr_TR", "password": user.login})
+
     def send_outbox(self):
         """Run the outbox lane, as the cron does seconds after a request."""
         return self.env["meta.outbox"]._cron_process_outbox()

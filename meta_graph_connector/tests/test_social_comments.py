@@ -294,13 +294,7 @@ class TestSocialComments(MetaTransactionCase):
 @tagged("post_install", "-at_install")
 class TestSocialCommentsTour(MetaCase, HttpCase):
     def test_a_turkish_salesperson_reads_a_hostile_comment_as_text(self):
-        self.env["res.lang"]._activate_lang("tr_TR")
-        self.env["ir.module.module"]._load_module_terms(
-            ["meta_graph_connector", "crm", "web", "mail", "base"],
-            ["tr_TR"],
-            overwrite=True,
-        )
-        self.salesman.write({"lang": "tr_TR", "password": "meta_salesman"})
+        self.speak_turkish(self.salesman)
         page_id = self.sim_page["id"]
         name = '<b class="o_meta_injected">Eve</b>'
         text = (

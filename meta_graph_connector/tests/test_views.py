@@ -87,13 +87,7 @@ class TestViewsInBrowser(MetaCase, HttpCase):
 @tagged("post_install", "-at_install")
 class TestTurkishSalespersonWalk(MetaCase, HttpCase):
     def test_a_turkish_salesperson_walks_through_meta_leads_in_turkish(self):
-        self.env["res.lang"]._activate_lang("tr_TR")
-        self.env["ir.module.module"]._load_module_terms(
-            ["meta_graph_connector", "crm", "web", "mail", "base"],
-            ["tr_TR"],
-            overwrite=True,
-        )
-        self.salesman.write({"lang": "tr_TR", "password": "meta_salesman"})
+        self.speak_turkish(self.salesman)
         form = self.env["meta.lead.form"].create(
             {"name": "Showroom Randevusu", "page_id": self.page.id, "meta_form_id": "9"}
         )
