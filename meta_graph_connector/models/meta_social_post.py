@@ -1,6 +1,9 @@
+from psycopg2 import IntegrityError
+
 from odoo import api, fields, models
 
 from ..graph import social
+from ..graph.errors import TransientError
 
 
 class MetaSocialPost(models.Model):
@@ -54,12 +57,12 @@ class MetaSocialPost(models.Model):
     def _meta_post_for(
         self, asset, platform, post_ref, text=None, posted_at=None, url=""
     ):
-        """The post ``post_ref`` of ``asset``, created on first sight."""
+        """The post ``post_ref`` of ``asset``, created on first sight. Written
+        only when something new is learnt of it: every comment of a busy
+        post names it, and two workers writing the same row for nothing
+        would fail each other (serialization)."""
         if not post_ref:
             return self.browse()
-        post = self.search(
-            [("asset_id", "=", asset.id), ("post_ref", "=", post_ref)], limit=1
-        )
         vals = {
             key: value
             for key, value in {
@@ -69,10 +72,34 @@ class MetaSocialPost(models.Model):
             }.items()
             if value
         }
+        post = self._meta_find(asset, post_ref)
         if post:
-            if vals:
-                post.write(vals)
+            changed = {key: value for key, value in vals.items() if post[key] != value}
+            if changed:
+                post.write(changed)
             return post
-        return self.create(
-            {"asset_id": asset.id, "platform": platform, "post_ref": post_ref, **vals}
+        try:
+            with self.env.cr.savepoint():
+                return self.create(
+                    {
+                        "asset_id": asset.id,
+                        "platform": platform,
+                        "post_ref": post_ref,
+                        **vals,
+                    }
+                )
+        except IntegrityError:
+            # the first comments of a new post, processed at once
+            post = self._meta_find(asset, post_ref)
+            if not post:
+                raise TransientError(
+                    "This post was recorded by another worker at the same "
+                    "moment: retried."
+                ) from None
+            return post
+
+    @api.model
+    def _meta_find(self, asset, post_ref):
+        return self.search(
+            [("asset_id", "=", asset.id), ("post_ref", "=", post_ref)], limit=1
         )

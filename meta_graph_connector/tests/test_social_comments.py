@@ -111,6 +111,25 @@ class TestSocialComments(MetaTransactionCase):
         )
         self.assertIn("Rengi var mı?", lead_note.body)
 
+    def test_comments_on_a_known_post_leave_its_row_alone(self):
+        """Every comment names its post: rewriting the post's row each time
+        made two workers on one busy post fail each other (serialization)."""
+        self.deliver(self.fb(message="İlk"))
+        post = self.comment().post_id
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT ctid FROM meta_social_post WHERE id = %s", [post.id]
+        )
+        before = self.env.cr.fetchone()[0]
+        self.env.invalidate_all()  # the next event runs in a new transaction
+        self.deliver(self.fb("5555_2", message="İkinci", from_id="7002", at=T0 + 5))
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT ctid FROM meta_social_post WHERE id = %s", [post.id]
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], before, "the row was not rewritten")
+        self.assertEqual(self.comment("5555_2").post_id, post)
+
     def test_meta_text_is_escaped_everywhere(self):
         self.deliver(self.fb(message=XSS, from_name=f"Eve {XSS}"))
         comment = self.comment()
