@@ -3,8 +3,10 @@ import random
 import time
 from datetime import timedelta
 
+from psycopg2.errors import SerializationFailure
+
 from odoo import api, fields, models, modules
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from ..graph.errors import (
     GraphError,
@@ -221,9 +223,8 @@ class MetaQueueMixin(models.AbstractModel):
             if column and fair_value is not None
             else SQL()
         )
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT q.id FROM %(table)s q
+        query = SQL(
+            """SELECT q.id FROM %(table)s q
                     WHERE q.state IN ('pending', 'failed')
                       AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= %(now)s)
                       %(fair)s
@@ -239,12 +240,20 @@ class MetaQueueMixin(models.AbstractModel):
                  ORDER BY q.id
                     LIMIT %(limit)s
                FOR UPDATE OF q SKIP LOCKED""",
-                table=SQL.identifier(self._table),
-                now=now,
-                fair=fair,
-                limit=limit,
-            )
+            table=SQL.identifier(self._table),
+            now=now,
+            fair=fair,
+            limit=limit,
         )
+        try:
+            # Another lane may have updated (and committed) a due row after
+            # this transaction's snapshot: locking it is then a serialization
+            # failure under REPEATABLE READ. Nothing is claimed this time; the
+            # run ends and the next one, in a new snapshot, takes it.
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                rows = self.env.execute_query(query)
+        except SerializationFailure:
+            return self.browse()
         return self.browse([row[0] for row in rows])
 
     def _meta_process(self):

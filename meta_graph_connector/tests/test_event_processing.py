@@ -254,6 +254,33 @@ class TestEventProcessing(MetaTransactionCase):
                     "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
                 )
 
+    def test_a_row_another_lane_just_updated_waits_for_the_next_run(self):
+        """A lane whose snapshot predates another lane's commit on a due row
+        cannot lock that row (REPEATABLE READ): it claims nothing, raises
+        nothing, and the next run takes the row."""
+        delivery = self.leadgen_delivery(2, page_id="777000779", start=900)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            ids = env["meta.webhook.event"]._meta_store_events(parse_delivery(delivery))
+        try:
+            with self.registry.cursor() as lane1, self.registry.cursor() as lane2:
+                lane1.execute("SELECT 1")  # lane 1's snapshot is taken
+                lane2.execute(
+                    "UPDATE meta_webhook_event SET attempts = attempts WHERE id IN %s",
+                    [tuple(ids)],
+                )
+                lane2.commit()
+                worker = api.Environment(lane1, SUPERUSER_ID, {})["meta.webhook.event"]
+                self.assertFalse(worker._meta_claim_due(10))
+                lane1.rollback()
+                self.assertEqual(sorted(worker._meta_claim_due(10).ids), sorted(ids))
+                lane1.rollback()
+        finally:
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
+                )
+
     def test_redelivery_does_not_conflict_with_the_cron_updating_its_rows(self):
         """The intake reads under REPEATABLE READ; the cron commits state
         changes on the very rows Meta redelivers. That must store nothing and
