@@ -5,7 +5,7 @@ from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import html2plaintext, plaintext2html
+from odoo.tools import html2plaintext, mute_logger, plaintext2html
 
 from ..graph import social
 from ..graph.errors import TransientError
@@ -153,7 +153,8 @@ class MetaSocialComment(models.Model):
         comment = self._meta_find(asset, change.comment_id)
         if not comment:
             try:
-                with self.env.cr.savepoint():
+                # a lost race is expected and handled below: not a database error
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                     comment = self._meta_create(asset, change)
             except IntegrityError:
                 # the same comment arrived twice at once: the other one won

@@ -1,6 +1,7 @@
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
+from odoo.tools import mute_logger
 
 from ..graph import social
 from ..graph.errors import GraphError, RateLimitError, TransientError
@@ -85,7 +86,8 @@ class MetaSocialContact(models.Model):
             return contact
         self.env.ref("meta_graph_connector.ir_cron_meta_social_profiles")._trigger()
         try:
-            with self.env.cr.savepoint():
+            # a lost race is expected and handled below: not a database error
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 return self.create(
                     {
                         "asset_id": asset.id,

@@ -1,6 +1,7 @@
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
+from odoo.tools import mute_logger
 
 from ..graph import social
 from ..graph.errors import TransientError
@@ -79,7 +80,8 @@ class MetaSocialPost(models.Model):
                 post.write(changed)
             return post
         try:
-            with self.env.cr.savepoint():
+            # a lost race is expected and handled below: not a database error
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 return self.create(
                     {
                         "asset_id": asset.id,
