@@ -32,7 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_leads import Watcher, percentile  # noqa: E402
+from bench_leads import Watcher, latency_figures  # noqa: E402
 from odoo_harness import (  # noqa: E402
     OdooHarness,
     page_connection,
@@ -157,25 +157,17 @@ def main():
             )
             duplicated = cr.fetchone()[0]
 
-    latencies = [
-        (watcher.seen[i] - pending[i]) * 1000 for i in pending if i in watcher.seen
-    ]
-    lost = len(pending) - len(latencies)
-    p95 = percentile(latencies, 0.95) if latencies else None
+    figures = latency_figures(watcher, floor_ms)
+    lost = figures["lost"]
     print(
         f"sent {args.n} comment webhooks at {args.rate}/s (+{doubles} boosted-post "
-        f"doubles), statuses {sorted(set(statuses))}, {len(latencies)} comments "
-        f"committed on a partner"
+        f"doubles), statuses {sorted(set(statuses))}, {figures.pop('seen')} "
+        f"comments committed on a partner"
     )
     result = {
         "n": args.n,
         "rate": args.rate,
-        "p50_ms": round(percentile(latencies, 0.50), 1) if latencies else None,
-        "p95_ms": round(p95, 1) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
-        "floor_ms": round(floor_ms, 1),
-        "ratio_p95_floor": round(p95 / floor_ms, 1) if latencies else None,
-        "lost": lost,
+        **figures,
         "duplicated": duplicated,
         "doubles": doubles,
     }

@@ -94,6 +94,30 @@ print('BENCH_SETUP ' + json.dumps({{
 """
 
 
+def latency_figures(watcher, floor_ms):
+    """p50/p95/p99 of what the watcher saw committed, against the floor, and
+    what it never saw (lost): the figures the latency benches print."""
+    latencies = [
+        (watcher.seen[i] - sent) * 1000
+        for i, sent in watcher.pending.items()
+        if i in watcher.seen
+    ]
+
+    def cut(fraction):
+        return round(percentile(latencies, fraction), 1) if latencies else None
+
+    p95 = percentile(latencies, 0.95) if latencies else None
+    return {
+        "p50_ms": cut(0.50),
+        "p95_ms": cut(0.95),
+        "p99_ms": cut(0.99),
+        "floor_ms": round(floor_ms, 1),
+        "ratio_p95_floor": round(p95 / floor_ms, 1) if latencies else None,
+        "lost": len(watcher.pending) - len(latencies),
+        "seen": len(latencies),
+    }
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
@@ -285,25 +309,17 @@ def main():
             total_leads = cr.fetchone()[0]
         drain = measure_drain(sim, odoo, live_form["id"], args.drain, args.timeout)
 
-    latencies = [
-        (watcher.seen[i] - pending[i]) * 1000 for i in pending if i in watcher.seen
-    ]
-    lost = len(pending) - len(latencies)
-    p95 = percentile(latencies, 0.95) if latencies else None
+    figures = latency_figures(watcher, floor_ms)
+    lost = figures["lost"]
     print(
         f"sent {args.n} webhooks at {args.rate}/s, statuses {sorted(set(statuses))}, "
-        f"{len(latencies)} leads committed with their activity, "
+        f"{figures.pop('seen')} leads committed with their activity, "
         f"{total_leads} Meta leads in the database"
     )
     result = {
         "n": args.n,
         "rate": args.rate,
-        "p50_ms": round(percentile(latencies, 0.50), 1) if latencies else None,
-        "p95_ms": round(p95, 1) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
-        "floor_ms": round(floor_ms, 1),
-        "ratio_p95_floor": round(p95 / floor_ms, 1) if latencies else None,
-        "lost": lost,
+        **figures,
         "duplicated": duplicated,
         "drain_n": args.drain,
         "drain_leads_per_s": round(drain["rate"], 1),
