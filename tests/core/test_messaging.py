@@ -1,0 +1,143 @@
+"""Messenger and Instagram Direct: the window, the Send API body, inbound
+parts (docs/meta-facts.md §6). Deliveries come from the simulator's payload
+builders, which follow Meta's documented shapes."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from graph import messaging
+from graph.webhook import parse_delivery
+from meta_simulator import payloads
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("after", "human", "granted", "expected"),
+    [
+        (timedelta(0), True, False, ("RESPONSE", None, None)),
+        (timedelta(hours=24) - SECOND, False, False, ("RESPONSE", None, None)),
+        # exactly 24 h: the standard window is closed
+        (timedelta(hours=24), True, True, ("MESSAGE_TAG", "HUMAN_AGENT", None)),
+        (timedelta(hours=24), True, False, (None, None, "human_agent_not_granted")),
+        (timedelta(hours=30), False, True, (None, None, "bot_outside_window")),
+        (timedelta(days=7) - SECOND, True, True, ("MESSAGE_TAG", "HUMAN_AGENT", None)),
+        (timedelta(days=7), True, True, (None, None, "window_closed")),
+    ],
+)
+def test_the_window_at_its_boundaries(after, human, granted, expected):
+    rule = messaging.send_rule(T0 + after, T0, human=human, human_agent_allowed=granted)
+    assert (rule.messaging_type, rule.tag, rule.refusal) == expected
+    assert rule.allowed == (expected[2] is None)
+
+
+def test_a_click_to_message_ad_opens_seven_days():
+    rule = messaging.send_rule(T0 + timedelta(days=6), T0, ad_opened_at=T0, human=False)
+    assert (rule.messaging_type, rule.tag) == ("RESPONSE", None)
+    assert rule.closes_at == T0 + timedelta(days=7)
+    closed = messaging.send_rule(T0 + timedelta(days=7), T0, ad_opened_at=T0)
+    assert closed.refusal == "window_closed"
+    assert messaging.send_rule(T0, None).refusal == "no_inbound"
+
+
+def test_the_send_body_never_carries_a_removed_tag():
+    inside = messaging.send_rule(T0 + timedelta(hours=1), T0)
+    body = messaging.message_body("PSID_1", inside, text="Merhaba", metadata="odoo:42")
+    assert body == {
+        "recipient": {"id": "PSID_1"},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "Merhaba", "metadata": "odoo:42"},
+    }
+    late = messaging.send_rule(T0 + timedelta(days=2), T0, human_agent_allowed=True)
+    tagged = messaging.message_body(
+        "PSID_1", late, attachment=("image", "https://x.example/a.png")
+    )
+    assert tagged["tag"] == "HUMAN_AGENT" and tagged["messaging_type"] == "MESSAGE_TAG"
+    assert (
+        tagged["message"]["attachment"]["payload"]["url"] == "https://x.example/a.png"
+    )
+    closed = messaging.send_rule(T0 + timedelta(days=8), T0)
+    with pytest.raises(ValueError, match="window_closed"):
+        messaging.message_body("PSID_1", closed, text="Geç")
+
+
+def test_texts_and_attachments_within_meta_limits():
+    assert messaging.check_text("messenger", " Selam ") == "Selam"
+    messaging.check_text("messenger", "ş" * 2000)
+    with pytest.raises(ValueError, match="too_long"):
+        messaging.check_text("messenger", "a" * 2001)
+    with pytest.raises(ValueError, match="too_long"):
+        messaging.check_text("instagram", "ş" * 501)  # 1002 bytes
+    with pytest.raises(ValueError, match="empty"):
+        messaging.check_text("instagram", "  ")
+    mb = messaging.MB
+    assert messaging.check_attachment("messenger", "application/pdf", 10 * mb) == "file"
+    with pytest.raises(ValueError, match="too_large"):
+        messaging.check_attachment("messenger", "image/png", 9 * mb)
+    with pytest.raises(ValueError, match="type_refused"):
+        messaging.check_attachment("instagram", "application/pdf", 1)
+    with pytest.raises(ValueError, match="type_refused"):
+        messaging.check_attachment("instagram", "image/gif", 1)
+    assert messaging.check_attachment("instagram", "video/mp4", 20 * mb) == "video"
+
+
+def test_inbound_parts_stickers_stories_and_shares():
+    delivery = payloads.messenger_message(
+        "1111",
+        "PSID_1",
+        "m_1",
+        attachments=[
+            {"type": "sticker", "payload": {"sticker_id": 369239263222822}},
+            {
+                "type": "image",
+                "payload": {"url": "https://cdn.example/x.jpg", "sticker_id": 1},
+            },
+            {"type": "file", "payload": {"url": "javascript:alert(1)"}},
+            {"type": "share", "payload": {"url": "https://www.instagram.com/p/x/"}},
+            {"type": "something_new", "payload": {}},
+        ],
+    )
+    [event] = parse_delivery(delivery)
+    parts = messaging.parts_of(event)
+    assert [p.kind for p in parts] == ["sticker", "sticker", "file", "share", "unknown"]
+    assert parts[0].sticker_id == "369239263222822"
+    assert parts[2].url == "", "only https links are kept"
+
+
+def test_a_referral_keeps_the_ad():
+    item = {
+        "sender": {"id": "PSID_1"},
+        "message": {
+            "mid": "m_2",
+            "text": "Merhaba",
+            "referral": {
+                "source": "ADS",
+                "type": "OPEN_THREAD",
+                "ad_id": "120000000001",
+            },
+        },
+    }
+    assert messaging.referral_ad_id(item) == "120000000001"
+    assert messaging.referral_ad_id({"message": {"mid": "m"}}) == ""
+
+
+def test_a_story_reply_and_a_story_mention():
+    delivery = payloads.messenger_message(
+        "17841400000000001",
+        "IGSID_1",
+        "m_3",
+        "Bu ne güzel!",
+        attachments=[
+            {"type": "story_mention", "payload": {"url": "https://cdn.example/s.mp4"}}
+        ],
+        object="instagram",
+        reply_to={"story": {"url": "https://cdn.example/story.jpg", "id": "1790"}},
+    )
+    [event] = parse_delivery(delivery)
+    parts = messaging.parts_of(event)
+    assert [(p.kind, p.url) for p in parts] == [
+        ("story_reply", "https://cdn.example/story.jpg"),
+        ("story_mention", "https://cdn.example/s.mp4"),
+    ]
