@@ -70,6 +70,18 @@ with ``is_hidden`` / ``hide``, ``DELETE {comment}``, and private replies
 7 days or to the Page's own comment: 10903). Every change is a signed
 webhook (``feed`` verbs, Instagram ``comments``), doubled for a boosted post.
 
+Messenger and Instagram conversations (§6)::
+
+    sim.receive_dm(page_id, "PSID_1", "Merhaba", ad_id=None,
+                   channel="messenger")      # its messaging webhook
+    sim.conversation(page_id, "PSID_1")     # messages, ours with their tag
+    sim.human_agent_enabled = True          # the app has Human Agent
+
+``POST {page}/messages`` with ``recipient.id`` applies the window: 24 h
+(7 days after an ad), ``HUMAN_AGENT`` for 7 days, 10/2018278 (Messenger) or
+10/2534022 (Instagram) outside, 100 for the removed tags; every send is
+echoed with the app id and the metadata.
+
 Custom Audiences (§7)::
 
     account = sim.add_ad_account("Reklam", business_id, custom_audience_tos=True)

@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (routes register)
     callbacks,
     comments,
     control,
+    inbox,
     login_dialog,
     payloads,
     routes,
@@ -130,6 +131,10 @@ class MetaSimulator:
         self.social_comments: dict = {}
         #: Instagram account id -> ids of the comments and media mentioning it
         self.social_mentions: dict = {}
+        #: (Page id, PSID or IGSID) -> conversation (§6)
+        self.dm_conversations: dict = {}
+        #: The app has the reviewed Human Agent feature (HUMAN_AGENT tag).
+        self.human_agent_enabled = False
         #: What ``--fixture demo`` created (also served at GET /_sim/fixture).
         self.fixture: dict | None = None
         self._faker = LeadFaker(self.ids.rng("leads:data"))
@@ -1369,6 +1374,133 @@ class MetaSimulator:
                 )
                 self._deliver(url, [delivery], False, {})
         return {"media_id": media.id, "comment_id": comment_id}
+
+    # --- Messenger and Instagram conversations (§6) -------------------------------
+
+    def receive_dm(
+        self,
+        page_id: str,
+        user_id: str,
+        text: str | None = None,
+        *,
+        channel: str = "messenger",
+        attachments=None,
+        ad_id=None,
+        at=None,
+        deliver=True,
+        callback_url=None,
+    ) -> dict:
+        """A person writes to the Page (``channel="instagram"``: to its
+        Instagram account); ``ad_id``: from a click-to-message ad. The
+        messaging webhook is delivered unless ``deliver=False``."""
+        with self.store.lock:
+            page = self.store.pages[str(page_id)]
+            account_id = page.ig_account_id if channel == inbox.INSTAGRAM else page.id
+            key = (page.id, str(user_id))
+            conversation = self.dm_conversations.get(key)
+            if conversation is None:
+                conversation = inbox.Conversation(
+                    channel=channel,
+                    account_id=account_id,
+                    page_id=page.id,
+                    user_id=str(user_id),
+                )
+                self.dm_conversations[key] = conversation
+            when = float(at) if at is not None else self.clock.now()
+            if ad_id and conversation.ad_opened_at is None:
+                conversation.ad_opened_at, conversation.ad_id = when, str(ad_id)
+            conversation.last_inbound = max(conversation.last_inbound or 0, when)
+            mid = "m_" + self.ids.token("mid", prefix="", length=32)
+            conversation.messages.append(
+                {
+                    "mid": mid,
+                    "from": str(user_id),
+                    "text": text,
+                    "time": when,
+                    "attachments": attachments or [],
+                }
+            )
+        if deliver:
+            ms = int(when * 1000)
+            if channel == inbox.INSTAGRAM:
+                body = payloads.instagram_message(
+                    account_id,
+                    user_id,
+                    mid,
+                    text,
+                    attachments=attachments,
+                    timestamp_ms=ms,
+                )
+            else:
+                body = payloads.messenger_message(
+                    page.id, user_id, mid, text, attachments, ms
+                )
+            if ad_id:
+                body["entry"][0]["messaging"][0]["message"]["referral"] = {
+                    "source": "ADS",
+                    "type": "OPEN_THREAD",
+                    "ad_id": str(ad_id),
+                }
+            url = callback_url or self._dm_target(channel, page.id, "messages")
+            if url:
+                self._deliver(url, [body], False, {})
+        return {"mid": mid, "time": when}
+
+    def conversation(self, page_id: str, user_id: str) -> dict:
+        """A conversation's state: its messages (ours with their tag)."""
+        with self.store.lock:
+            conversation = self.dm_conversations[(str(page_id), str(user_id))]
+            return {
+                "channel": conversation.channel,
+                "last_inbound": conversation.last_inbound,
+                "ad_id": conversation.ad_id,
+                "messages": [dict(m) for m in conversation.messages],
+            }
+
+    def _dm_sent(self, conversation, message, tag):
+        """The Page sent ``message`` (the Send API holds the lock): it is
+        recorded and echoed, with our app id and the metadata passed."""
+        mid = "m_" + self.ids.token("mid", prefix="", length=32)
+        sent = {
+            "mid": mid,
+            "from": conversation.page_id,
+            "text": message.get("text"),
+            "attachment": message.get("attachment"),
+            "tag": tag,
+            "metadata": message.get("metadata"),
+            "time": self.clock.now(),
+        }
+        conversation.messages.append(sent)
+        url = self._dm_target(
+            conversation.channel, conversation.page_id, "message_echoes"
+        )
+        if url:
+            echo = payloads.messenger_echo(
+                conversation.account_id,
+                conversation.user_id,
+                mid,
+                message.get("text"),
+                app_id=self.app_id,
+                metadata=message.get("metadata"),
+                timestamp_ms=int(sent["time"] * 1000),
+                object="instagram"
+                if conversation.channel == inbox.INSTAGRAM
+                else "page",
+            )
+            self._deliver(url, [echo], True, {})
+        return sent
+
+    def _dm_target(self, channel, page_id, field):
+        """Messenger needs the Page subscribed to ``field`` (``messages``,
+        ``message_echoes``); Instagram sends every field to a subscribed
+        app (§13)."""
+        if channel == inbox.MESSENGER:
+            return self._webhook_target(page_id, field, None)
+        if self.drop_webhooks or self.callback is None or self.callback.disabled:
+            return None
+        if self.callback.fields is not None and "messages" not in self.callback.fields:
+            return None
+        return self.callback.url
 
     # the rules behind both the facade and the Graph routes
 

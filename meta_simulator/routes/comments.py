@@ -7,7 +7,7 @@ Reads need ``pages_read_engagement`` (Facebook) or ``instagram_basic``
 calls take the Page token, as Meta asks for them.
 """
 
-from .. import errors
+from .. import errors, inbox
 from ..comments import (
     FACEBOOK,
     comment_full,
@@ -238,8 +238,8 @@ def delete(call):
 
 @ROUTES.node("POST", PAGE_NODE, "messages")
 def page_messages(call):
-    """The Send API, for private replies (``recipient.comment_id``); other
-    recipients (a PSID's conversation) are not simulated yet."""
+    """The Send API: a private reply (``recipient.comment_id``) or a message
+    in a conversation (``recipient.id``, a PSID or an IGSID)."""
     call.require_page_token()
     call.require_scope("pages_messaging")
     recipient = call.json_param("recipient")
@@ -250,9 +250,7 @@ def page_messages(call):
         raise errors.invalid_param("param message must be non-empty.")
     comment_id = recipient.get("comment_id")
     if not comment_id:
-        raise errors.invalid_param(
-            "The simulator sends private replies (recipient.comment_id) only"
-        )
+        return _send_to_person(call, recipient, message)
     comment = call.sim.social_comments.get(str(comment_id))
     if comment is None or comment.deleted or comment.page_id != call.node.id:
         raise errors.unknown_object("POST", str(comment_id))
@@ -278,3 +276,32 @@ def ig_person(call):
             230, errors.numbered(230, "User consent is required to access user profile")
         )
     return call.render(person.profile(), ("name", "id"), IG_PERSON_NODE)
+
+
+def _send_to_person(call, recipient, message):
+    """A message to a person under the window rules (§6.2, §13)."""
+    sim = call.sim
+    user_id = str(recipient.get("id") or "")
+    conversation = sim.dm_conversations.get((call.node.id, user_id))
+    if conversation is None:
+        raise errors.GraphError(
+            100,
+            errors.numbered(100, "No matching user found"),
+            subcode=2018001,
+        )
+    refusal = inbox.check_send(
+        conversation,
+        sim.clock.now(),
+        call.param("messaging_type"),
+        call.param("tag"),
+        sim.human_agent_enabled,
+    )
+    if refusal is not None:
+        raise refusal
+    text = message.get("text")
+    if text is not None:
+        too_long = inbox.check_text(conversation.channel, str(text))
+        if too_long is not None:
+            raise too_long
+    sent = sim._dm_sent(conversation, message, call.param("tag"))
+    return {"recipient_id": user_id, "message_id": sent["mid"]}

@@ -7,8 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from graph import messaging
+from graph.client import GraphClient
+from graph.errors import GraphError
 from graph.webhook import parse_delivery
 from meta_simulator import payloads
+
+from ..conftest import APP_SECRET
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 SECOND = timedelta(seconds=1)
@@ -141,3 +145,33 @@ def test_a_story_reply_and_a_story_mention():
         ("story_reply", "https://cdn.example/story.jpg"),
         ("story_mention", "https://cdn.example/s.mp4"),
     ]
+
+
+def test_a_message_reaches_the_simulator_under_the_window(sim):
+    page = sim.add_page("Anadolu Mobilya")
+    user = sim.add_user_token(pages=[page["id"]])
+    client = GraphClient(
+        sim.page_token(user, page["id"]),
+        app_secret=APP_SECRET,
+        base_url=sim.base_url,
+        max_retries=0,
+    )
+    sim.receive_dm(page["id"], "PSID_9", "Merhaba", deliver=False)
+    now = datetime.fromtimestamp(sim.clock.now(), timezone.utc)
+    rule = messaging.send_rule(now, now)
+    body = messaging.message_body(
+        "PSID_9", rule, text="Hoş geldiniz", metadata="odoo:1"
+    )
+    sent = messaging.send_message(client, page["id"], body)
+    assert sent["recipient_id"] == "PSID_9"
+    [ours] = [
+        m
+        for m in sim.conversation(page["id"], "PSID_9")["messages"]
+        if m.get("metadata")
+    ]
+    assert (ours["text"], ours["metadata"]) == ("Hoş geldiniz", "odoo:1")
+    with pytest.raises(GraphError) as refused:
+        messaging.send_message(
+            client, page["id"], {**body, "recipient": {"id": "PSID_0"}}
+        )
+    assert refused.value.code == 100
