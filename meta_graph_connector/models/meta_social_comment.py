@@ -302,7 +302,14 @@ class MetaSocialComment(models.Model):
         self.ensure_one()
         if self.from_account or self.state == "removed" or not self.partner_id:
             return
-        body = self._meta_note_body()
+        # the cron has no language of its own: the note speaks the reader's
+        # (the lead's salesperson, else the company's)
+        lang = (
+            self.lead_id.user_id.lang
+            or self.company_id.partner_id.lang
+            or self.env.lang
+        )
+        body = self.with_context(lang=lang)._meta_note_body()
         self.partner_id.message_post(
             body=body,
             subtype_xmlid="meta_graph_connector.mt_meta_social_partner",

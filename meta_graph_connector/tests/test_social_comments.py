@@ -130,6 +130,26 @@ class TestSocialComments(MetaTransactionCase):
         self.assertEqual(self.env.cr.fetchone()[0], before, "the row was not rewritten")
         self.assertEqual(self.comment("5555_2").post_id, post)
 
+    def test_the_note_speaks_the_salespersons_language(self):
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector"], ["tr_TR"], overwrite=True
+        )
+        self.salesman.lang = "tr_TR"
+        self.deliver(self.fb(message="İlk"))
+        partner = self.comment().partner_id
+        lead = self.env["crm.lead"].create(
+            {"name": "Koltuk", "partner_id": partner.id, "user_id": self.salesman.id}
+        )
+        self.deliver(self.fb("5555_2", message="İkinci", at=T0 + 60))
+        note = lead.message_ids.filtered(
+            lambda m: (
+                m.subtype_id == self.env.ref("meta_graph_connector.mt_meta_social_lead")
+            )
+        )
+        self.assertIn("Yorum", note.body)
+        self.assertIn(">Aç<", note.body)
+
     def test_meta_text_is_escaped_everywhere(self):
         self.deliver(self.fb(message=XSS, from_name=f"Eve {XSS}"))
         comment = self.comment()
