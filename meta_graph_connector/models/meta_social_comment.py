@@ -555,6 +555,11 @@ class MetaSocialComment(models.Model):
                 "description": plaintext2html(self.text or ""),
                 "company_id": self.company_id.id,
                 "user_id": self.env.user.id,
+                # attributed as Lead Ads leads are: the platform, organic
+                "source_id": self._meta_utm_source().id,
+                "medium_id": self.env.ref(
+                    "meta_graph_connector.utm_medium_organic_social"
+                ).id,
             }
         )
         # sudo: meta.social.comment - the link to the lead just made
@@ -565,6 +570,13 @@ class MetaSocialComment(models.Model):
             "res_id": lead.id,
             "view_mode": "form",
         }
+
+    def _meta_utm_source(self):
+        return self.env.ref(
+            "utm.utm_source_facebook"
+            if self.platform == "facebook"
+            else "meta_graph_connector.utm_source_instagram"
+        )
 
     def _meta_clean(self, text, private=False):
         try:

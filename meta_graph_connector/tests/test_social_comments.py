@@ -587,6 +587,11 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         self.assertEqual(lead.partner_id, self.comment.partner_id)
         self.assertEqual(self.comment.lead_id, lead)
         self.assertIn("Fiyat nedir?", lead.description)
+        self.assertEqual(lead.source_id, self.env.ref("utm.utm_source_facebook"))
+        self.assertEqual(
+            lead.medium_id,
+            self.env.ref("meta_graph_connector.utm_medium_organic_social"),
+        )
 
     def test_the_recent_comments_are_imported_on_connection(self):
         old = self.simulator.add_post(
