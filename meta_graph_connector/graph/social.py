@@ -30,6 +30,10 @@ INSTAGRAM = "instagram"
 #: an edit follows the comment, a removal ends it.
 VERB_RANK = {"add": 0, "mention": 0, "edited": 1, "hide": 2, "unhide": 2, "remove": 3}
 
+#: Other spellings of the verbs met in the wild (Meta documents the ones of
+#: VERB_RANK): read as theirs rather than as a new comment.
+VERB_SPELLINGS = {"edit": "edited", "delete": "remove", "removed": "remove",
+                  "hidden": "hide", "unhidden": "unhide"}  # fmt: skip
 #: A private reply is possible this long after the comment (§6.3).
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 #: Text limits: a Messenger message 2000 characters, an Instagram one 1000
@@ -94,7 +98,8 @@ def change_from_event(event):
     event that is not about one comment (a caption mention: see
     :func:`mention_target`)."""
     if isinstance(event, PageCommentEvent):
-        verb = event.verb if event.verb in VERB_RANK else "add"
+        verb = VERB_SPELLINGS.get(event.verb.lower(), event.verb.lower())
+        verb = verb if verb in VERB_RANK else "add"
         return CommentChange(
             platform=FACEBOOK,
             account_id=event.account_id,

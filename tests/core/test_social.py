@@ -73,6 +73,16 @@ def test_facebook_verbs(verb):
     assert change.text == ("Yeni metin" if verb == "edited" else None)
 
 
+@pytest.mark.parametrize(
+    ("spelled", "verb"),
+    [("edit", "edited"), ("DELETE", "remove"), ("removed", "remove"), ("Hide", "hide")],
+)
+def test_other_spellings_of_a_verb(spelled, verb):
+    delivery = payloads.feed_comment("1111", comment_id="5555_1", created_time=T0)
+    delivery["entry"][0]["changes"][0]["value"]["verb"] = spelled
+    assert one(delivery).verb == verb
+
+
 def test_an_unknown_verb_reads_as_an_addition():
     change = one(
         payloads.feed_comment("1111", verb="add", comment_id="5555_1", created_time=T0)
