@@ -52,23 +52,44 @@ config_id, version, client_id, **params)``, ``www_url`` (the stand-in for
 Posts and comments (§4.5, §6.3)::
 
     post = sim.add_post(page_id, message="…", created_time=…, ad_id=None)
-    media = sim.add_ig_media(ig_id, caption="…", ad_id=None)
+    media = sim.add_ig_media(ig_id, caption="…", media_product_type="FEED",
+                             created_time=…, ad_id=None)
     comment = sim.add_comment(post["id"], "Fiyat?", from_id="7001",
                               from_name="Ayşe", deliver=True)  # its webhooks
     sim.add_comment(comment["id"], "…")   # a reply (Facebook: one level deep)
+    sim.add_comment(post["id"], "…", parent_id=comment["id"])  # the same
+    sim.add_comment(post["id"], "…", from_id=page_id)  # the Page writes
     sim.edit_comment(id, "…"); sim.remove_comment(id)
     sim.set_comment_hidden(id, True)      # moderation in Meta's own tools
     sim.private_reply(id, "…")            # sent by another tool
     sim.comment(id); sim.comments(post_or_comment_id); sim.private_replies(id)
+    sim.add_mention(ig_id, "@demo …")     # another account's comment/caption
+    sim.mention_in_caption(ig_id, media_id)  # an existing media's caption
 
-Graph: ``GET {page}/feed``, ``GET {ig}/media``, ``GET {post|media}/comments``
-(``filter=stream``), ``GET {comment}/comments`` (Facebook replies),
-``GET {ig-comment}/replies``, ``POST {comment}/comments`` /
-``POST {ig-comment}/replies`` (top-level, visible only), ``POST {comment}``
-with ``is_hidden`` / ``hide``, ``DELETE {comment}``, and private replies
+``add_comment(object_id, text, *, from_id, from_name, username, parent_id,
+created_time, deliver, background)``; an Instagram comment @mentioning
+another Instagram account of the simulator is its ``mentioned_comment`` and
+sends it ``mentions``. Facade methods return plain dicts (``comment``: id,
+platform, post_id, parent_id, from_id, text, created_time, hidden, deleted,
+replies, private_replies).
+
+Graph: ``GET {page}/feed`` (Page token) and ``GET {ig}/media`` (``since`` /
+``until``, newest first), ``GET {post}``, ``GET {media}``,
+``GET {post|media}/comments`` (Facebook ``filter=toplevel|stream``,
+``order=chronological|reverse_chronological``), ``GET {comment}``,
+``GET {comment}/comments`` (Facebook replies), ``GET {ig-comment}/replies``,
+``POST {comment}/comments`` / ``POST {ig-comment}/replies`` (Instagram:
+top-level, visible only, else 100), ``POST {comment}`` with ``is_hidden`` /
+``hide``, ``DELETE {comment}`` (then 100/33), and private replies
 ``POST {page}/messages`` with ``recipient.comment_id`` (once: 10900; after
-7 days or to the Page's own comment: 10903). Every change is a signed
-webhook (``feed`` verbs, Instagram ``comments``), doubled for a boosted post.
+7 days or to the Page's own comment: 10903). Scopes: reads
+``pages_read_engagement`` / ``instagram_basic`` + ``instagram_manage_comments``,
+changes ``pages_manage_engagement`` / ``instagram_manage_comments`` (Page
+token), private replies ``pages_messaging`` (an Instagram comment's also
+``instagram_manage_comments``); 200 when one is missing. Every change
+is a signed webhook (``feed`` verbs ``add``, ``edited``, ``remove``,
+``hide``, ``unhide``; Instagram ``comments`` on creation and ``mentions``),
+doubled for a boosted post or an ad (the copy carries the ad).
 
 Messenger and Instagram conversations (§6)::
 
@@ -205,6 +226,9 @@ Deliberate deviations from Meta
   ``enforce_usage_limits`` is on, otherwise only ``faults.throttle`` does.
 * Webhook retries resend the same bytes (re-batching is ``rebatch_rate``).
 * ``POST subscribed_apps`` replaces the field list.
+* Instagram ``comments`` / ``mentions`` webhooks go to the app callback
+  when its fields allow them; the linked Page's own ``subscribed_apps``
+  (which Meta also requires) is not checked.
 * Custom Audiences: the terms are one flag per ad account (Meta: per
   user per business); every valid row matches one person; sizes, statuses
   and the replace timeout follow the [U] choices of §7; only customer-file

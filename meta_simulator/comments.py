@@ -9,12 +9,14 @@ the simulator facade (docs/meta-facts.md §4.5, §6.3).
   the account's own comment (errors 10900 and 10903, [U] in §6.3).
 * Every change Meta reports is delivered as a webhook: Facebook ``feed``
   (verbs ``add``, ``edited``, ``remove``, ``hide``, ``unhide``); Instagram
-  ``comments`` on creation only, and ``mentions``. A post with an ``ad_id``
+  ``comments`` on creation only, and ``mentions`` when another account's
+  caption or comment @mentions the account. A post with an ``ad_id``
   (boosted, an ad) makes every comment webhook come twice, the second with
   the ad (§13).
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from . import errors, payloads
@@ -24,6 +26,11 @@ FACEBOOK = "facebook"
 INSTAGRAM = "instagram"
 #: A private reply is possible this long after the comment (§6.3).
 PRIVATE_REPLY_SECONDS = 7 * 86400
+#: ``filter`` and ``order`` of a ``/comments`` edge (Comments reference, §6.3).
+COMMENT_FILTERS = ("toplevel", "stream")
+COMMENT_ORDERS = ("chronological", "reverse_chronological")
+#: An Instagram @mention: letters, digits, periods and underscores.
+_MENTION_RE = re.compile(r"(?<![\w.])@([A-Za-z0-9._]{1,30})")
 
 
 @dataclass
@@ -99,6 +106,16 @@ def iso(timestamp) -> str:
     """Graph's ISO 8601 spelling: ``2026-12-01T10:00:00+0000``."""
     moment = dt.datetime.fromtimestamp(int(timestamp), dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def mentioned_usernames(text: str) -> list[str]:
+    """The usernames ``text`` @mentions, lower-cased, in order, once each."""
+    found = []
+    for name in _MENTION_RE.findall(text or ""):
+        name = name.rstrip(".").lower()
+        if name and name not in found:
+            found.append(name)
+    return found
 
 
 def post_full(post: Post) -> dict:

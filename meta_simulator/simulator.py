@@ -1148,6 +1148,7 @@ class MetaSimulator:
                 permalink=f"https://www.instagram.com/p/{media_id[-11:]}/",
                 ad_id=str(ad_id) if ad_id else None,
                 media_product_type=media_product_type,
+                author_username=ig.username,
             )
             return self._store_post(post)
 
@@ -1164,31 +1165,77 @@ class MetaSimulator:
         from_id=None,
         from_name=None,
         username=None,
+        parent_id=None,
         created_time=None,
         deliver=True,
         background=False,
         callback_url=None,
     ) -> dict:
         """A person comments on a post or media, or answers a comment
-        (``object_id`` a comment: a reply). The webhooks Meta sends for it
-        are delivered unless ``deliver=False``."""
+        (``object_id`` a comment, or ``parent_id`` one: a reply). A new
+        commenter gets a scoped id; ``from_id`` reuses one (the Page's or
+        the Instagram account's own id: the account itself writes). The
+        webhooks Meta sends for it (and ``mentions`` for the Instagram
+        accounts it @mentions) are delivered unless ``deliver=False``."""
         with self.store.lock:
-            parent = self.social_comments.get(str(object_id))
+            if parent_id:
+                parent = self.social_comments[str(parent_id)]
+                if str(object_id) not in (parent.post_id, parent.id):
+                    raise ValueError(f"{parent_id} is not a comment of {object_id}")
+            else:
+                parent = self.social_comments.get(str(object_id))
             post = self.social_posts[parent.post_id if parent else str(object_id)]
+            author_id = str(from_id or self.ids.digits("person", 16, "8"))
+            account = self._social_account(post)
+            own = account is not None and author_id == account.id
             comment = self._new_comment(
                 post,
                 parent,
-                author_id=str(from_id or self.ids.digits("person", 16, "8")),
-                author_name=from_name or "Ayşe Yılmaz",
-                username=username or "ayse.yilmaz",
+                author_id=author_id,
+                author_name=from_name or (account.name if own else "Ayşe Yılmaz"),
+                username=username
+                or (getattr(account, "username", "") if own else "ayse.yilmaz"),
                 text=text,
                 created_time=self._unix(created_time),
             )
+            mentioned = self._comment_mentions(comment)
         if deliver:
             self._social_deliver(
                 comment, "add", comment.created_time, background, callback_url
             )
+            for ig in mentioned:
+                self._deliver_mention(
+                    ig,
+                    comment.post_id,
+                    comment.id,
+                    callback_url,
+                    when=comment.created_time,
+                    background=background,
+                )
         return self.comment(comment.id)
+
+    def _social_account(self, post):
+        """The Page or Instagram account owning ``post`` (None: not ours)."""
+        if post.platform == comments.FACEBOOK:
+            return self.store.pages.get(post.account_id)
+        return self.store.ig_accounts.get(post.account_id)
+
+    def _comment_mentions(self, comment) -> list:
+        """The Instagram accounts an Instagram comment @mentions, other than
+        its author and the media's owner (who gets ``comments``): each may
+        read it as ``mentioned_comment`` (§6.3, [U] for the owner)."""
+        if comment.platform != comments.INSTAGRAM:
+            return []
+        names = comments.mentioned_usernames(comment.text)
+        found = [
+            ig
+            for ig in self.store.ig_accounts.values()
+            if ig.username.lower() in names
+            and ig.id not in (comment.author_id, comment.account_id)
+        ]
+        for ig in found:
+            self.social_mentions.setdefault(ig.id, set()).add(comment.id)
+        return found
 
     def _ig_person(self, post, scoped_id, username, name=""):
         """Register a commenter of an Instagram account (their IGSID)."""
@@ -1352,28 +1399,41 @@ class MetaSimulator:
             )
             ig = self.store.ig_accounts[str(ig_id)]
         if deliver:
-            url = self._social_target(
-                comments.Comment(
-                    id="",
-                    platform=comments.INSTAGRAM,
-                    account_id=ig.id,
-                    page_id=ig.page_id,
-                    post_id="",
-                    parent_id="",
-                    author_id="",
-                    author_name="",
-                    username="",
-                    text="",
-                    created_time=when,
-                ),
-                callback_url,
+            self._deliver_mention(
+                ig, media.id, comment_id or None, callback_url, when=when
             )
-            if url:
-                delivery = payloads.instagram_mention(
-                    ig.id, media.id, comment_id or None, time=when
-                )
-                self._deliver(url, [delivery], False, {})
         return {"media_id": media.id, "comment_id": comment_id}
+
+    def mention_in_caption(
+        self, ig_id: str, media_id: str, *, deliver=True, callback_url=None
+    ) -> dict:
+        """The caption of ``media_id`` (another account's media, §6.3)
+        @mentions ``ig_id``: the media becomes readable as its
+        ``mentioned_media`` and the ``mentions`` webhook ``{media_id}``
+        follows. Returns ``{"media_id"}``."""
+        with self.store.lock:
+            ig = self.store.ig_accounts[str(ig_id)]
+            media = self.social_posts[str(media_id)]
+            if media.platform != comments.INSTAGRAM:
+                raise ValueError(f"{media_id} is not an Instagram media")
+            if ig.username.lower() not in comments.mentioned_usernames(media.message):
+                media.message = f"{media.message} @{ig.username}".strip()
+            self.social_mentions.setdefault(ig.id, set()).add(media.id)
+        if deliver:
+            self._deliver_mention(ig, media.id, None, callback_url)
+        return {"media_id": media.id}
+
+    def _deliver_mention(
+        self, ig, media_id, comment_id, callback_url, *, when=None, background=False
+    ):
+        """The ``mentions`` webhook of ``ig``: ``{comment_id, media_id}`` or,
+        for a caption, ``{media_id}`` (§6.3)."""
+        url = self._ig_target("mentions", callback_url)
+        if url:
+            delivery = payloads.instagram_mention(
+                ig.id, media_id, comment_id, time=when or int(self.clock.now())
+            )
+            self._deliver(url, [delivery], background, {})
 
     # --- Messenger and Instagram conversations (§6) -------------------------------
 
@@ -1557,9 +1617,15 @@ class MetaSimulator:
 
     def _social_target(self, comment, callback_url):
         """Facebook comments need the Page subscribed to ``feed``; Instagram
-        has no per-account choice: a subscribed app gets every field (§13)."""
+        ones the app's ``comments`` field."""
         if comment.platform == comments.FACEBOOK:
             return self._webhook_target(comment.page_id, "feed", callback_url)
+        return self._ig_target("comments", callback_url)
+
+    def _ig_target(self, field, callback_url):
+        """Instagram has no per-account choice of fields: an account gets
+        every field the app subscribed to (§6.3). Meta also wants the linked
+        Page to have enabled Page subscriptions; not checked here."""
         if self.drop_webhooks:
             return None
         if callback_url:
@@ -1567,7 +1633,7 @@ class MetaSimulator:
         callback = self.callback
         if callback is None or callback.disabled:
             return None
-        if callback.fields is not None and "comments" not in callback.fields:
+        if callback.fields is not None and field not in callback.fields:
             return None
         return callback.url
 

@@ -7,8 +7,12 @@ Reads need ``pages_read_engagement`` (Facebook) or ``instagram_basic``
 calls take the Page token, as Meta asks for them.
 """
 
+import datetime as dt
+
 from .. import errors, inbox
 from ..comments import (
+    COMMENT_FILTERS,
+    COMMENT_ORDERS,
     FACEBOOK,
     comment_full,
     post_full,
@@ -48,20 +52,33 @@ def _manage_scope(call, platform):
         call.require_scope("instagram_manage_comments")
 
 
-def _since(call):
-    value = call.param("since")
+def _time(call, name):
+    """``since`` / ``until``: unix seconds (Graph also takes its ISO
+    spelling); None when absent."""
+    value = call.param(name)
     if value in (None, ""):
         return None
     try:
         return int(float(value))
-    except (TypeError, ValueError) as exc:
-        raise errors.invalid_param("Param since must be a unix timestamp") from exc
+    except (TypeError, ValueError):
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise errors.invalid_param(
+            f"Param {name} must be a unix timestamp or a date"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return int(moment.timestamp())
 
 
 def _posts(call, account_id, platform, default_fields, node_type):
+    """An account's posts or media, newest first, ``since`` / ``until``
+    bounding ``created_time`` (both included, §6.3)."""
     _read_scope(call, platform)
     sim = call.sim
-    since = _since(call)
+    since, until = _time(call, "since"), _time(call, "until")
     posts = sorted(
         (
             p
@@ -75,7 +92,10 @@ def _posts(call, account_id, platform, default_fields, node_type):
         [(-p.created_time, p.id) for p in posts],
         posts,
         lambda p: call.render(post_full(p), default_fields, node_type),
-        accept=lambda p: since is None or p.created_time >= since,
+        accept=lambda p: (
+            (since is None or p.created_time >= since)
+            and (until is None or p.created_time <= until)
+        ),
     )
 
 
@@ -90,8 +110,36 @@ def ig_media(call):
     return _posts(call, call.node.id, "instagram", MEDIA_DEFAULT_FIELDS, MEDIA_NODE)
 
 
+@ROUTES.node("GET", POST_NODE)
+@ROUTES.node("GET", MEDIA_NODE)
+def post_node(call):
+    """One post or media, with the fields its listing offers."""
+    post = call.node
+    _read_scope(call, post.platform)
+    default, node_type = (
+        (POST_DEFAULT_FIELDS, POST_NODE)
+        if post.platform == FACEBOOK
+        else (MEDIA_DEFAULT_FIELDS, MEDIA_NODE)
+    )
+    return call.render(post_full(post), default, node_type)
+
+
+def _enum(call, name, allowed):
+    """An enum parameter, refused as Meta does when it is not one of
+    ``allowed`` (error 100)."""
+    value = call.param(name) or allowed[0]
+    if value not in allowed:
+        choices = ", ".join(allowed)
+        raise errors.invalid_param(
+            f'Param {name} must be one of {{{choices}}} - got "{value}"'
+        )
+    return value
+
+
 def _comments(call, comments, platform):
-    order = call.param("order") or "chronological"
+    """One page of ``comments``, oldest first unless
+    ``order=reverse_chronological``."""
+    order = _enum(call, "order", COMMENT_ORDERS)
     reverse = order == "reverse_chronological"
     comments = sorted(comments, key=lambda c: (c.created_time, c.id), reverse=reverse)
     keys = [
@@ -125,7 +173,7 @@ def post_comments(call):
     """``filter=toplevel`` (default) or ``stream`` (replies too)."""
     _read_scope(call, FACEBOOK)
     top = _visible(call, call.node.comment_ids)
-    if call.param("filter") == "stream":
+    if _enum(call, "filter", COMMENT_FILTERS) == "stream":
         every = []
         for comment in top:
             every.append(comment)
