@@ -332,6 +332,22 @@ class ReactionEvent(MessagingEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReferralEvent(MessagingEvent):
+    """A person already in a conversation came back through an ad, a link or
+    a QR code (``messaging_referrals``): ``ad_id`` when an ad brought them."""
+
+    action: ClassVar[str] = "referral"
+
+    ad_id: str = ""
+    source: str = ""
+    ref: str = ""
+
+    def _key_suffix(self):
+        stamp = int(self.timestamp.timestamp() * 1000) if self.timestamp else ""
+        return f"{self.sender_id}:{stamp}:{self.ad_id or _digest(self.ref)}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class InstagramCommentEvent(WebhookEvent):
     """A comment on an Instagram media (§4.5; id under ``id`` or ``comment_id``)."""
 
@@ -753,6 +769,14 @@ def _parse_messaging(base, item, standby):
             emoji=_text(reaction.get("emoji")),
             reaction_action=_text(reaction.get("action")),
         )
+    if isinstance(item.get("referral"), dict):
+        referral = item["referral"]
+        return ReferralEvent(
+            **common,
+            ad_id=as_id(referral.get("ad_id")),
+            source=_text(referral.get("source")),
+            ref=_text(referral.get("ref")),
+        )
     keys = sorted(k for k in item if k not in ("sender", "recipient", "timestamp"))
     return UnhandledEvent(**base, reason=f"messaging '{','.join(keys)}'")
 
@@ -769,12 +793,14 @@ KINDS = {
     "messenger_read": "Messenger read receipt",
     "messenger_delivery": "Messenger delivery receipt",
     "messenger_reaction": "Messenger reaction",
+    "messenger_referral": "Messenger ad or link referral",
     "instagram_message": "Instagram message",
     "instagram_echo": "Instagram message sent by the account",
     "instagram_postback": "Instagram button press",
     "instagram_read": "Instagram read receipt",
     "instagram_delivery": "Instagram delivery receipt",
     "instagram_reaction": "Instagram reaction",
+    "instagram_referral": "Instagram ad or link referral",
     "instagram_comment": "Instagram comment",
     "instagram_mention": "Instagram mention",
     "unhandled": "Not processed by the addon",
@@ -794,12 +820,14 @@ FIELD_KINDS = {
     ("page", "message_reads"): ("messenger_read",),
     ("page", "message_deliveries"): ("messenger_delivery",),
     ("page", "message_reactions"): ("messenger_reaction",),
+    ("page", "messaging_referrals"): ("messenger_referral",),
     ("instagram", "comments"): ("instagram_comment",),
     ("instagram", "mentions"): ("instagram_mention",),
     ("instagram", "messages"): ("instagram_message", "instagram_echo"),
     ("instagram", "messaging_postbacks"): ("instagram_postback",),
     ("instagram", "messaging_seen"): ("instagram_read",),
     ("instagram", "message_reactions"): ("instagram_reaction",),
+    ("instagram", "messaging_referral"): ("instagram_referral",),
 }
 
 

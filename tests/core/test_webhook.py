@@ -284,6 +284,30 @@ def test_messenger_kinds():
     assert len({e.key for e in events}) == len(events)
 
 
+@pytest.mark.parametrize(
+    "obj,channel", [("page", "messenger"), ("instagram", "instagram")]
+)
+def test_a_referral_keeps_the_ad_that_brought_the_person_back(obj, channel):
+    item = {
+        "sender": {"id": "PSID_1"},
+        "recipient": {"id": PAGE},
+        "timestamp": 1790000200000,
+        "referral": {"source": "ADS", "type": "OPEN_THREAD", "ad_id": "6100"},
+    }
+
+    def entry(messaging):
+        return {"id": PAGE, "time": 1790000200123, "messaging": [messaging]}
+
+    (event,) = parse_delivery(encode(payloads.delivery(obj, [entry(item)])))
+    assert event.kind == f"{channel}_referral"
+    assert event.ad_id == "6100" and event.source == "ADS"
+    assert event.customer_id == "PSID_1"
+    again = {**item, "timestamp": 1790000300000}
+    (later,) = parse_delivery(encode(payloads.delivery(obj, [entry(again)])))
+    assert later.key != event.key  # two visits through the ad are two events
+    assert "messaging_referral" in fields_for_kinds(obj, [event.kind])[0]
+
+
 def test_standby_events_are_flagged():
     delivery = payloads.standby(payloads.messenger_message(PAGE, "PSID_2", "m_S", "hi"))
     (event,) = parse_delivery(delivery)
