@@ -96,6 +96,8 @@ def error_from_body(body, *, http_status=None, headers=None, path=None):
     message = str(error.get("message") or "Graph API error")
     if code in const.TOKEN_ERROR_CODES:
         return TokenError(message, **kwargs)
+    if (code, subcode) in const.MESSAGE_REFUSED_SUBCODES:
+        return InvalidRequestError(message, **kwargs)
     if code in const.PERMISSION_ERROR_CODES:
         return MissingPermissionError(message, **kwargs)
     if code in const.RATE_LIMIT_CODES:

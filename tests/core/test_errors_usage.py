@@ -36,7 +36,10 @@ def _body(code, subcode=None, transient=None, message="(#x) something"):
         (190, 467, 400, TokenError),
         (102, None, 400, TokenError),
         (10, None, 400, MissingPermissionError),
-        (10, 2018278, 400, MissingPermissionError),
+        # outside the messaging window: the message fails, nothing to repair
+        (10, 2018278, 400, InvalidRequestError),
+        (10, 2534022, 403, InvalidRequestError),
+        (10, 1893063, 400, MissingPermissionError),  # Page restricted
         (200, None, 403, MissingPermissionError),
         (299, None, 400, MissingPermissionError),
         (4, None, 400, RateLimitError),
