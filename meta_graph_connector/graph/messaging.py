@@ -21,6 +21,8 @@ from datetime import timedelta
 
 from .errors import UnknownGraphError
 from .ids import as_id, node_id
+from .social import read_page
+from .times import parse_time
 
 MESSENGER = "messenger"
 INSTAGRAM = "instagram"
@@ -242,3 +244,91 @@ def referral_ad_id(item):
 
 def _https(value):
     return value if isinstance(value, str) and value.startswith("https://") else ""
+
+
+# --------------------------------------------------------------- history
+
+#: The Conversations API (§6.1): a Page's (or its Instagram account's)
+#: conversations, then each one's latest messages (Meta keeps about 20
+#: readable). Throttled by Meta to about 2 requests/s per Page or account.
+CONVERSATION_FIELDS = "id,updated_time,participants"
+HISTORY_MESSAGE_FIELDS = "id,created_time,from,to,message,attachments,sticker"
+
+
+@dataclass(frozen=True)
+class HistoryMessage:
+    """A message read back from the Conversations API."""
+
+    mid: str
+    created_at: object
+    from_id: str
+    from_name: str
+    text: str
+    parts: tuple
+    outbound: bool
+
+
+def conversations_page(client, page_id, channel, *, after=None, limit=25):
+    """One page of the conversations of ``page_id`` on ``channel``
+    (``messenger`` or ``instagram``), most recently updated first:
+    (nodes, next cursor or None)."""
+    params = {"platform": channel, "fields": CONVERSATION_FIELDS, "limit": limit}
+    return read_page(
+        client, f"{node_id(page_id, 'page id')}/conversations", params, after
+    )
+
+
+def conversation_messages_page(client, conversation_id, *, after=None, limit=20):
+    """One page of a conversation's messages, newest first."""
+    params = {"fields": HISTORY_MESSAGE_FIELDS, "limit": limit}
+    path = f"{node_id(conversation_id, 'conversation id')}/messages"
+    return read_page(client, path, params, after)
+
+
+def conversation_customer(account_id, node):
+    """(scoped id, name or username) of the person in a conversation node:
+    the participant who is not the Page or Instagram account."""
+    participants = node.get("participants") if isinstance(node, dict) else None
+    people = participants.get("data") if isinstance(participants, dict) else None
+    for person in people if isinstance(people, list) else ():
+        if not isinstance(person, dict):
+            continue
+        person_id = as_id(person.get("id"))
+        if person_id and person_id != str(account_id):
+            return person_id, _str(person.get("name") or person.get("username"))
+    return "", ""
+
+
+def history_message(account_id, node):
+    """A :class:`HistoryMessage` of a message node; ``outbound`` when the
+    Page or account wrote it."""
+    if not isinstance(node, dict) or not as_id(node.get("id")):
+        raise UnknownGraphError("Meta answered a message without its id")
+    sender = node.get("from") if isinstance(node.get("from"), dict) else {}
+    from_id = as_id(sender.get("id"))
+    parts = []
+    attachments = node.get("attachments")
+    data = attachments.get("data") if isinstance(attachments, dict) else None
+    for item in data if isinstance(data, list) else ():
+        if not isinstance(item, dict):
+            continue
+        kind, url = attachment_kind(item.get("mime_type")), _https(item.get("file_url"))
+        for holder, holder_kind in (("image_data", "image"), ("video_data", "video")):
+            if isinstance(item.get(holder), dict):
+                kind, url = holder_kind, _https(item[holder].get("url")) or url
+        parts.append(Part(kind, url=url, title=_str(item.get("name"))))
+    if _https(node.get("sticker")):
+        parts.append(Part("sticker", url=node["sticker"]))
+    return HistoryMessage(
+        mid=as_id(node["id"]),
+        created_at=parse_time(node.get("created_time")),
+        from_id=from_id,
+        from_name=_str(sender.get("name") or sender.get("username")),
+        text=_str(node.get("message")),
+        parts=tuple(parts),
+        outbound=bool(from_id) and from_id == str(account_id),
+    )
+
+
+def _str(value):
+    return value if isinstance(value, str) else ""

@@ -315,7 +315,7 @@ def posts_page(client, platform, account_id, *, since=None, after=None, limit=25
     params = {"fields": fields, "limit": limit}
     if since:
         params["since"] = int(since.timestamp())
-    return _page(client, path, params, after)
+    return read_page(client, path, params, after)
 
 
 def comments_page(client, platform, object_id, *, after=None, limit=50):
@@ -329,13 +329,15 @@ def comments_page(client, platform, object_id, *, after=None, limit=50):
         )
     else:
         params["fields"] = INSTAGRAM_COMMENT_FIELDS
-    return _page(client, f"{node_id(object_id, 'post id')}/comments", params, after)
+    return read_page(client, f"{node_id(object_id, 'post id')}/comments", params, after)
 
 
 def replies_page(client, comment_id, *, after=None, limit=50):
     """One page of the replies of an Instagram comment."""
     params = {"fields": INSTAGRAM_COMMENT_FIELDS, "limit": limit}
-    return _page(client, f"{node_id(comment_id, 'comment id')}/replies", params, after)
+    return read_page(
+        client, f"{node_id(comment_id, 'comment id')}/replies", params, after
+    )
 
 
 def mentioned(client, ig_id, media_id, comment_id=""):
@@ -416,7 +418,7 @@ def post_of_read(platform, node):
     )
 
 
-def _page(client, path, params, after):
+def read_page(client, path, params, after):
     params = dict(params)
     if after:
         params["after"] = after

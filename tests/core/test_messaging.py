@@ -175,3 +175,72 @@ def test_a_message_reaches_the_simulator_under_the_window(sim):
             client, page["id"], {**body, "recipient": {"id": "PSID_0"}}
         )
     assert refused.value.code == 100
+
+
+class _Answers:
+    """A client answering canned Graph pages (the subject is the parsing)."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), []
+
+    def get(self, path, params):
+        self.calls.append((path, params))
+        return self.answers.pop(0)
+
+
+def test_conversations_are_read_a_page_at_a_time():
+    page = {
+        "data": [
+            {
+                "id": "t_1",
+                "updated_time": "2026-12-01T09:00:00+0000",
+                "participants": {
+                    "data": [
+                        {"id": "1111", "name": "Demo Page"},
+                        {"id": "PSID_1", "name": "Ayşe <b>Yılmaz</b>"},
+                    ]
+                },
+            }
+        ],
+        "paging": {"cursors": {"after": "C1"}, "next": "https://graph/next"},
+    }
+    client = _Answers(page)
+    nodes, after = messaging.conversations_page(client, "1111", "instagram")
+    assert after == "C1"
+    path, params = client.calls[0]
+    assert path == "1111/conversations" and params["platform"] == "instagram"
+    assert messaging.conversation_customer("1111", nodes[0]) == (
+        "PSID_1",
+        "Ayşe <b>Yılmaz</b>",
+    )
+    assert messaging.conversation_customer("1111", {"participants": "x"}) == ("", "")
+
+
+def test_a_history_message_its_direction_and_its_attachments():
+    node = {
+        "id": "m_1",
+        "created_time": "2026-12-01T09:00:00+0000",
+        "from": {"id": "PSID_1", "name": "Ayşe"},
+        "message": "Fiyat?",
+        "attachments": {
+            "data": [
+                {"mime_type": "image/jpeg", "image_data": {"url": "https://cdn/x.jpg"}},
+                {"mime_type": "application/pdf", "name": "teklif.pdf",
+                 "file_url": "https://cdn/t.pdf"},
+                {"video_data": {"url": "http://insecure/v.mp4"}},
+                "junk",
+            ]
+        },
+    }  # fmt: skip
+    message = messaging.history_message("1111", node)
+    assert (message.mid, message.text, message.outbound) == ("m_1", "Fiyat?", False)
+    assert message.created_at == T0
+    assert [(p.kind, p.url, p.title) for p in message.parts] == [
+        ("image", "https://cdn/x.jpg", ""),
+        ("file", "https://cdn/t.pdf", "teklif.pdf"),
+        ("video", "", ""),  # only https links are kept
+    ]
+    ours = messaging.history_message("1111", {"id": "m_2", "from": {"id": "1111"}})
+    assert ours.outbound and ours.text == "" and ours.parts == ()
+    with pytest.raises(Exception, match="without its id"):
+        messaging.history_message("1111", {"message": "x"})
