@@ -225,11 +225,28 @@ class CrmLead(models.Model):
         )
         if not duplicates:
             return self
-        return (self | duplicates)._merge_opportunity(
-            user_id=(duplicates | self)[0].user_id.id or self.user_id.id or False,
-            auto_unlink=True,
-            max_length=0,
+        # the customer's open lead stays the lead (its salesperson, stage,
+        # id): crm would keep the most probable one, and predictive scoring
+        # may rate the new submission higher
+        head = duplicates._sort_by_confidence_level(reverse=True)[0]
+        return (
+            (self | duplicates)
+            .with_context(meta_merge_head=head.id)
+            ._merge_opportunity(
+                user_id=head.user_id.id or self.user_id.id or False,
+                auto_unlink=True,
+                max_length=0,
+            )
         )
+
+    def _sort_by_confidence_level(self, reverse=False):
+        result = super()._sort_by_confidence_level(reverse=reverse)
+        head = result.filtered(
+            lambda lead: lead._origin.id == self.env.context.get("meta_merge_head")
+        )
+        if head and reverse:
+            return head + (result - head)
+        return result
 
     def _merge_dependences(self, opportunities):
         # The submissions follow the merge, so each Meta lead id still points
