@@ -95,13 +95,63 @@ Messenger and Instagram conversations (§6)::
 
     sim.receive_dm(page_id, "PSID_1", "Merhaba", ad_id=None,
                    channel="messenger")      # its messaging webhook
-    sim.conversation(page_id, "PSID_1")     # messages, ours with their tag
+    sim.receive_dm(page_id, "PSID_1", attachments=["image", "audio",
+                   "video", "file", "sticker", "share"])  # URLs on our CDN
+    sim.receive_dm(page_id, "IGSID_1", channel="instagram",
+                   attachments=["story_mention"])          # or story_reply=True
+    sim.receive_reaction(page_id, "PSID_1", mid, emoji="❤", action="react")
+    sim.receive_postback(page_id, "PSID_1", "Başla", "GET_STARTED", ad_id=None)
+    sim.receive_referral(page_id, "PSID_1", ad_id)   # opens the 7 days
+    sim.delete_dm(page_id, "IGSID_1", mid)           # Instagram is_deleted
+    sim.customer_receives(page_id, "PSID_1")  # delivery {mids, watermark}
+    sim.customer_reads(page_id, "PSID_1")     # read {watermark} / IG {mid}
+    sim.page_inbox_reply(page_id, "PSID_1", "…")  # from Meta Business Suite
+    sim.set_thread_owner(page_id, "PSID_1", inbox.PAGE_INBOX_APP_ID)  # None
+    url = sim.add_cdn_file(b"%PDF…", "application/pdf", "teklif.pdf")
+    sim.conversation(page_id, "PSID_1")     # id, thread_owner, messages
     sim.human_agent_enabled = True          # the app has Human Agent
 
-``POST {page}/messages`` with ``recipient.id`` applies the window: 24 h
+``receive_dm(page_id, user_id, text=None, *, channel, attachments,
+story_reply, reply_to, ad_id, name, username, at, deliver, callback_url)`` →
+``{"mid", "time", "attachments"}``: an attachment is a type or a dict
+``{"type", "payload"?, "data"?, "content_type"?, "name"?}``; media without a
+URL are served by the simulator at ``{base_url}/cdn/{token}/{name}``
+(``share`` is ``fallback`` on Messenger, an Instagram ``sticker`` is
+``is_unsupported``). ``receive_reaction(…, channel=None)``,
+``receive_postback(…, channel=None, ad_id=None)`` and ``delete_dm`` return
+the mid, ``receive_referral(…, channel=None, ref=None)`` the ``referral``,
+``customer_receives`` ``{"mids", "watermark"}`` (the mids not reported
+before; Instagram sends nothing), ``customer_reads`` the ``read`` body,
+``page_inbox_reply`` the mid (echoed with the Page Inbox app id
+263902037430900, Instagram Inbox 1217981644879628, no metadata). A
+message, a postback, a referral or a reaction restarts the 24 h window; an
+ad (``ad_id``, a referral) opens 7 days. Webhook fields: Page ``messages``,
+``message_echoes``, ``message_deliveries``, ``message_reads``,
+``message_reactions``, ``messaging_postbacks``, ``messaging_referrals``
+(the Page must be subscribed); Instagram ``messages`` (echoes too),
+``messaging_seen``, ``message_reactions``, ``messaging_postbacks``,
+``messaging_referral`` (the app's fields). While another app owns the
+thread (``set_thread_owner``) every event comes under ``entry[].standby[]``
+(field ``standby``) and our sends answer 10/2018300.
+
+``POST {page}/messages`` with ``recipient.id``: text or one attachment
+``{"type": "image|video|audio|file", "payload": {"url"|"attachment_id",
+"is_reusable"}}`` (else 100; Instagram refuses ``file``; ``is_reusable``
+answers an ``attachment_id``), ``message.metadata`` ≤ 1000; the window: 24 h
 (7 days after an ad), ``HUMAN_AGENT`` for 7 days, 10/2018278 (Messenger) or
 10/2534022 (Instagram) outside, 100 for the removed tags; every send is
-echoed with the app id and the metadata.
+echoed with the app id, the metadata and ``attachments [{type,
+payload: {url}}]``. Conversations API: ``GET {page}/conversations``
+(``platform=messenger|instagram``, ``user_id``, last updated first;
+``participants``, ``messages.limit(n){…}``), ``GET {conversation}``,
+``GET {conversation}/messages`` (newest first; beyond the 20 latest only
+``id``), ``GET {message}`` (``id, created_time, from, to, message,
+attachments, shares, sticker, story``; older than the 20 latest: 100);
+Page token with ``pages_messaging`` + ``pages_read_engagement`` +
+``pages_manage_metadata`` (Instagram ``instagram_basic`` +
+``instagram_manage_messages`` + ``pages_manage_metadata``); with
+``enforce_usage_limits`` 2 calls per second per Page or Instagram account,
+then 613 with the usage headers (BUC type ``messenger``).
 
 Custom Audiences (§7)::
 
@@ -229,6 +279,11 @@ Deliberate deviations from Meta
 * Instagram ``comments`` / ``mentions`` webhooks go to the app callback
   when its fields allow them; the linked Page's own ``subscribed_apps``
   (which Meta also requires) is not checked.
+* Inbox: the Send API does not fetch attachment URLs (no 2018008 for a URL
+  Meta could not reach) and echoes them as given; templates, quick replies
+  and ``POST {page}/message_attachments`` are not simulated; the CDN's URLs
+  never expire; Messenger says nothing of an unsent message [U]; error 613
+  for the Conversations API's 2 calls per second is [U].
 * Custom Audiences: the terms are one flag per ad account (Meta: per
   user per business); every valid row matches one person; sizes, statuses
   and the replace timeout follow the [U] choices of §7; only customer-file

@@ -238,6 +238,45 @@ def _person_event(page_id, psid, when, key, body, obj):
     return _messaging(obj, page_id, event, when)
 
 
+def messaging_event(
+    object,  # noqa: A002 - Meta's key name
+    account_id,
+    sender_id,
+    recipient_id,
+    key: str,
+    body: dict,
+    timestamp_ms=None,
+) -> dict:
+    """Any ``messaging[]`` event ``{"sender", "recipient", "timestamp", key:
+    body}`` of the Page or Instagram account ``account_id`` (§4.5)."""
+    when = timestamp_ms or _now_ms()
+    event = {
+        "sender": {"id": str(sender_id)},
+        "recipient": {"id": str(recipient_id)},
+        "timestamp": when,
+        key: copy.deepcopy(body),
+    }
+    return _messaging(object, account_id, event, when)
+
+
+def messaging_referral(
+    page_id,
+    psid,
+    ad_id,
+    *,
+    ref=None,
+    timestamp_ms=None,
+    object: str = "page",  # noqa: A002
+) -> dict:
+    """A person back from a click-to-message ad: Page field
+    ``messaging_referrals``, Instagram ``messaging_referral`` (§13)."""
+    when = timestamp_ms or _now_ms()
+    body = {"source": "ADS", "type": "OPEN_THREAD", "ad_id": str(ad_id)}
+    if ref:
+        body = {"ref": ref, **body}
+    return _person_event(page_id, psid, when, "referral", body, object)
+
+
 def messenger_read(page_id, psid, watermark, timestamp_ms=None) -> dict:
     """Messenger read receipt: a watermark (everything before it was read)."""
     when = timestamp_ms or _now_ms()
@@ -259,11 +298,16 @@ def messenger_postback(
     timestamp_ms=None,
     *,
     object: str = "page",  # noqa: A002
+    referral=None,
 ) -> dict:
+    """A button tapped; ``referral`` (``{"source": "ADS", "type":
+    "OPEN_THREAD", "ad_id"}``) when it came from an ad."""
     when = timestamp_ms or _now_ms()
     body = {"title": title, "payload": payload}
     if mid:
         body = {"mid": mid, **body}
+    if referral:
+        body["referral"] = dict(referral)
     return _person_event(page_id, psid, when, "postback", body, object)
 
 

@@ -3,7 +3,10 @@
 ``§`` numbers refer to ``docs/meta-facts.md``.
 """
 
+import copy
 import datetime as dt
+import itertools
+import mimetypes
 import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -135,6 +138,13 @@ class MetaSimulator:
         self.dm_conversations: dict = {}
         #: The app has the reviewed Human Agent feature (HUMAN_AGENT tag).
         self.human_agent_enabled = False
+        #: Reusable Send API attachments by ``attachment_id`` (§6.1)
+        self.dm_reusable: dict = {}
+        #: Files the simulator's CDN serves, by token (``add_cdn_file``)
+        self.cdn_files: dict = {}
+        #: Conversations API calls per second per Page / Instagram account
+        self.dm_reads = inbox.RateWindow()
+        self._dm_sequence = itertools.count(1)
         #: What ``--fixture demo`` created (also served at GET /_sim/fixture).
         self.fixture: dict | None = None
         self._faker = LeadFaker(self.ids.rng("leads:data"))
@@ -230,6 +240,9 @@ class MetaSimulator:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if parts.path == "/_sim" or parts.path.startswith("/_sim/"):
             return control.handle(self, method, parts.path, query, body)
+        if parts.path.startswith(inbox.CDN_PREFIX):
+            # Meta's CDN (attachments of messages, §6): not a Graph call.
+            return inbox.serve_cdn(self, method, parts.path)
         if login_dialog.is_dialog_path(parts.path):
             # www.facebook.com's Login dialog: HTML, not a Graph call (§2.4).
             return login_dialog.handle(self, method, raw_path, headers, body)
@@ -1445,122 +1458,453 @@ class MetaSimulator:
         *,
         channel: str = "messenger",
         attachments=None,
+        story_reply=None,
+        reply_to: str | None = None,
         ad_id=None,
+        name: str | None = None,
+        username: str | None = None,
         at=None,
         deliver=True,
         callback_url=None,
     ) -> dict:
         """A person writes to the Page (``channel="instagram"``: to its
-        Instagram account); ``ad_id``: from a click-to-message ad. The
-        messaging webhook is delivered unless ``deliver=False``."""
+        Instagram account); ``ad_id``: from a click-to-message ad.
+
+        ``attachments``: types (``"image"``, ``"video"``, ``"audio"``,
+        ``"file"``, ``"sticker"``, ``"share"``, ``"story_mention"``) or dicts
+        ``{"type", "payload"?, "data"?, "content_type"?, "name"?}``; media
+        without a URL are served by the simulator's CDN. ``story_reply``
+        (Instagram): True or ``{"url", "id"}``; ``reply_to``: the mid
+        answered. The messaging webhook (``standby`` while another app owns
+        the thread) is delivered unless ``deliver=False``. Returns
+        ``{"mid", "time", "attachments"}``."""
         with self.store.lock:
-            page = self.store.pages[str(page_id)]
-            account_id = page.ig_account_id if channel == inbox.INSTAGRAM else page.id
-            key = (page.id, str(user_id))
-            conversation = self.dm_conversations.get(key)
-            if conversation is None:
-                conversation = inbox.Conversation(
-                    channel=channel,
-                    account_id=account_id,
-                    page_id=page.id,
-                    user_id=str(user_id),
-                )
-                self.dm_conversations[key] = conversation
-            when = float(at) if at is not None else self.clock.now()
-            if ad_id and conversation.ad_opened_at is None:
-                conversation.ad_opened_at, conversation.ad_id = when, str(ad_id)
-            conversation.last_inbound = max(conversation.last_inbound or 0, when)
-            mid = "m_" + self.ids.token("mid", prefix="", length=32)
-            conversation.messages.append(
-                {
-                    "mid": mid,
-                    "from": str(user_id),
-                    "text": text,
-                    "time": when,
-                    "attachments": attachments or [],
-                }
+            conversation = self._dm_conversation(
+                page_id, user_id, channel, name=name, username=username, person=True
+            )
+            channel = conversation.channel
+            found = inbox.inbound_attachments(self, channel, attachments)
+            if text is None and not (found.attachments or found.unsupported):
+                if not story_reply:
+                    raise ValueError("a message needs text or attachments")
+            body, story = {}, found.story
+            if story_reply:
+                reply, replied = inbox.story_reply(self, channel, story_reply)
+                body["reply_to"], story = reply, {**(story or {}), **replied}
+            elif reply_to:
+                body["reply_to"] = {"mid": str(reply_to), "is_self_reply": False}
+            when = self._dm_when(at)
+            self._dm_touch(conversation, when, ad_id)
+            message = self._dm_new_message(
+                conversation,
+                conversation.user_id,
+                when,
+                text=text,
+                attachments=found.attachments,
+                files=found.files,
+                story=story,
+                reply_to=body.get("reply_to"),
+                unsupported=found.unsupported,
+            )
+            if found.unsupported:
+                body["is_unsupported"] = True
+            if text is not None:
+                body["text"] = text
+            if found.attachments:
+                body["attachments"] = copy.deepcopy(found.attachments)
+            if ad_id:
+                body["referral"] = inbox.referral(ad_id)
+            payload = self._dm_event(
+                conversation, when, "message", {"mid": message.id, **body}
             )
         if deliver:
-            ms = int(when * 1000)
-            if channel == inbox.INSTAGRAM:
-                body = payloads.instagram_message(
-                    account_id,
-                    user_id,
-                    mid,
-                    text,
-                    attachments=attachments,
-                    timestamp_ms=ms,
-                )
+            self._dm_deliver(conversation, "message", payload, callback_url)
+        return {
+            "mid": message.id,
+            "time": when,
+            "attachments": copy.deepcopy(message.attachments),
+        }
+
+    def receive_reaction(
+        self,
+        page_id: str,
+        user_id: str,
+        mid: str,
+        emoji: str = "❤",
+        action: str = "react",
+        *,
+        channel: str | None = None,
+        at=None,
+        deliver=True,
+        callback_url=None,
+    ) -> str:
+        """The person reacts to (or ``action="unreact"``) a message of the
+        conversation: ``message_reactions``. Returns the mid."""
+        if action not in ("react", "unreact"):
+            raise ValueError("action is react or unreact")
+        with self.store.lock:
+            conversation = self._dm_existing(page_id, user_id, channel)
+            message = self._dm_message_of(conversation, mid)
+            when = self._dm_when(at)
+            body = {"mid": message.id, "action": action}
+            if action == "react":
+                message.reactions[conversation.user_id] = emoji
+                reaction = inbox.reaction_name(conversation.channel, emoji)
+                body.update({"reaction": reaction, "emoji": emoji})
+                self._dm_touch(conversation, when)
             else:
-                body = payloads.messenger_message(
-                    page.id, user_id, mid, text, attachments, ms
-                )
+                message.reactions.pop(conversation.user_id, None)
+            payload = self._dm_event(conversation, when, "reaction", body)
+        if deliver:
+            self._dm_deliver(conversation, "reaction", payload, callback_url)
+        return message.id
+
+    def receive_postback(
+        self,
+        page_id: str,
+        user_id: str,
+        title: str,
+        payload: str,
+        *,
+        channel: str | None = None,
+        ad_id=None,
+        at=None,
+        deliver=True,
+        callback_url=None,
+    ) -> str:
+        """The person taps a button (Get Started, an ice breaker, a template
+        button): ``messaging_postbacks``, with the ad's ``referral`` when
+        ``ad_id``. The tap shows in the thread as its title. Returns the mid."""
+        with self.store.lock:
+            conversation = self._dm_conversation(page_id, user_id, channel, person=True)
+            when = self._dm_when(at)
+            self._dm_touch(conversation, when, ad_id)
+            message = self._dm_new_message(
+                conversation, conversation.user_id, when, text=title, kind="postback"
+            )
+            body = {"mid": message.id, "title": title, "payload": payload}
             if ad_id:
-                body["entry"][0]["messaging"][0]["message"]["referral"] = {
-                    "source": "ADS",
-                    "type": "OPEN_THREAD",
-                    "ad_id": str(ad_id),
-                }
-            url = callback_url or self._dm_target(channel, page.id, "messages")
-            if url:
-                self._deliver(url, [body], False, {})
-        return {"mid": mid, "time": when}
+                body["referral"] = inbox.referral(ad_id)
+            event = self._dm_event(conversation, when, "postback", body)
+        if deliver:
+            self._dm_deliver(conversation, "postback", event, callback_url)
+        return message.id
+
+    def receive_referral(
+        self,
+        page_id: str,
+        user_id: str,
+        ad_id,
+        *,
+        channel: str | None = None,
+        ref: str | None = None,
+        at=None,
+        deliver=True,
+        callback_url=None,
+    ) -> dict:
+        """The person comes back to the conversation from a click-to-message
+        ad: ``messaging_referrals`` (Instagram ``messaging_referral``). The ad
+        opens the 7-day window. Returns the ``referral``."""
+        with self.store.lock:
+            conversation = self._dm_conversation(page_id, user_id, channel, person=True)
+            when = self._dm_when(at)
+            self._dm_touch(conversation, when, ad_id)
+            referral = inbox.referral(ad_id, ref)
+            payload = self._dm_event(conversation, when, "referral", referral)
+        if deliver:
+            self._dm_deliver(conversation, "referral", payload, callback_url)
+        return referral
+
+    def delete_dm(
+        self, page_id: str, user_id: str, mid: str, *, deliver=True, callback_url=None
+    ) -> str:
+        """The person unsends a message. Instagram tells with the same mid and
+        ``is_deleted: true``; Messenger tells nothing [U]. Returns the mid."""
+        with self.store.lock:
+            conversation = self._dm_existing(page_id, user_id, None)
+            message = self._dm_message_of(conversation, mid)
+            if message.from_page:
+                raise ValueError("a person deletes only their own messages")
+            message.deleted = True
+            payload = self._dm_event(
+                conversation,
+                self._dm_when(None),
+                "message",
+                {"mid": message.id, "is_deleted": True},
+            )
+        if deliver and conversation.channel == inbox.INSTAGRAM:
+            self._dm_deliver(conversation, "message", payload, callback_url)
+        return message.id
+
+    def customer_receives(
+        self, page_id: str, user_id: str, *, at=None, deliver=True, callback_url=None
+    ) -> dict:
+        """The person's Messenger received the Page's messages sent so far:
+        ``message_deliveries`` ``{"mids", "watermark"}`` (the mids not
+        reported before). Instagram sends no delivery receipts."""
+        with self.store.lock:
+            conversation = self._dm_existing(page_id, user_id, None)
+            sent = conversation.page_messages()
+            mids = [m.id for m in sent if m.id not in conversation.delivered]
+            conversation.delivered.update(mids)
+            watermark = int(max(m.time for m in sent) * 1000) if sent else None
+            body = {"mids": mids, "watermark": watermark}
+            payload = self._dm_event(conversation, self._dm_when(at), "delivery", body)
+        if deliver and mids:
+            self._dm_deliver(conversation, "delivery", payload, callback_url)
+        return body
+
+    def customer_reads(
+        self, page_id: str, user_id: str, *, at=None, deliver=True, callback_url=None
+    ) -> dict:
+        """The person read the Page's messages sent so far: Messenger
+        ``message_reads`` ``{"watermark"}``, Instagram ``messaging_seen``
+        ``{"mid"}`` (the last one). Returns that ``read`` body."""
+        with self.store.lock:
+            conversation = self._dm_existing(page_id, user_id, None)
+            sent = conversation.page_messages()
+            if not sent:
+                return {}
+            last = max(sent, key=lambda m: (m.time, m.seq))
+            if conversation.channel == inbox.INSTAGRAM:
+                body = {"mid": last.id}
+            else:
+                body = {"watermark": int(last.time * 1000)}
+            payload = self._dm_event(conversation, self._dm_when(at), "read", body)
+        if deliver:
+            self._dm_deliver(conversation, "read", payload, callback_url)
+        return body
+
+    def page_inbox_reply(
+        self,
+        page_id: str,
+        user_id: str,
+        text: str,
+        *,
+        deliver=True,
+        callback_url=None,
+    ) -> str:
+        """Someone answers from Meta Business Suite (the Page or Instagram
+        inbox, not our app): recorded and echoed with the inbox's app id
+        and no metadata. Returns the mid."""
+        with self.store.lock:
+            conversation = self._dm_existing(page_id, user_id, None)
+            message = self._dm_sent(
+                conversation,
+                text=text,
+                app_id=inbox.inbox_app_id(conversation.channel),
+            )
+            payload = self._dm_echo(message)
+        if deliver:
+            self._dm_deliver(conversation, "echo", payload, callback_url)
+        return message.id
+
+    def set_thread_owner(
+        self, page_id: str, user_id: str, app_id=None, *, channel=None
+    ) -> None:
+        """Conversation Routing: ``app_id`` owns the thread (None: idle).
+        While another app (``inbox.PAGE_INBOX_APP_ID`` …) owns it, our app
+        gets its events under ``standby`` and cannot send (10/2018300)."""
+        with self.store.lock:
+            conversation = self._dm_conversation(page_id, user_id, channel)
+            conversation.thread_owner = str(app_id) if app_id else None
 
     def conversation(self, page_id: str, user_id: str) -> dict:
         """A conversation's state: its messages (ours with their tag)."""
         with self.store.lock:
             conversation = self.dm_conversations[(str(page_id), str(user_id))]
             return {
+                "id": conversation.id,
                 "channel": conversation.channel,
                 "last_inbound": conversation.last_inbound,
                 "ad_id": conversation.ad_id,
-                "messages": [dict(m) for m in conversation.messages],
+                "thread_owner": conversation.thread_owner,
+                "messages": [m.as_dict() for m in conversation.messages],
             }
 
-    def _dm_sent(self, conversation, message, tag):
-        """The Page sent ``message`` (the Send API holds the lock): it is
-        recorded and echoed, with our app id and the metadata passed."""
-        mid = "m_" + self.ids.token("mid", prefix="", length=32)
-        sent = {
-            "mid": mid,
-            "from": conversation.page_id,
-            "text": message.get("text"),
-            "attachment": message.get("attachment"),
-            "tag": tag,
-            "metadata": message.get("metadata"),
-            "time": self.clock.now(),
-        }
-        conversation.messages.append(sent)
-        url = self._dm_target(
-            conversation.channel, conversation.page_id, "message_echoes"
+    def add_cdn_file(
+        self, data: bytes, content_type: str | None = None, name: str = "file"
+    ) -> str:
+        """Serve ``data`` at ``{base_url}/cdn/{token}/{name}`` (a stand-in
+        for Meta's CDN) and return that URL."""
+        content_type = content_type or (
+            mimetypes.guess_type(name)[0] or "application/octet-stream"
         )
-        if url:
-            echo = payloads.messenger_echo(
-                conversation.account_id,
-                conversation.user_id,
-                mid,
-                message.get("text"),
-                app_id=self.app_id,
-                metadata=message.get("metadata"),
-                timestamp_ms=int(sent["time"] * 1000),
-                object="instagram"
-                if conversation.channel == inbox.INSTAGRAM
-                else "page",
-            )
-            self._deliver(url, [echo], True, {})
-        return sent
+        token = self.ids.token("cdn", prefix="", length=32)
+        self.cdn_files[token] = inbox.CdnFile(bytes(data), content_type, name)
+        return self.base_url + inbox.cdn_path(token, name)
 
-    def _dm_target(self, channel, page_id, field):
-        """Messenger needs the Page subscribed to ``field`` (``messages``,
-        ``message_echoes``); Instagram sends every field to a subscribed
-        app (§13)."""
+    # the inbox's rules behind both the facade and the Graph routes
+
+    def _dm_when(self, at) -> float:
+        return float(at) if at is not None else self.clock.now()
+
+    def _dm_conversation(
+        self, page_id, user_id, channel=None, *, name=None, username=None, person=False
+    ):
+        """The conversation of ``user_id`` with the Page (made on first use;
+        the store lock is held). ``person``: the person acted, which on
+        Instagram makes their profile readable."""
+        page = self.store.pages[str(page_id)]
+        key = (page.id, str(user_id))
+        conversation = self.dm_conversations.get(key)
+        if conversation is None:
+            channel = channel or inbox.MESSENGER
+            if channel not in inbox.CHANNELS:
+                raise ValueError(f"unknown channel {channel!r}")
+            account_id = page.ig_account_id if channel == inbox.INSTAGRAM else page.id
+            if not account_id:
+                raise ValueError(f"Page {page.id} has no Instagram account")
+            conversation = inbox.Conversation(
+                channel=channel,
+                account_id=account_id,
+                page_id=page.id,
+                user_id=str(user_id),
+                id=inbox.conversation_id(self.ids, channel, account_id, user_id),
+                name=name or "Ayşe Yılmaz",
+                username=username or "ayse.yilmaz",
+            )
+            self.dm_conversations[key] = conversation
+            self.store.register(inbox.CONVERSATION_NODE, conversation)
+        elif channel and channel != conversation.channel:
+            raise ValueError(f"{user_id} writes to Page {page.id} on another channel")
+        conversation.name = name or conversation.name
+        conversation.username = username or conversation.username
+        if person and conversation.channel == inbox.INSTAGRAM:
+            self._dm_ig_person(conversation)
+        return conversation
+
+    def _dm_ig_person(self, conversation) -> None:
+        """An Instagram person who messaged: their profile becomes readable
+        through the User Profile API (§6.3)."""
+        found = self.store.lookup(conversation.user_id)
+        if found is None:
+            person = comments.IgPerson(
+                id=conversation.user_id,
+                page_id=conversation.page_id,
+                username=conversation.username,
+                name=conversation.name,
+            )
+            self.store.register(IG_PERSON_NODE, person)
+        elif found[0] == IG_PERSON_NODE:
+            person = found[1]
+            conversation.username = person.username or conversation.username
+        else:
+            return
+        person.messaged = True
+
+    def _dm_existing(self, page_id, user_id, channel):
+        conversation = self.dm_conversations.get((str(page_id), str(user_id)))
+        if conversation is None:
+            raise KeyError(f"no conversation of {user_id} with Page {page_id}")
+        if channel and channel != conversation.channel:
+            raise ValueError(f"the conversation is on {conversation.channel}")
+        return conversation
+
+    @staticmethod
+    def _dm_message_of(conversation, mid):
+        for message in conversation.messages:
+            if message.id == str(mid):
+                return message
+        raise KeyError(f"no message {mid} in the conversation")
+
+    @staticmethod
+    def _dm_touch(conversation, when, ad_id=None):
+        """The person acted (message, postback, referral, reaction): the
+        standard window counts from now; an ad opens 7 days (§6, [U] for
+        a later ad reopening them)."""
+        conversation.last_inbound = max(conversation.last_inbound or 0, when)
+        if ad_id:
+            conversation.ad_opened_at = max(conversation.ad_opened_at or 0, when)
+            conversation.ad_id = str(ad_id)
+
+    def _dm_new_message(self, conversation, sender, when, **values):
+        mid = "m_" + self.ids.token("mid", prefix="", length=32)
+        recipient = (
+            conversation.user_id
+            if sender == conversation.account_id
+            else conversation.account_id
+        )
+        message = inbox.Message(
+            id=mid,
+            page_id=conversation.page_id,
+            conversation=conversation,
+            sender=sender,
+            recipient=recipient,
+            time=when,
+            seq=len(conversation.messages),
+            **values,
+        )
+        conversation.messages.append(message)
+        conversation.updated = max(conversation.updated, when)
+        conversation.touched = next(self._dm_sequence)
+        self.store.register(inbox.MESSAGE_NODE, message)
+        return message
+
+    def _dm_sent(self, conversation, *, text=None, app_id=None, **values):
+        """The Page sent a message (the store lock is held): it is recorded;
+        ``_dm_echo`` is what Meta then tells every app."""
+        return self._dm_new_message(
+            conversation,
+            conversation.account_id,
+            self.clock.now(),
+            text=text,
+            app_id=str(app_id or self.app_id),
+            **values,
+        )
+
+    def _dm_echo(self, message) -> dict:
+        conversation = message.conversation
+        return payloads.messenger_echo(
+            conversation.account_id,
+            conversation.user_id,
+            message.id,
+            message.text,
+            app_id=message.app_id,
+            metadata=message.metadata,
+            timestamp_ms=int(message.time * 1000),
+            attachments=copy.deepcopy(message.attachments),
+            object=conversation.object,
+        )
+
+    @staticmethod
+    def _dm_event(conversation, when, key, body) -> dict:
+        """A person's event (``key``: message, reaction, postback, read,
+        delivery, referral) as one webhook payload."""
+        return payloads.messaging_event(
+            conversation.object,
+            conversation.account_id,
+            conversation.user_id,
+            conversation.account_id,
+            key,
+            body,
+            int(when * 1000),
+        )
+
+    def _dm_deliver(
+        self, conversation, kind, payload, callback_url=None, *, background=False
+    ):
+        """Deliver an inbox event when the app (and, on Messenger, the Page)
+        subscribed to its field; under ``standby`` while another app owns
+        the thread (§13)."""
+        field = inbox.webhook_field(conversation.channel, kind)
+        if field is None:
+            return None
+        if inbox.standing_by(conversation, self.app_id):
+            field, payload = "standby", payloads.standby(payload)
+        url = self._dm_target(
+            conversation.channel, conversation.page_id, field, callback_url
+        )
+        if url is None:
+            return None
+        return self._deliver(url, [payload], background, {})
+
+    def _dm_target(self, channel, page_id, field, callback_url=None):
+        """Messenger needs the Page subscribed to ``field``; Instagram sends
+        every field the app subscribed to (§13)."""
         if channel == inbox.MESSENGER:
-            return self._webhook_target(page_id, field, None)
-        if self.drop_webhooks or self.callback is None or self.callback.disabled:
-            return None
-        if self.callback.fields is not None and "messages" not in self.callback.fields:
-            return None
-        return self.callback.url
+            return self._webhook_target(page_id, field, callback_url)
+        return self._ig_target(field, callback_url)
 
     # the rules behind both the facade and the Graph routes
 

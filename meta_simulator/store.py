@@ -45,9 +45,20 @@ MEDIA_NODE = "ig_media"
 COMMENT_NODE = "comment"
 IG_COMMENT_NODE = "ig_comment"
 IG_PERSON_NODE = "ig_scoped_user"
-#: Posts, media, comments and the people who wrote them (by their
-#: Instagram-scoped id) belong to a Page (or its Instagram account).
-SOCIAL_NODES = (POST_NODE, MEDIA_NODE, COMMENT_NODE, IG_COMMENT_NODE, IG_PERSON_NODE)
+CONVERSATION_NODE = "conversation"
+MESSAGE_NODE = "message"
+#: Posts, media, comments, the people who wrote them (by their
+#: Instagram-scoped id), conversations and their messages belong to a Page
+#: (or its Instagram account): its Page token reaches them.
+SOCIAL_NODES = (
+    POST_NODE,
+    MEDIA_NODE,
+    COMMENT_NODE,
+    IG_COMMENT_NODE,
+    IG_PERSON_NODE,
+    CONVERSATION_NODE,
+    MESSAGE_NODE,
+)
 
 #: Node type names as Meta spells them in error messages.
 NODE_LABELS = {
@@ -66,6 +77,8 @@ NODE_LABELS = {
     COMMENT_NODE: "Comment",
     IG_COMMENT_NODE: "IGComment",
     IG_PERSON_NODE: "User",
+    CONVERSATION_NODE: "Conversation",
+    MESSAGE_NODE: "Message",
 }
 
 #: Leads are retrievable for 90 days, then disappear (docs/meta-facts.md §5.4 [R]).

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registration side effects)
     business,
     comments,
     conversions,
+    inbox,
     leads,
     pages,
 )

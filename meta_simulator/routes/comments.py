@@ -1,5 +1,6 @@
-"""Page posts, Instagram media, their comments, replies, moderation and
-private replies (docs/meta-facts.md §6.3).
+"""Page posts, Instagram media, their comments, replies and moderation
+(docs/meta-facts.md §6.3); private replies go through the Send API
+(:mod:`.inbox`).
 
 Reads need ``pages_read_engagement`` (Facebook) or ``instagram_basic``
 (Instagram); replying, hiding and deleting ``pages_manage_engagement`` or
@@ -9,14 +10,13 @@ calls take the Page token, as Meta asks for them.
 
 import datetime as dt
 
-from .. import errors, inbox
+from .. import errors
 from ..comments import (
     COMMENT_FILTERS,
     COMMENT_ORDERS,
     FACEBOOK,
     comment_full,
     post_full,
-    private_reply_refusal,
 )
 from ..graph import ROUTES
 from ..paging import paginate
@@ -284,33 +284,6 @@ def delete(call):
     return {"success": True}
 
 
-@ROUTES.node("POST", PAGE_NODE, "messages")
-def page_messages(call):
-    """The Send API: a private reply (``recipient.comment_id``) or a message
-    in a conversation (``recipient.id``, a PSID or an IGSID)."""
-    call.require_page_token()
-    call.require_scope("pages_messaging")
-    recipient = call.json_param("recipient")
-    message = call.json_param("message")
-    if not isinstance(recipient, dict) or not recipient:
-        raise errors.invalid_param("param recipient must be non-empty.")
-    if not isinstance(message, dict) or not str(message.get("text") or "").strip():
-        raise errors.invalid_param("param message must be non-empty.")
-    comment_id = recipient.get("comment_id")
-    if not comment_id:
-        return _send_to_person(call, recipient, message)
-    comment = call.sim.social_comments.get(str(comment_id))
-    if comment is None or comment.deleted or comment.page_id != call.node.id:
-        raise errors.unknown_object("POST", str(comment_id))
-    if comment.platform != FACEBOOK:
-        call.require_scope("instagram_manage_comments")
-    refusal = private_reply_refusal(comment, call.sim)
-    if refusal is not None:
-        raise refusal
-    sent = call.sim._social_private_reply(comment, str(message["text"]))
-    return {"recipient_id": comment.author_id, "message_id": sent["message_id"]}
-
-
 @ROUTES.node("GET", IG_PERSON_NODE)
 def ig_person(call):
     """The Instagram User Profile API: only for people who messaged the
@@ -324,32 +297,3 @@ def ig_person(call):
             230, errors.numbered(230, "User consent is required to access user profile")
         )
     return call.render(person.profile(), ("name", "id"), IG_PERSON_NODE)
-
-
-def _send_to_person(call, recipient, message):
-    """A message to a person under the window rules (§6.2, §13)."""
-    sim = call.sim
-    user_id = str(recipient.get("id") or "")
-    conversation = sim.dm_conversations.get((call.node.id, user_id))
-    if conversation is None:
-        raise errors.GraphError(
-            100,
-            errors.numbered(100, "No matching user found"),
-            subcode=2018001,
-        )
-    refusal = inbox.check_send(
-        conversation,
-        sim.clock.now(),
-        call.param("messaging_type"),
-        call.param("tag"),
-        sim.human_agent_enabled,
-    )
-    if refusal is not None:
-        raise refusal
-    text = message.get("text")
-    if text is not None:
-        too_long = inbox.check_text(conversation.channel, str(text))
-        if too_long is not None:
-            raise too_long
-    sent = sim._dm_sent(conversation, message, call.param("tag"))
-    return {"recipient_id": user_id, "message_id": sent["mid"]}

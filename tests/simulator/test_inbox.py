@@ -93,3 +93,18 @@ def test_messages_and_echoes_are_webhooks(world, receiver):
     assert echo["message"]["is_echo"] is True
     assert echo["message"]["metadata"] == "odoo:mail.message:7"
     assert str(echo["message"]["app_id"]) == sim.app_id
+
+
+def test_standby_events_need_the_standby_field(world, receiver):
+    sim = world.sim
+    sim.set_callback(receiver.url, verify_token="hush")
+    sim.set_subscription(world.page_id, ["messages", "message_echoes"])
+    sim.set_thread_owner(world.page_id, "PSID_4", "999000999")
+    sim.receive_dm(world.page_id, "PSID_4", "Bot ile konuşuyorum")
+    assert receiver.posts == [], "another app owns the thread: standby only"
+    sim.set_subscription(world.page_id, ["messages", "standby"])
+    mid = sim.receive_dm(world.page_id, "PSID_4", "Hâlâ botla")["mid"]
+    receiver.wait_for(1)
+    [entry] = json.loads(receiver.posts[0].body)["entry"]
+    assert "messaging" not in entry
+    assert entry["standby"][0]["message"]["mid"] == mid
