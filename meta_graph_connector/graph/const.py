@@ -98,9 +98,10 @@ FEATURE_SCOPES = {
 # are here so the simulator-facing tests and the docs cite one list.
 TOKEN_ERROR_CODES = frozenset({190, 102})
 #: A message Meta refuses to deliver in this conversation (outside the
-#: allowed window: Messenger, Instagram): code 10 though no permission is
-#: missing, so the message fails and nothing waits for a reconnection (§6.2).
-MESSAGE_REFUSED_SUBCODES = frozenset({(10, 2018278), (10, 2534022)})
+#: allowed window: Messenger, Instagram; another app controls the thread
+#: under Conversation Routing): code 10 though no permission is missing, so
+#: the message fails and nothing waits for a reconnection (§6.1, §6.2).
+MESSAGE_REFUSED_SUBCODES = frozenset({(10, 2018278), (10, 2534022), (10, 2018300)})
 PERMISSION_ERROR_CODES = frozenset({10, *range(200, 300)})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80100)})
 TRANSIENT_CODES = frozenset({1, 2})

@@ -39,6 +39,7 @@ def _body(code, subcode=None, transient=None, message="(#x) something"):
         # outside the messaging window: the message fails, nothing to repair
         (10, 2018278, 400, InvalidRequestError),
         (10, 2534022, 403, InvalidRequestError),
+        (10, 2018300, 400, InvalidRequestError),  # another app owns the thread
         (10, 1893063, 400, MissingPermissionError),  # Page restricted
         (200, None, 403, MissingPermissionError),
         (299, None, 400, MissingPermissionError),
