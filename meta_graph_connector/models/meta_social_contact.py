@@ -70,19 +70,34 @@ class MetaSocialContact(models.Model):
     @api.model
     def _meta_contact_for(self, asset, change):
         """The contact of the author of ``change`` (a core ``CommentChange``)
-        on ``asset``: the existing link, else a new one with a new partner
-        (:meth:`_meta_partner_for`). Safe against two events of a newcomer
-        processed at once: the unique key decides, the loser reads."""
+        on ``asset`` (:meth:`_meta_contact_of`)."""
         scoped_id = change.author_id or (
             change.author_username and f"username:{change.author_username}"
         )
         if not scoped_id:
             return self.browse()
+        return self._meta_contact_of(
+            asset,
+            change.platform,
+            scoped_id,
+            name=change.author_name,
+            username=change.author_username,
+            label=change.author_label,
+        )
+
+    @api.model
+    def _meta_contact_of(
+        self, asset, platform, scoped_id, name="", username="", label=""
+    ):
+        """The contact of ``scoped_id`` on ``asset``: the existing link, else
+        a new one with a new partner (:meth:`_meta_partner_for`). Safe
+        against two events of a newcomer processed at once: the unique key
+        decides, the loser reads."""
         contact = self.search(
             [("asset_id", "=", asset.id), ("scoped_id", "=", scoped_id)], limit=1
         )
         if contact:
-            contact._meta_refresh_profile(change)
+            contact._meta_refresh_names(name, username)
             return contact
         self.env.ref("meta_graph_connector.ir_cron_meta_social_profiles")._trigger()
         try:
@@ -91,11 +106,18 @@ class MetaSocialContact(models.Model):
                 return self.create(
                     {
                         "asset_id": asset.id,
-                        "platform": change.platform,
+                        "platform": platform,
                         "scoped_id": scoped_id,
-                        "partner_id": self._meta_partner_for(asset, change).id,
-                        "name": change.author_name or False,
-                        "username": change.author_username or False,
+                        "partner_id": self._meta_partner_for(
+                            asset,
+                            platform,
+                            label
+                            or name
+                            or (username and f"@{username}")
+                            or self.env._("Meta user %(id)s", id=scoped_id),
+                        ).id,
+                        "name": name or False,
+                        "username": username or False,
                     }
                 )
         except IntegrityError:
@@ -112,29 +134,26 @@ class MetaSocialContact(models.Model):
                 ) from None
             return contact
 
-    def _meta_refresh_profile(self, change):
+    def _meta_refresh_names(self, name, username):
         vals = {}
-        if change.author_name and change.author_name != self.name:
-            vals["name"] = change.author_name
-        if change.author_username and change.author_username != self.username:
-            vals["username"] = change.author_username
+        if name and name != self.name:
+            vals["name"] = name
+        if username and username != self.username:
+            vals["username"] = username
         if vals:
             self.write(vals)
 
     @api.model
-    def _meta_partner_for(self, asset, change):
+    def _meta_partner_for(self, asset, platform, label):
         """The partner of a person seen for the first time on ``asset``: a
         new one, marked as coming from Meta. A hook: a capability that knows
-        the person otherwise (a Messenger conversation, a lead form with the
-        same Meta identity) finds them here first."""
-        label = change.author_label or self.env._(
-            "Meta user %(id)s", id=change.author_id
-        )
+        the person otherwise (a lead form with the same Meta identity) finds
+        them here first."""
         return self.env["res.partner"].create(
             {
                 "name": label,
                 "company_id": asset.company_id.id,
-                "meta_origin": change.platform,
+                "meta_origin": platform,
                 "comment": False,
             }
         )
