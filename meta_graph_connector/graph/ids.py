@@ -18,6 +18,12 @@ from .errors import MalformedPayloadError
 _NODE_ID_RE = re.compile(r"\A(?:act_)?[0-9]{1,32}(?:_[0-9]{1,32}){0,2}\Z")
 
 
+#: Conversation ids: ``t_<digits>`` on Messenger, an opaque base64url token
+#: on Instagram (``aWdfZAG06…``); never a slash, a dot or a query character
+#: (https://developers.facebook.com/docs/graph-api/reference/conversation/).
+_CONVERSATION_ID_RE = re.compile(r"\A(?:t_[0-9]{1,32}|[A-Za-z0-9_-]{8,256}={0,2})\Z")
+
+
 class InvalidIdError(MalformedPayloadError):
     """A value that should be a Meta object id is not one."""
 
@@ -46,4 +52,13 @@ def node_id(value, what="object id"):
     if not is_node_id(text):
         shown = "".join(c if c.isprintable() else "?" for c in text[:40])
         raise InvalidIdError(f"{what} {shown!r} is not a Meta object id")
+    return text
+
+
+def conversation_id(value):
+    """``value`` as a conversation id, or :class:`InvalidIdError`."""
+    text = as_id(value)
+    if not (isinstance(text, str) and _CONVERSATION_ID_RE.match(text)):
+        shown = "".join(c if c.isprintable() else "?" for c in text[:40])
+        raise InvalidIdError(f"conversation id {shown!r} is not a Meta conversation id")
     return text

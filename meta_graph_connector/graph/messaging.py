@@ -19,6 +19,9 @@ is closed **[U]** (Meta says "within 24 hours").
 from dataclasses import dataclass
 from datetime import timedelta
 
+import requests
+
+from . import ids
 from .errors import UnknownGraphError
 from .ids import as_id, node_id
 from .social import read_page
@@ -171,6 +174,63 @@ def send_message(client, page_id, body):
     }
 
 
+def send_in_conversation(
+    client,
+    page_id,
+    recipient_id,
+    *,
+    messaging_type,
+    tag=None,
+    metadata=None,
+    text=None,
+    attachment=None,
+):
+    """One message of a conversation, as decided when the agent wrote it
+    (``messaging_type`` and ``tag`` of its :class:`SendRule`): a text, or an
+    attachment ``(kind, url)``. Meta has the last word: a window closed
+    meanwhile is its refusal (10/2018278, 10/2534022)."""
+    rule = SendRule(messaging_type=messaging_type, tag=tag)
+    body = message_body(
+        recipient_id,
+        rule,
+        text=text,
+        attachment=tuple(attachment) if attachment else None,
+        metadata=metadata,
+    )
+    return send_message(client, page_id, body)
+
+
+#: Largest file downloaded from Meta's CDN: Meta's own largest attachment.
+MAX_DOWNLOAD_BYTES = 25 * MB
+
+
+def download(url, *, max_bytes=MAX_DOWNLOAD_BYTES, timeout=20, allow_http=False):
+    """The bytes of an attachment Meta links to (its links expire): (data,
+    MIME type, file name). Only ``https://`` links (``allow_http``: the
+    sandbox); ValueError above ``max_bytes`` or for another scheme, OSError
+    when the fetch fails."""
+    schemes = ("https://", "http://") if allow_http else ("https://",)
+    if not isinstance(url, str) or not url.startswith(schemes):
+        raise ValueError("only https links are fetched")
+    try:
+        with requests.get(url, stream=True, timeout=timeout) as answer:
+            answer.raise_for_status()
+            declared = int(answer.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise ValueError("the file is larger than Meta's limit")
+            chunks, size = [], 0
+            for chunk in answer.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ValueError("the file is larger than Meta's limit")
+                chunks.append(chunk)
+            mimetype = (answer.headers.get("Content-Type") or "").split(";")[0]
+    except requests.RequestException as error:
+        raise OSError(f"download failed: {type(error).__name__}") from None
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1][:120]
+    return b"".join(chunks), mimetype or "application/octet-stream", name
+
+
 # --------------------------------------------------------------- inbound
 
 
@@ -209,7 +269,7 @@ def parts_of(event):
     reply_to = getattr(event, "reply_to", None) or {}
     story = reply_to.get("story") if isinstance(reply_to, dict) else None
     if isinstance(story, dict):
-        parts.append(Part("story_reply", url=_https(story.get("url"))))
+        parts.append(Part("story_reply", url=_link(story.get("url"))))
     for attachment in getattr(event, "attachments", ()) or ():
         payload = attachment.get("payload")
         payload = payload if isinstance(payload, dict) else {}
@@ -221,7 +281,7 @@ def parts_of(event):
         parts.append(
             Part(
                 kind,
-                url=_https(payload.get("url")),
+                url=_link(payload.get("url")),
                 sticker_id=as_id(payload.get("sticker_id")),
                 title=str(attachment.get("title") or payload.get("title") or ""),
             )
@@ -242,8 +302,12 @@ def referral_ad_id(item):
     return ""
 
 
-def _https(value):
-    return value if isinstance(value, str) and value.startswith("https://") else ""
+def _link(value):
+    """A web link Meta gave, never another scheme (``javascript:``…); plain
+    ``http`` is kept for the sandbox, a download insists on ``https``."""
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value
+    return ""
 
 
 # --------------------------------------------------------------- history
@@ -267,6 +331,11 @@ class HistoryMessage:
     parts: tuple
     outbound: bool
 
+    @property
+    def readable(self):
+        """Meta gives only the id of a message beyond its ~20 latest."""
+        return self.created_at is not None
+
 
 def conversations_page(client, page_id, channel, *, after=None, limit=25):
     """One page of the conversations of ``page_id`` on ``channel``
@@ -281,7 +350,7 @@ def conversations_page(client, page_id, channel, *, after=None, limit=25):
 def conversation_messages_page(client, conversation_id, *, after=None, limit=20):
     """One page of a conversation's messages, newest first."""
     params = {"fields": HISTORY_MESSAGE_FIELDS, "limit": limit}
-    path = f"{node_id(conversation_id, 'conversation id')}/messages"
+    path = f"{ids.conversation_id(conversation_id)}/messages"
     return read_page(client, path, params, after)
 
 
@@ -312,12 +381,12 @@ def history_message(account_id, node):
     for item in data if isinstance(data, list) else ():
         if not isinstance(item, dict):
             continue
-        kind, url = attachment_kind(item.get("mime_type")), _https(item.get("file_url"))
+        kind, url = attachment_kind(item.get("mime_type")), _link(item.get("file_url"))
         for holder, holder_kind in (("image_data", "image"), ("video_data", "video")):
             if isinstance(item.get(holder), dict):
-                kind, url = holder_kind, _https(item[holder].get("url")) or url
+                kind, url = holder_kind, _link(item[holder].get("url")) or url
         parts.append(Part(kind, url=url, title=_str(item.get("name"))))
-    if _https(node.get("sticker")):
+    if _link(node.get("sticker")):
         parts.append(Part("sticker", url=node["sticker"]))
     return HistoryMessage(
         mid=as_id(node["id"]),

@@ -107,7 +107,7 @@ def test_inbound_parts_stickers_stories_and_shares():
     parts = messaging.parts_of(event)
     assert [p.kind for p in parts] == ["sticker", "sticker", "file", "share", "unknown"]
     assert parts[0].sticker_id == "369239263222822"
-    assert parts[2].url == "", "only https links are kept"
+    assert parts[2].url == "", "only web links are kept"
 
 
 def test_a_referral_keeps_the_ad():
@@ -227,7 +227,7 @@ def test_a_history_message_its_direction_and_its_attachments():
                 {"mime_type": "image/jpeg", "image_data": {"url": "https://cdn/x.jpg"}},
                 {"mime_type": "application/pdf", "name": "teklif.pdf",
                  "file_url": "https://cdn/t.pdf"},
-                {"video_data": {"url": "http://insecure/v.mp4"}},
+                {"video_data": {"url": "javascript:alert(1)"}},
                 "junk",
             ]
         },
@@ -238,9 +238,82 @@ def test_a_history_message_its_direction_and_its_attachments():
     assert [(p.kind, p.url, p.title) for p in message.parts] == [
         ("image", "https://cdn/x.jpg", ""),
         ("file", "https://cdn/t.pdf", "teklif.pdf"),
-        ("video", "", ""),  # only https links are kept
+        ("video", "", ""),  # only web links are kept
     ]
+    assert message.readable
     ours = messaging.history_message("1111", {"id": "m_2", "from": {"id": "1111"}})
     assert ours.outbound and ours.text == "" and ours.parts == ()
+    assert not ours.readable, "beyond the latest messages Meta gives the id only"
     with pytest.raises(Exception, match="without its id"):
         messaging.history_message("1111", {"message": "x"})
+
+
+@pytest.fixture
+def cdn():
+    """A local web server standing in for Meta's CDN: ``/small`` (a PNG),
+    ``/big`` (declares a size above the limit), ``/liar`` (declares none,
+    sends too much), ``/gone`` (404)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            if self.path.startswith("/small"):
+                body, length = b"\x89PNG" + b"x" * 100, None
+            elif self.path == "/big":
+                body, length = b"x" * 10, 10**9
+            elif self.path == "/liar":
+                body, length = b"x" * 5000, None
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png; charset=binary")
+            self.send_header("Content-Length", str(length or len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_an_attachment_is_downloaded_within_meta_limits(cdn):
+    data, mimetype, name = messaging.download(
+        f"{cdn}/small/photo.png?x=1", allow_http=True
+    )
+    assert data.startswith(b"\x89PNG") and len(data) == 104
+    assert (mimetype, name) == ("image/png", "photo.png")
+    with pytest.raises(ValueError, match="https"):
+        messaging.download(f"{cdn}/small/photo.png")  # plain http outside the sandbox
+    with pytest.raises(ValueError, match="https"):
+        messaging.download("javascript:alert(1)", allow_http=True)
+    with pytest.raises(ValueError, match="limit"):
+        messaging.download(f"{cdn}/big", allow_http=True)
+    with pytest.raises(ValueError, match="limit"):
+        messaging.download(f"{cdn}/liar", max_bytes=1000, allow_http=True)
+    with pytest.raises(OSError, match="HTTPError"):
+        messaging.download(f"{cdn}/gone", allow_http=True)
+
+
+@pytest.mark.parametrize(
+    "value", ["t_10224010411239876", "aWdfZAG06MTpJR01lc3NhZA2VUaHJlYWQ6MTc4NDE0"]
+)
+def test_conversation_ids_of_both_platforms_are_taken(value):
+    client = _Answers({"data": []})
+    assert messaging.conversation_messages_page(client, value) == ([], None)
+    assert client.calls[0][0] == f"{value}/messages"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["../me/accounts", "t_1/../x", "abc?fields=x", "t_", "short", "a.b.c.d.e.f"],
+)
+def test_a_conversation_id_never_becomes_another_path(value):
+    with pytest.raises(Exception, match="not a Meta conversation id"):
+        messaging.conversation_messages_page(_Answers(), value)
