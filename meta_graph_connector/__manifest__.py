@@ -44,6 +44,7 @@
         "views/meta_audience_views.xml",
         "views/meta_conversion_views.xml",
         "views/meta_social_views.xml",
+        "views/meta_conversation_views.xml",
         "views/meta_graph_connector_menus.xml",
     ],
     "assets": {

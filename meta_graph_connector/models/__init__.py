@@ -37,3 +37,8 @@ from . import meta_social_post
 from . import meta_social_comment
 from . import res_partner_social
 from . import meta_social_import
+from . import res_company
+from . import mail_message
+from . import ir_attachment
+from . import discuss_channel
+from . import meta_conversation_import

@@ -404,3 +404,19 @@ class CrmLead(models.Model):
         ]
         action["context"] = {"search_default_customers": 1}
         return action
+
+    # ------------------------------------------------------------ inbox
+
+    meta_conversation_id = fields.Many2one(
+        "discuss.channel",
+        string="Conversation",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        domain=[("channel_type", "=", "meta")],
+    )
+
+    def action_meta_open_conversation(self):
+        self.ensure_one()
+        self.meta_conversation_id.check_access("read")
+        return self.meta_conversation_id._meta_discuss_action()

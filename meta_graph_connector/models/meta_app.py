@@ -94,6 +94,12 @@ class MetaApp(models.Model):
         help="Add it to the app's Facebook Login settings (Valid OAuth "
         "Redirect URIs) for Connect with Facebook.",
     )
+    human_agent_enabled = fields.Boolean(
+        string="Human Agent Feature",
+        help="Meta approved the app's Human Agent feature (App Review): "
+        "agents may answer up to 7 days after the customer's last message, "
+        "with the HUMAN_AGENT tag. Without it, only the first 24 hours.",
+    )
     sandbox = fields.Boolean(compute="_compute_sandbox")
     webhook_url = fields.Char(
         string="Webhook Callback URL", compute="_compute_webhook_url"

@@ -449,3 +449,82 @@ class MetaAsset(models.Model):
         )
         self.env.ref("meta_graph_connector.ir_cron_meta_import_comments")._trigger()
         return True
+
+    # ------------------------------------------------------- conversations
+
+    inbox_team_id = fields.Many2one(
+        "crm.team",
+        check_company=True,
+        help="Messenger or Instagram conversations of this Page or account go "
+        "to the least busy available member of this team, else to the whole "
+        "team. Empty: the company's first sales team.",
+    )
+    inbox_import_days = fields.Integer(
+        string="Import Conversations of the Last (Days)",
+        default=30,
+        help="On connection, the conversations updated in these last days are "
+        "imported with their latest messages (Meta keeps about 20 readable); "
+        "0 imports none.",
+    )
+    inbox_import_state = fields.Selection(
+        [
+            ("pending", "To import"),
+            ("running", "Importing"),
+            ("done", "Imported"),
+            ("failed", "Failed"),
+        ],
+        default="pending",
+        readonly=True,
+        copy=False,
+    )
+    inbox_import_cursor = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Meta's cursor of the next page of conversations to import.",
+    )
+    inbox_import_error = fields.Char(readonly=True, copy=False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        assets = super().create(vals_list)
+        if assets.filtered(lambda a: a.asset_type in ("page", "instagram")):
+            # a Page or an account just connected: its recent comments and
+            # conversations come in the background, without waiting an hour
+            for xmlid in (
+                "meta_graph_connector.ir_cron_meta_import_comments",
+                "meta_graph_connector.ir_cron_meta_import_conversations",
+            ):
+                self.env.ref(xmlid)._trigger()
+        return assets
+
+    def _meta_inbox_team(self):
+        """The team answering this account's conversations."""
+        self.ensure_one()
+        holder = self._meta_token_holder()
+        team = self.inbox_team_id or holder.inbox_team_id
+        if team:
+            return team
+        # sudo: crm.team - the default team of the company, whoever reads
+        return (
+            self.env["crm.team"]
+            .sudo()
+            .search(
+                [("company_id", "in", (False, self.company_id.id))],
+                order="sequence, id",
+                limit=1,
+            )
+        )
+
+    def action_import_conversations_again(self):
+        self._meta_check_admin()
+        self.filtered(lambda a: a.asset_type in ("page", "instagram")).write(
+            {
+                "inbox_import_state": "pending",
+                "inbox_import_cursor": False,
+                "inbox_import_error": False,
+            }
+        )
+        self.env.ref(
+            "meta_graph_connector.ir_cron_meta_import_conversations"
+        )._trigger()
+        return True

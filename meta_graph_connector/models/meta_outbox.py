@@ -3,7 +3,7 @@ import json
 from odoo import api, fields, models
 
 from ..graph import api as meta_api
-from ..graph import social
+from ..graph import messaging, social
 from ..graph.errors import MalformedPayloadError
 
 
@@ -58,6 +58,8 @@ class MetaOutbox(models.Model):
             "comment_private_reply": social.private_reply,
             "comment_hide": social.set_comment_hidden,
             "comment_delete": social.delete_comment,
+            # Messenger and Instagram conversations (discuss.channel)
+            "message_send": messaging.send_in_conversation,
         }
 
     @api.model

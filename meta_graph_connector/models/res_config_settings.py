@@ -14,6 +14,10 @@ class ResConfigSettings(models.TransientModel):
         sanitize=False,  # built with Markup escaping below
     )
 
+    meta_inbox_retention_days = fields.Integer(
+        related="company_id.meta_inbox_retention_days", readonly=False
+    )
+
     @api.depends("company_id")
     def _compute_meta_health_html(self):
         if not self.env.user.has_group("meta_graph_connector.group_meta_user"):

@@ -31,6 +31,39 @@ class ResPartner(models.Model):
         "Instagram account of the company.",
     )
 
+    meta_conversation_ids = fields.One2many(
+        "discuss.channel", "meta_partner_id", string="Meta Conversations"
+    )
+    meta_conversation_count = fields.Integer(
+        string="Conversations", compute="_compute_meta_conversation_count"
+    )
+
+    def _compute_meta_conversation_count(self):
+        counts = dict(
+            self.env["discuss.channel"]._read_group(
+                [("meta_partner_id", "in", self.ids), ("channel_type", "=", "meta")],
+                ["meta_partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.meta_conversation_count = counts.get(partner._origin, 0)
+
+    def action_meta_conversations(self):
+        """The person's Messenger and Instagram conversations: one opens in
+        Discuss, several in a list."""
+        self.ensure_one()
+        conversations = self.env["discuss.channel"].search(
+            [("meta_partner_id", "=", self.id), ("channel_type", "=", "meta")]
+        )
+        if len(conversations) == 1:
+            return conversations._meta_discuss_action()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "meta_graph_connector.action_meta_conversation"
+        )
+        action["domain"] = [("id", "in", conversations.ids)]
+        return action
+
     def _compute_meta_social_comment_count(self):
         counts = dict(
             self.env["meta.social.comment"]._read_group(

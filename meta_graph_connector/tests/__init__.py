@@ -19,3 +19,4 @@ from . import test_consent_portal
 from . import test_audiences
 from . import test_conversions
 from . import test_social_comments
+from . import test_inbox

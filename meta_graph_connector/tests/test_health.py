@@ -12,8 +12,8 @@ from .common import PAGE_SCOPES, MetaCase, MetaTransactionCase
 class TestHealthAtAGlance(MetaTransactionCase):
     def setUp(self):
         super().setUp()
-        # subscribed as wanted: Lead Ads and comments
-        self.page.webhook_fields = "leadgen,feed"
+        # subscribed as wanted: Lead Ads, comments and conversations
+        self.page.webhook_fields = ",".join(self.page._meta_expected_webhook_fields())
         self.now = fields.Datetime.now()
 
     def in_days(self, days, hours=1):

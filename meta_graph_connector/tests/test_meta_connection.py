@@ -11,6 +11,18 @@ from .common import APP_ID, PAGE_SCOPES, MetaTransactionCase
 ADS_SCOPES = [*PAGE_SCOPES, "ads_management", "business_management"]
 
 
+#: The Page fields of Messenger conversations (pages_messaging).
+DM_FIELDS = [
+    "messages",
+    "message_echoes",
+    "messaging_postbacks",
+    "message_reads",
+    "message_deliveries",
+    "message_reactions",
+    "messaging_referrals",
+]
+
+
 @tagged("post_install", "-at_install")
 class TestMetaConnection(MetaTransactionCase):
     """Connections, their assets and their health against the simulator."""
@@ -143,8 +155,9 @@ class TestMetaConnection(MetaTransactionCase):
     # -------------------------------------------------------- webhooks
 
     def test_subscription_follows_the_handlers_and_the_permissions(self):
-        """Only fields something handles are subscribed (Lead Ads and
-        comments today), and only those the token may subscribe."""
+        """Only fields something handles are subscribed (Lead Ads, comments,
+        conversations), and only those the token may subscribe: without
+        pages_messaging, no Messenger field."""
         page = self.simulator.add_page(name="Sadece Form")
         scopes = [s for s in PAGE_SCOPES if s != "pages_messaging"]
         token = self.simulator.add_user_token(
@@ -160,7 +173,20 @@ class TestMetaConnection(MetaTransactionCase):
         handled = self.env["meta.webhook.event"]._meta_handled_kinds()
         self.assertEqual(
             handled,
-            {"leadgen", "page_comment", "instagram_comment", "instagram_mention"},
+            {"leadgen", "page_comment", "instagram_comment", "instagram_mention"}
+            | {
+                f"{channel}_{action}"
+                for channel in ("messenger", "instagram")
+                for action in (
+                    "message",
+                    "echo",
+                    "postback",
+                    "read",
+                    "delivery",
+                    "reaction",
+                    "referral",
+                )
+            },
         )
         # without leads_retrieval, only the comments can be subscribed
         self.assertEqual(
@@ -173,14 +199,15 @@ class TestMetaConnection(MetaTransactionCase):
     def test_subscription_reaches_meta(self):
         self.page._meta_subscribe_webhooks()
         subscribed = self.simulator.subscriptions(self.sim_page["id"])
-        self.assertEqual(subscribed, ["leadgen", "feed"], "nothing handles DMs yet")
+        self.assertEqual(subscribed, ["leadgen", "feed", *DM_FIELDS])
 
     def test_subscription_drift_is_repaired_and_told_once(self):
         self.page._meta_subscribe_webhooks()
         self.simulator.set_subscription(self.sim_page["id"], [])  # Meta lost it
         self.env["meta.connection"]._cron_check_health()
         self.assertEqual(
-            self.simulator.subscriptions(self.sim_page["id"]), ["leadgen", "feed"]
+            self.simulator.subscriptions(self.sim_page["id"]),
+            ["leadgen", "feed", *DM_FIELDS],
         )
         drift = self.connection.message_ids.filtered(
             lambda m: m.subject and "subscription" in m.subject.lower()
@@ -191,7 +218,8 @@ class TestMetaConnection(MetaTransactionCase):
         self.simulator.set_subscription(self.sim_page["id"], [])
         self.env["meta.connection"]._cron_check_health()
         self.assertEqual(
-            self.simulator.subscriptions(self.sim_page["id"]), ["leadgen", "feed"]
+            self.simulator.subscriptions(self.sim_page["id"]),
+            ["leadgen", "feed", *DM_FIELDS],
         )
         self.assertEqual(
             len(

@@ -1,0 +1,881 @@
+import html
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+from markupsafe import Markup
+from psycopg2 import IntegrityError
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import mute_logger, plaintext2html
+
+from ..graph import messaging
+from ..graph.errors import TransientError
+
+_logger = logging.getLogger(__name__)
+
+PLATFORMS = [("messenger", "Messenger"), ("instagram", "Instagram")]
+#: The kinds of Meta webhook events a conversation receives.
+CONVERSATION_KINDS = tuple(
+    f"{channel}_{action}"
+    for channel in ("messenger", "instagram")
+    for action in (
+        "message",
+        "echo",
+        "postback",
+        "read",
+        "delivery",
+        "reaction",
+        "referral",
+    )
+)
+#: Meta's reaction words, for a reaction without its emoji.
+REACTION_EMOJIS = {
+    "love": "❤️",
+    "like": "👍",
+    "smile": "😆",
+    "wow": "😮",
+    "sad": "😢",
+    "angry": "😠",
+    "dislike": "👎",
+}
+#: What marks our own sends in their echo (the Send API's ``metadata``).
+METADATA_PREFIX = "odoo:mail.message:"
+
+
+class DiscussChannel(models.Model):
+    """A Messenger or Instagram conversation, as a Discuss channel of its
+    own kind: the customer (their partner) and the agents are its members,
+    so unread counters, notifications and real-time push are Discuss's own.
+
+    One conversation per person and Page or Instagram account (unique key):
+    agents change, the history stays. Webhook events of the conversation
+    (messages, echoes, receipts, reactions, referrals) are applied here;
+    what an agent writes leaves through the outbox, under Meta's window
+    rules (``graph.messaging.send_rule``)."""
+
+    _name = "discuss.channel"
+    _inherit = ["discuss.channel", "meta.event.consumer"]
+    _meta_event_kinds = CONVERSATION_KINDS
+
+    channel_type = fields.Selection(
+        selection_add=[("meta", "Messenger / Instagram Conversation")],
+        ondelete={"meta": "cascade"},
+    )
+    meta_asset_id = fields.Many2one(
+        "meta.asset",
+        string="Page / Account",
+        index="btree_not_null",
+        ondelete="cascade",
+        readonly=True,
+    )
+    meta_company_id = fields.Many2one(
+        related="meta_asset_id.company_id", store=True, string="Meta Company"
+    )
+    meta_platform = fields.Selection(PLATFORMS, string="Platform", readonly=True)
+    meta_contact_id = fields.Many2one(
+        "meta.social.contact", readonly=True, ondelete="cascade"
+    )
+    # a person erased takes their conversations with them (KVKK / GDPR)
+    meta_partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        index="btree_not_null",
+        ondelete="cascade",
+        readonly=True,
+    )
+    meta_team_id = fields.Many2one("crm.team", "Team", index="btree_not_null")
+    meta_agent_id = fields.Many2one(
+        "res.users", string="Agent", index="btree_not_null", tracking=False
+    )
+    meta_last_inbound_at = fields.Datetime(
+        string="Customer's Last Message",
+        readonly=True,
+        help="Meta's messaging window counts from here.",
+    )
+    meta_ad_opened_at = fields.Datetime(
+        string="Opened by an Ad At",
+        readonly=True,
+        help="A click-to-message ad opens a 7-day window from the customer's "
+        "first message.",
+    )
+    meta_ad_id = fields.Char(string="Ad ID", readonly=True)
+    meta_standby = fields.Boolean(
+        string="Another App Answers",
+        readonly=True,
+        help="Under Meta's Conversation Routing another app (Meta Business "
+        "Suite, a bot) owns this conversation: Odoo shows it and does not "
+        "answer.",
+    )
+    meta_lead_ids = fields.One2many("crm.lead", "meta_conversation_id", string="Leads")
+
+    _sql_constraints = [
+        (
+            "meta_conversation_unique",
+            "unique(meta_asset_id, meta_contact_id)",
+            "A person has one conversation per Page or Instagram account.",
+        ),
+        (
+            "meta_conversation_complete",
+            "CHECK(channel_type != 'meta' OR (meta_asset_id IS NOT NULL "
+            "AND meta_contact_id IS NOT NULL))",
+            "A Messenger or Instagram conversation has its account and its person.",
+        ),
+    ]
+
+    # ------------------------------------------------------------ the store
+
+    def _to_store(self, store, **kwargs):
+        result = super()._to_store(store, **kwargs)
+        for channel in self.filtered(lambda c: c.channel_type == "meta"):
+            refusal = channel._meta_send_refusal()
+            store.add(
+                channel,
+                {
+                    "meta_platform": channel.meta_platform,
+                    "meta_send_refusal": refusal or False,
+                    "meta_window_closes_at": fields.Datetime.to_string(
+                        channel._meta_send_rule().closes_at
+                    )
+                    if not refusal
+                    else False,
+                },
+            )
+        return result
+
+    # ------------------------------------------------------------ the window
+
+    def _meta_human_agent_allowed(self):
+        # sudo: meta.app - reading one flag of the app's configuration
+        return bool(self.env["meta.app"].sudo()._meta_get().human_agent_enabled)
+
+    def _meta_send_rule(self, human=True, now=None):
+        """Meta's rule for a message now (``graph.messaging.send_rule``)."""
+        self.ensure_one()
+        return messaging.send_rule(
+            _aware(now or fields.Datetime.now()),
+            _aware(self.meta_last_inbound_at),
+            ad_opened_at=_aware(self.meta_ad_opened_at),
+            human=human,
+            human_agent_allowed=self._meta_human_agent_allowed(),
+        )
+
+    def _meta_send_refusal(self, human=True, now=None):
+        """Why nothing can be sent now, in words, or None."""
+        self.ensure_one()
+        if self.meta_standby:
+            return self.env._(
+                "Another app (Meta Business Suite or a bot) answers this "
+                "conversation now: answer there, or have it passed to Odoo."
+            )
+        if self.meta_asset_id.connection_id.state != "connected":
+            return self.env._(
+                "The Meta connection of this conversation is not working: an "
+                "administrator must repair it."
+            )
+        rule = self._meta_send_rule(human=human, now=now)
+        if rule.allowed:
+            return None
+        return {
+            "no_inbound": self.env._(
+                "The customer has not written yet: Meta lets a business answer "
+                "only after the customer's message."
+            ),
+            "window_closed": self.env._(
+                "The customer's last message is older than 7 days: Meta no longer "
+                "lets the business write first. Wait for the customer to write."
+            ),
+            "bot_outside_window": self.env._(
+                "More than 24 hours after the customer's last message only a "
+                "person may answer, not an automated message."
+            ),
+            "human_agent_not_granted": self.env._(
+                "More than 24 hours after the customer's last message Meta takes "
+                "an answer only with the Human Agent feature, which the Meta app "
+                "does not have. Wait for the customer to write."
+            ),
+        }[rule.refusal]
+
+    # ------------------------------------------------------------ sending
+
+    @api.returns("mail.message", lambda value: value.id)
+    def message_post(self, **kwargs):
+        if (
+            self.channel_type != "meta"
+            or self.env.context.get("meta_from_meta")
+            or kwargs.get("message_type", "notification") != "comment"
+        ):
+            return super().message_post(**kwargs)
+        return self._meta_post_agent_message(**kwargs)
+
+    def _meta_post_agent_message(self, **kwargs):
+        """An agent's message: checked against Meta's rules first (nothing
+        is posted when Meta would refuse it), then queued, one Send API call
+        per text and per attachment, in order for this conversation."""
+        self.ensure_one()
+        # the user, not the environment: Discuss posts in sudo for everyone
+        if not self.env.user._is_internal():
+            raise AccessError(self.env._("Only the company's agents answer here."))
+        # a person typing, not the cron, a server action nor a bot: only a
+        # person may answer with the HUMAN_AGENT tag
+        human = not (
+            self.env.user._is_superuser() or self.env.context.get("meta_automated")
+        )
+        refusal = self._meta_send_refusal(human=human)
+        if refusal:
+            raise UserError(refusal)
+        rule = self._meta_send_rule(human=human)
+        text = _plain_text(kwargs.get("body"))
+        attachments = self.env["ir.attachment"].browse(
+            kwargs.get("attachment_ids") or []
+        )
+        if text:
+            try:
+                text = messaging.check_text(self.meta_platform, text)
+            except ValueError:
+                raise UserError(
+                    self.env._(
+                        "This message is longer than Meta takes (Messenger: 2000 "
+                        "characters, Instagram: 1000 bytes)."
+                    )
+                ) from None
+        elif not attachments:
+            raise UserError(self.env._("Write a message first."))
+        for attachment in attachments.sudo():
+            # sudo: ir.attachment - the size and type of the agent's own upload
+            self._meta_check_attachment(attachment)
+        message = super().message_post(**kwargs)
+        message.sudo()._meta_queue_send(self, rule, text, attachments)
+        return message
+
+    def _meta_check_attachment(self, attachment):
+        try:
+            return messaging.check_attachment(
+                self.meta_platform, attachment.mimetype, attachment.file_size or 0
+            )
+        except ValueError as error:
+            if str(error) == "too_large":
+                raise UserError(
+                    self.env._(
+                        "%(file)s is larger than Meta takes (images 8 MB, other "
+                        "files 25 MB).",
+                        file=attachment.name,
+                    )
+                ) from None
+            raise UserError(
+                self.env._(
+                    "%(platform)s does not take files like %(file)s (Instagram: "
+                    "PNG or JPEG images, audio and video only).",
+                    platform=dict(PLATFORMS)[self.meta_platform],
+                    file=attachment.name,
+                )
+            ) from None
+
+    # ------------------------------------------------------------ assignment
+
+    @api.model
+    def _meta_pick_agent(self, team):
+        """The least busy available agent of ``team``: online now, with the
+        fewest conversations where the customer wrote in the last 24 hours.
+        None when nobody of the team is online (the team answers)."""
+        agents = team.member_ids.filtered(lambda u: u._is_user_available())
+        if not agents:
+            return self.env["res.users"]
+        since = fields.Datetime.now() - timedelta(hours=24)
+        load = dict.fromkeys(agents.ids, 0)
+        # sudo: discuss.channel - counting every agent's open conversations
+        for group in self.sudo()._read_group(
+            [
+                ("channel_type", "=", "meta"),
+                ("meta_agent_id", "in", agents.ids),
+                ("meta_last_inbound_at", ">=", since),
+            ],
+            ["meta_agent_id"],
+            ["__count"],
+        ):
+            load[group[0].id] = group[1]
+        return agents.browse(min(agents.ids, key=lambda uid: (load[uid], uid)))
+
+    def _meta_assign(self, agent=None):
+        """Give the conversation to ``agent`` (else the least busy one of the
+        team, else the whole team): they become members and see it in their
+        Discuss; nobody leaves, the history stays."""
+        for channel in self:
+            team = channel.meta_team_id
+            agent = agent or channel._meta_pick_agent(team)
+            users = agent or team.member_ids or team.user_id
+            channel.sudo().meta_agent_id = agent
+            partners = users.partner_id - channel.channel_member_ids.partner_id
+            if partners:
+                # sudo: discuss.channel - the system adds the agents
+                channel.sudo().add_members(
+                    partner_ids=partners.ids, post_joined_message=False
+                )
+
+    def action_meta_take(self):
+        """The current agent takes the conversation over."""
+        for channel in self:
+            channel._meta_check_agent()
+            channel._meta_assign(self.env.user)
+        return True
+
+    def _meta_check_agent(self):
+        self.ensure_one()
+        self.check_access("read")
+        if not (
+            self.env.su
+            or self.env.user.has_group("sales_team.group_sale_salesman")
+            or self.env.user.has_group("meta_graph_connector.group_meta_admin")
+        ):
+            raise AccessError(self.env._("Only salespeople answer conversations."))
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("meta_agent_id"):
+            # reassigned from the form: the new agent joins, history stays
+            agent = self.env["res.users"].browse(vals["meta_agent_id"])
+            for channel in self.filtered(lambda c: c.channel_type == "meta"):
+                if agent.partner_id not in channel.channel_member_ids.partner_id:
+                    channel.sudo().add_members(
+                        partner_ids=agent.partner_id.ids, post_joined_message=False
+                    )
+        return result
+
+    # ------------------------------------------------------------ CRM
+
+    def action_meta_create_lead(self):
+        """A lead from the conversation: its customer, the transcript, and
+        the ad that opened it (attributed as Lead Ads leads are)."""
+        self.ensure_one()
+        self._meta_check_agent()
+        if not self.env["crm.lead"].has_access("create"):
+            raise AccessError(self.env._("You cannot create leads."))
+        messages = (
+            self.sudo()
+            .message_ids.filtered(lambda m: m.message_type == "comment")
+            .sorted("id")[-50:]
+        )
+        transcript = Markup("").join(
+            Markup("<p><b>%s</b> (%s): %s</p>")
+            % (
+                message.author_id.name or "",
+                fields.Datetime.to_string(message.date),
+                _plain_text(message.body),
+            )
+            for message in messages
+        )
+        platform = dict(PLATFORMS)[self.meta_platform]
+        source = self.env.ref(
+            "utm.utm_source_facebook"
+            if self.meta_platform == "messenger"
+            else "meta_graph_connector.utm_source_instagram"
+        )
+        medium = self.env.ref(
+            "meta_graph_connector.utm_medium_paid_social"
+            if self.meta_ad_id
+            else "meta_graph_connector.utm_medium_organic_social"
+        )
+        lead = self.env["crm.lead"].create(
+            {
+                "name": self.env._(
+                    "%(platform)s: %(customer)s",
+                    platform=platform,
+                    customer=self.meta_partner_id.name,
+                ),
+                "partner_id": self.meta_partner_id.id,
+                "company_id": self.meta_company_id.id,
+                "team_id": self.meta_team_id.id or False,
+                "user_id": self.env.user.id,
+                "description": transcript,
+                "source_id": source.id,
+                "medium_id": medium.id,
+                "meta_ad_id": self.meta_ad_id or False,
+                "meta_is_organic": not self.meta_ad_id,
+                "meta_conversation_id": self.id,
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": lead.id,
+            "view_mode": "form",
+        }
+
+    def _meta_discuss_action(self):
+        """Open the conversation in Discuss."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.client",
+            "tag": "mail.action_discuss",
+            "params": {"active_id": f"discuss.channel_{self.id}"},
+        }
+
+    def action_meta_open_discuss(self):
+        self.ensure_one()
+        self.check_access("read")
+        return self._meta_discuss_action()
+
+    def action_meta_open_form(self):
+        """The conversation's card (from Discuss)."""
+        self.ensure_one()
+        self.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "discuss.channel",
+            "res_id": self.id,
+            "views": [
+                [
+                    self.env.ref("meta_graph_connector.meta_conversation_view_form").id,
+                    "form",
+                ]
+            ],
+        }
+
+    def action_meta_open_partner(self):
+        self.ensure_one()
+        self.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "res.partner",
+            "res_id": self.meta_partner_id.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------ events in
+
+    @api.model
+    def _meta_handle_event(self, event, inbox_event):
+        asset = inbox_event.asset_id
+        if not asset or asset.asset_type not in ("page", "instagram"):
+            return self.env._("No Page or Instagram account of Odoo has this id.")
+        if not event.customer_id or event.customer_id == asset.external_id:
+            return self.env._("No customer in this event.")
+        channel = self._meta_conversation_for(
+            asset, event.channel, event.customer_id
+        ).with_context(meta_from_meta=True)
+        if channel.meta_partner_id and not inbox_event.partner_id:
+            inbox_event.partner_id = channel.meta_partner_id
+        if channel.meta_standby != event.standby and event.action in (
+            "message",
+            "postback",
+        ):
+            channel.meta_standby = event.standby
+        handler = getattr(channel, f"_meta_on_{event.action}")
+        return handler(event) or channel
+
+    @api.model
+    def _meta_conversation_for(self, asset, platform, scoped_id, name=""):
+        """The conversation of ``scoped_id`` on ``asset``, created (and
+        assigned) on first sight; safe against two first messages at once."""
+        contact = self.env["meta.social.contact"]._meta_contact_of(
+            asset,
+            "instagram" if platform == "instagram" else "facebook",
+            scoped_id,
+            name=name,
+        )
+        domain = [
+            ("meta_asset_id", "=", asset.id),
+            ("meta_contact_id", "=", contact.id),
+        ]
+        # sudo: discuss.channel - the system files the customer's message
+        channel = self.sudo().search(domain, limit=1)
+        if channel:
+            return channel
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                channel = (
+                    self.sudo()
+                    .with_context(mail_create_nolog=True)
+                    .create(
+                        {
+                            "name": contact.display_label,
+                            "channel_type": "meta",
+                            "meta_asset_id": asset.id,
+                            "meta_platform": platform,
+                            "meta_contact_id": contact.id,
+                            "meta_partner_id": contact.partner_id.id,
+                            "meta_team_id": asset._meta_inbox_team().id or False,
+                            "channel_member_ids": [
+                                fields.Command.create(
+                                    {"partner_id": contact.partner_id.id}
+                                )
+                            ],
+                        }
+                    )
+                )
+        except IntegrityError:
+            channel = self.sudo().search(domain, limit=1)
+            if not channel:
+                raise TransientError(
+                    "This conversation was opened by another worker at the same "
+                    "moment: retried."
+                ) from None
+            return channel
+        # Discuss makes the creator (here the worker's user) a member: the
+        # conversation is the customer's and the agents'
+        channel.channel_member_ids.filtered(
+            lambda m: (
+                m.partner_id == self.env.user.partner_id
+                and m.partner_id != contact.partner_id
+            )
+        ).unlink()
+        channel._meta_assign()
+        channel._meta_note_on_partner()
+        return channel
+
+    def _meta_note_on_partner(self):
+        """The customer's card tells that a conversation began, with a link
+        to it: their timeline holds their leads, comments and conversations.
+        Written in the customer's company's language (the cron writes it)."""
+        partner = self.meta_partner_id
+        lang = self.meta_company_id.partner_id.lang or self.env.lang
+        channel = self.with_context(lang=lang)
+        body = Markup(
+            '%s <a href="#" data-oe-model="discuss.channel" data-oe-id="%s">%s</a>'
+        ) % (
+            channel.env._(
+                "Began a %(platform)s conversation:",
+                platform=dict(PLATFORMS)[self.meta_platform],
+            ),
+            self.id,
+            self.name,
+        )
+        # sudo: res.partner - the note is the system's, on any customer card
+        partner.sudo().message_post(
+            body=body,
+            message_type="notification",
+            subtype_xmlid="meta_graph_connector.mt_meta_conversation_partner",
+        )
+
+    def _meta_message_by_mid(self, mid):
+        if not mid:
+            return self.env["mail.message"]
+        return (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "discuss.channel"),
+                    ("res_id", "=", self.id),
+                    ("meta_mid", "=", mid),
+                ],
+                limit=1,
+            )
+        )
+
+    def _meta_inbound_seen(self, moment, ad_id=""):
+        """The customer acted at ``moment``: the window counts from here
+        (never moved back by an older event arriving late)."""
+        vals = {}
+        moment = _naive(moment) or fields.Datetime.now()
+        if not self.meta_last_inbound_at or moment > self.meta_last_inbound_at:
+            vals["meta_last_inbound_at"] = moment
+        if ad_id and not self.meta_ad_opened_at:
+            vals.update(meta_ad_opened_at=moment, meta_ad_id=ad_id)
+        elif ad_id and ad_id != self.meta_ad_id:
+            vals["meta_ad_id"] = ad_id
+        if vals:
+            self.sudo().write(vals)
+
+    def _meta_on_message(self, event):
+        existing = self._meta_message_by_mid(event.mid)
+        if event.is_deleted:
+            if existing:
+                existing._meta_erase_content(
+                    self.env._("The customer deleted this message.")
+                )
+            return existing or self.env._("A message Odoo never had was deleted.")
+        if existing:
+            return existing  # a redelivery, or the history import was first
+        self._meta_inbound_seen(event.timestamp, messaging.referral_ad_id(event.item))
+        return self._meta_post_from_meta(
+            self.meta_partner_id,
+            event.text,
+            messaging.parts_of(event),
+            mid=event.mid,
+            date=event.timestamp,
+        )
+
+    def _meta_on_echo(self, event):
+        """A message the Page sent: ours (recognised by its metadata or its
+        message id) gets its id and state; one sent from Meta Business Suite
+        or another app is mirrored once, as the business's."""
+        existing = self._meta_message_by_mid(event.mid)
+        if existing:
+            return existing
+        ours = self.env["mail.message"]
+        if event.metadata.startswith(METADATA_PREFIX):
+            message_id = event.metadata[len(METADATA_PREFIX) :].split(":", 1)[0]
+            if message_id.isdigit():
+                ours = (
+                    self.env["mail.message"]
+                    .sudo()
+                    .search(
+                        [
+                            ("id", "=", int(message_id)),
+                            ("model", "=", "discuss.channel"),
+                            ("res_id", "=", self.id),
+                        ]
+                    )
+                )
+        if ours:
+            ours._meta_sent(event.mid)
+            return ours
+        author = self.meta_company_id.partner_id or self.env.company.partner_id
+        message = self._meta_post_from_meta(
+            author,
+            event.text,
+            messaging.parts_of(event),
+            mid=event.mid,
+            date=event.timestamp,
+            note=self.env._("Sent from Meta's inbox or another app."),
+        )
+        message.meta_delivery_state = "sent"
+        return message
+
+    def _meta_on_postback(self, event):
+        self._meta_inbound_seen(event.timestamp, messaging.referral_ad_id(event.item))
+        if self._meta_message_by_mid(event.mid):
+            return None
+        return self._meta_post_from_meta(
+            self.meta_partner_id,
+            self.env._("Pressed “%(button)s”", button=event.title or event.payload),
+            (),
+            mid=event.mid or False,
+            date=event.timestamp,
+        )
+
+    def _meta_on_referral(self, event):
+        self._meta_inbound_seen(event.timestamp, event.ad_id)
+        if not event.ad_id:
+            return self.env._("Came back through a link.")
+        self.sudo().message_post(
+            body=self.env._(
+                "The customer came back through the ad %(ad)s.", ad=event.ad_id
+            ),
+            message_type="notification",
+            subtype_xmlid="mail.mt_note",
+        )
+        return None
+
+    def _meta_on_read(self, event):
+        """Messenger says up to when (a watermark), Instagram which message:
+        that one and everything we sent before it was read."""
+        limit = _naive(event.watermark)
+        if not limit and event.mid:
+            read = self._meta_message_by_mid(event.mid)
+            limit = read.date if read else None
+        if not limit:
+            return self.env._("A read receipt for a message Odoo does not have.")
+        self._meta_mark_outbound(limit, "read", ("sent", "delivered"))
+        return None
+
+    def _meta_on_delivery(self, event):
+        limit = _naive(event.watermark)
+        if limit:
+            self._meta_mark_outbound(limit, "delivered", ("sent",))
+        for mid in event.mids:
+            message = self._meta_message_by_mid(mid)
+            if message.meta_delivery_state == "sent":
+                message._meta_set_delivery("delivered")
+        return None
+
+    def _meta_mark_outbound(self, until, state, from_states):
+        messages = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "discuss.channel"),
+                    ("res_id", "=", self.id),
+                    ("meta_delivery_state", "in", from_states),
+                    ("date", "<=", until),
+                ]
+            )
+        )
+        messages._meta_set_delivery(state)
+
+    def _meta_on_reaction(self, event):
+        message = self._meta_message_by_mid(event.mid)
+        if not message:
+            return self.env._("A reaction to a message Odoo does not have.")
+        # one reaction per person and message at Meta: a new one replaces
+        # theirs, "unreact" (which may not say which) removes it
+        for previous in message.sudo().reaction_ids.filtered(
+            lambda r: r.partner_id == self.meta_partner_id
+        ):
+            message._message_reaction(
+                previous.content, "remove", self.meta_partner_id, self.env["mail.guest"]
+            )
+        if event.reaction_action != "unreact":
+            emoji = event.emoji or REACTION_EMOJIS.get(event.reaction, "❤️")
+            message._message_reaction(
+                emoji, "add", self.meta_partner_id, self.env["mail.guest"]
+            )
+        return message
+
+    def _meta_import_history(self, messages):
+        """File messages read back from Meta (oldest first), each once."""
+        self.ensure_one()
+        channel = self.with_context(meta_from_meta=True)
+        business = self.meta_company_id.partner_id or self.env.company.partner_id
+        for message in messages:
+            if not message.readable or channel._meta_message_by_mid(message.mid):
+                continue
+            if not message.outbound:
+                channel._meta_inbound_seen(message.created_at)
+            posted = channel._meta_post_from_meta(
+                business if message.outbound else self.meta_partner_id,
+                message.text,
+                message.parts,
+                mid=message.mid,
+                date=message.created_at,
+            )
+            if message.outbound:
+                posted.meta_delivery_state = "sent"
+
+    # ------------------------------------------------------------ retention
+
+    @api.model
+    def _cron_meta_erase_old_content(self, batch=1000):
+        """Erase what conversation messages said once older than their
+        company's retention period (KVKK / GDPR storage limitation); who
+        wrote when, and the Meta ids, stay."""
+        for company in self.env["res.company"].search(
+            [("meta_inbox_retention_days", ">", 0)]
+        ):
+            limit = fields.Datetime.now() - timedelta(
+                days=company.meta_inbox_retention_days
+            )
+            channels = self.with_context(active_test=False).search(
+                [("channel_type", "=", "meta"), ("meta_company_id", "=", company.id)]
+            )
+            messages = self.env["mail.message"].search(
+                [
+                    ("model", "=", "discuss.channel"),
+                    ("res_id", "in", channels.ids),
+                    ("message_type", "=", "comment"),
+                    ("date", "<", limit),
+                    ("meta_erased", "=", False),
+                ],
+                limit=batch,
+            )
+            messages._meta_erase_content(
+                self.env._("Erased after the retention period.")
+            )
+            if len(messages) == batch:
+                self.env.ref(
+                    "meta_graph_connector.ir_cron_meta_erase_conversations"
+                )._trigger()
+        return True
+
+    def _meta_post_from_meta(self, author, text, parts, *, mid, date=None, note=""):
+        """Post what Meta reported, as ``author``: plain text, escaped; the
+        attachments downloaded (a link when Meta's file cannot be fetched)."""
+        body = plaintext2html(text or "") if text else Markup("")
+        lines = []
+        attachments = self.env["ir.attachment"]
+        for part in parts:
+            attachment = self._meta_fetch_part(part)
+            if attachment:
+                attachments |= attachment
+            lines.append(self._meta_part_words(part, fetched=bool(attachment)))
+        lines = [line for line in lines if line]
+        if note:
+            lines.append(Markup("<i>%s</i>") % note)
+        if lines:
+            body += Markup("<br/>").join(Markup("<p>%s</p>") % line for line in lines)
+        message = (
+            self.sudo()
+            .with_context(meta_from_meta=True)
+            .message_post(
+                author_id=author.id,
+                body=body,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                attachment_ids=attachments.ids,
+            )
+        )
+        vals = {"meta_mid": mid or False}
+        if date:
+            vals["date"] = _naive(date)
+        message.write(vals)
+        return message
+
+    def _meta_part_words(self, part, fetched):
+        words = {
+            "sticker": self.env._("Sticker"),
+            "story_mention": self.env._("Mentioned you in their story"),
+            "story_reply": self.env._("Replied to your story"),
+            "share": self.env._("Shared a post"),
+            "reel": self.env._("Shared a reel"),
+            "fallback": self.env._("Shared a link"),
+            "unknown": self.env._("Sent something Odoo cannot show"),
+        }
+        label = words.get(part.kind)
+        if fetched and not label:
+            return None
+        if not label:
+            label = self.env._("Sent a file")
+        if part.url and not fetched:
+            return Markup('%s: <a href="%s" target="_blank" rel="noopener">%s</a>') % (
+                label,
+                part.url,
+                part.title or part.url,
+            )
+        return label
+
+    def _meta_fetch_part(self, part):
+        """The file of ``part`` as an attachment of the conversation, or None
+        (Meta's links expire: the file is kept, within Meta's own limits)."""
+        if part.kind not in ("image", "video", "audio", "file", "sticker"):
+            return None
+        if not part.url:
+            return None
+        try:
+            data, mimetype, name = messaging.download(
+                part.url,
+                # sudo: meta.app - the sandbox flag (the simulator serves http)
+                allow_http=self.env["meta.app"].sudo()._meta_get().sandbox,
+            )
+        except (OSError, ValueError) as error:
+            _logger.info("Meta attachment not fetched: %s", error)
+            return None
+        # sudo: ir.attachment - the system keeps the customer's file
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                {
+                    "name": part.title or name or part.kind,
+                    "raw": data,
+                    "mimetype": mimetype,
+                    "res_model": "discuss.channel",
+                    "res_id": self.id,
+                }
+            )
+        )
+
+
+def _plain_text(body):
+    """What an agent typed, from the composer's HTML: line breaks kept,
+    markup dropped (Meta takes plain text)."""
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", str(body or ""))
+    text = html.unescape(re.sub(r"<[^>]*>", "", text))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _aware(moment):
+    """A naive UTC datetime (Odoo's) as an aware one (the core's)."""
+    if not moment:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _naive(moment):
+    if not moment:
+        return None
+    if isinstance(moment, datetime) and moment.tzinfo:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -1,0 +1,168 @@
+from markupsafe import Markup
+
+from odoo import fields, models
+
+DELIVERY_STATES = [
+    ("queued", "Queued"),
+    ("sent", "Sent"),
+    ("delivered", "Delivered"),
+    ("read", "Read"),
+    ("failed", "Failed"),
+]
+#: A receipt never moves a message back (a late "delivered" after "read").
+_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+class MailMessage(models.Model):
+    """A message of a Messenger or Instagram conversation knows its Meta id
+    (``meta_mid``: duplicates, echoes and receipts find it) and, when the
+    business sent it, how far it went: queued, sent, delivered, read, or
+    failed with Meta's reason in words."""
+
+    _inherit = "mail.message"
+
+    meta_mid = fields.Char(string="Meta Message ID", readonly=True, copy=False)
+    meta_delivery_state = fields.Selection(
+        DELIVERY_STATES, string="Meta Delivery", readonly=True, copy=False
+    )
+    meta_delivery_error = fields.Char(string="Meta's Answer", readonly=True, copy=False)
+    meta_erased = fields.Boolean(
+        string="Content Erased",
+        readonly=True,
+        copy=False,
+        help="What the message said was erased (deleted by the customer, or "
+        "the retention period); who wrote when stays.",
+    )
+
+    def init(self):
+        result = super().init()
+        # one message per Meta id: a redelivered or echoed message is found,
+        # never filed twice (partial: most messages have none)
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS mail_message_meta_mid_unique "
+            "ON mail_message (meta_mid) WHERE meta_mid IS NOT NULL"
+        )
+        return result
+
+    def _to_store(self, store, /, *, fields=None, **kwargs):
+        result = super()._to_store(store, fields=fields, **kwargs)
+        for message in self.filtered("meta_delivery_state"):
+            store.add(message, message._meta_delivery_values())
+        return result
+
+    def _meta_delivery_values(self):
+        return {
+            "meta_delivery_state": self.meta_delivery_state,
+            "meta_delivery_label": dict(
+                self._fields["meta_delivery_state"]._description_selection(self.env)
+            ).get(self.meta_delivery_state, ""),
+            "meta_delivery_error": self.meta_delivery_error or False,
+        }
+
+    # ------------------------------------------------------------ sending
+
+    def _meta_queue_send(self, channel, rule, text, attachments):
+        """Queue this agent message: a Send API call for the text and one
+        per attachment, in order in the conversation (one ordering key),
+        each with the messaging type (and tag) of ``rule``, Meta's window
+        rule when the agent wrote."""
+        self.ensure_one()
+        self.meta_delivery_state = "queued"
+        recipient = channel.meta_contact_id.scoped_id
+        parts = []
+        if text:
+            parts.append({"text": text})
+        for attachment in attachments:
+            kind = channel._meta_check_attachment(attachment)
+            attachment.generate_access_token()
+            parts.append({"attachment": [kind, attachment._meta_public_url()]})
+        for index, part in enumerate(parts):
+            self.env["meta.outbox"]._meta_enqueue(
+                channel.meta_asset_id,
+                "message_send",
+                {
+                    "page_id": channel.meta_asset_id._meta_token_holder().external_id,
+                    "recipient_id": recipient,
+                    "metadata": f"odoo:mail.message:{self.id}:{index}",
+                    "messaging_type": rule.messaging_type,
+                    "tag": rule.tag,
+                    **part,
+                },
+                ordering_key=f"conversation:{channel.id}",
+                origin=self,
+            )
+
+    def _meta_outbox_done(self, item, result):
+        self._meta_sent((result or {}).get("message_id"))
+
+    def _meta_outbox_failed(self, item, reason):
+        if "code 10/2018300" in str(reason):
+            # Conversation Routing gave the thread to another app meanwhile
+            self.env["discuss.channel"].browse(self.res_id).sudo().meta_standby = True
+        self.write(
+            {
+                "meta_delivery_state": "failed",
+                "meta_delivery_error": self._meta_error_words(reason),
+            }
+        )
+        self._meta_push_delivery()
+
+    def _meta_sent(self, mid):
+        """Meta took the message (the Send API's answer or its echo, whichever
+        comes first): its id is kept, its state moves to sent."""
+        vals = {}
+        if mid and not self.meta_mid:
+            vals["meta_mid"] = mid
+        if _RANK.get(self.meta_delivery_state, 0) < _RANK["sent"]:
+            vals["meta_delivery_state"] = "sent"
+        if vals:
+            self.write(vals)
+            self._meta_push_delivery()
+
+    def _meta_set_delivery(self, state):
+        moving = self.filtered(
+            lambda m: (
+                _RANK.get(m.meta_delivery_state, -1) < _RANK[state]
+                and m.meta_delivery_state != "failed"
+            )
+        )
+        if moving:
+            moving.write({"meta_delivery_state": state})
+            moving._meta_push_delivery()
+
+    def _meta_push_delivery(self):
+        """Show the new state live to whoever has the conversation open."""
+        for message in self:
+            channel = self.env["discuss.channel"].browse(message.res_id)
+            channel._bus_send_store(message, message._meta_delivery_values())
+
+    def _meta_error_words(self, reason):
+        """Meta's refusal said so that an agent can act on it (§6.2)."""
+        reason = str(reason or "")
+        known = {
+            "code 10/2018278": self.env._(
+                "Meta refused it: the conversation's window closed before it left."
+            ),
+            "code 10/2534022": self.env._(
+                "Meta refused it: the conversation's window closed before it left."
+            ),
+            "code 10/2018300": self.env._(
+                "Meta refused it: another app (Meta Business Suite or a bot) "
+                "controls this conversation now."
+            ),
+            "code 551": self.env._("This person cannot receive messages now."),
+            "code 100": self.env._("Meta refused this message as it was written."),
+        }
+        for marker, text in known.items():
+            if marker in reason:
+                return f"{text} ({reason})"
+        return reason
+
+    def _meta_erase_content(self, words):
+        """Keep the message's metadata, drop what it said (a deletion by the
+        customer, or the retention period)."""
+        # sudo: ir.attachment - the files of an erased message go with it
+        self.sudo().attachment_ids.unlink()
+        self.sudo().write(
+            {"body": Markup("<p><i>%s</i></p>") % words, "meta_erased": True}
+        )

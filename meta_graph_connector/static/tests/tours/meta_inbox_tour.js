@@ -1,0 +1,69 @@
+/** @odoo-module **/
+// A Turkish salesperson opens Discuss: the Messenger category, the
+// conversation of a customer whose name and message carry markup (shown as
+// text, never run), a reply, and its delivery state on the message.
+
+import { registry } from "@web/core/registry";
+
+function assertNoInjection() {
+    if (window.__metaXss) {
+        throw new Error("Meta content ran as HTML");
+    }
+    if (document.querySelector("img[src='x'], .o_meta_injected")) {
+        throw new Error("Meta content was inserted as HTML");
+    }
+}
+
+registry.category("web_tour.tours").add("meta_graph_connector_inbox", {
+    url: "/odoo/action-mail.action_discuss",
+    steps: () => [
+        {
+            content: "the Messenger category of the sidebar",
+            trigger: ".o-meta-DiscussSidebarCategory-messenger",
+        },
+        {
+            content: "the customer's conversation, unread, its name as text",
+            trigger: ".o-mail-DiscussSidebarChannel:contains('<b class=\"o_meta_injected\">Eve</b>')",
+            run(helpers) {
+                assertNoInjection();
+                return helpers.click();
+            },
+        },
+        {
+            content: "the customer's message, as text",
+            trigger: ".o-mail-Message-body:contains('<script>window.__metaXss = 1</script>')",
+            run: assertNoInjection,
+        },
+        {
+            trigger: ".o-mail-Composer-input",
+            run: "edit Merhaba, size nasıl yardımcı olabilirim?",
+        },
+        {
+            trigger: ".o-mail-Composer-send:enabled",
+            run: "click",
+        },
+        {
+            content: "the reply with its delivery state, in Turkish",
+            trigger: ".o-mail-Message:contains('size nasıl yardımcı') .o-meta-delivery[data-state='queued']:contains('Kuyrukta')",
+            run: assertNoInjection,
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("meta_graph_connector_inbox_read", {
+    url: "/odoo/action-mail.action_discuss",
+    steps: () => [
+        {
+            trigger: ".o-mail-DiscussSidebarChannel:contains('Eve')",
+            run: "click",
+        },
+        {
+            content: "Meta said the customer read the reply",
+            trigger: ".o-mail-Message:contains('size nasıl yardımcı') .o-meta-delivery[data-state='read']:contains('Okundu')",
+        },
+        {
+            content: "7 days after the customer's last message the composer says why it cannot send",
+            trigger: ".o-mail-Composer-input[placeholder*='7 günden eski']",
+        },
+    ],
+});
