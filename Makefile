@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 ODOO_PY = $(if $(ODOO_PYTHON),$(ODOO_PYTHON),$$($(PYTHON) tools/odoo_venv.py --odoo "$(ODOO)" | tail -n 1))
 ADDON := meta_graph_connector
 
-.PHONY: help venv lint test test-odoo bench-intake bench-leads bench-throttle bench-audiences bench-comments demo clean
+.PHONY: help venv lint test test-odoo bench-intake bench-leads bench-throttle bench-audiences bench-comments bench-inbox demo clean
 
 help:
 	@echo "make test                      lints + core/simulator pytest suite with coverage"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench-intake ODOO=<odoo18> webhook intake figures against a running Odoo"
 	@echo "make bench-leads ODOO=<odoo18>  speed-to-lead (webhook -> committed lead) and backfill"
 	@echo "make bench-comments ODOO=<odoo18> Page comment webhook -> on the customer card [N=200 RATE=10]"
+	@echo "make bench-inbox ODOO=<odoo18>   Messenger webhook -> agent's Discuss, answer -> Send API [N=200 RATE=5 SENDS=40]"
 	@echo "make bench-throttle ODOO=<odoo18> a throttled connection waits, the others flow"
 	@echo "make bench-audiences ODOO=<odoo18> Custom Audiences: full sync, delta, memory, hashing"
 	@echo "                               [PARTNERS=100000 SMALL=10000 KEEP=1]"
@@ -50,6 +51,11 @@ bench-comments:
 	@test -n "$(ODOO)" || { echo "usage: make bench-comments ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [N=200 RATE=10]"; exit 2; }
 	@py=$(ODOO_PY) && $$py tools/bench_comments.py --odoo "$(ODOO)" --python "$$py" \
 		--n $(or $(N),200) --rate $(or $(RATE),10)
+
+bench-inbox:
+	@test -n "$(ODOO)" || { echo "usage: make bench-inbox ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [N=200 RATE=5 SENDS=40]"; exit 2; }
+	@py=$(ODOO_PY) && $$py tools/bench_inbox.py --odoo "$(ODOO)" --python "$$py" \
+		--n $(or $(N),200) --rate $(or $(RATE),5) --sends $(or $(SENDS),40)
 
 bench-leads:
 	@test -n "$(ODOO)" || { echo "usage: make bench-leads ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [N=200 RATE=10]"; exit 2; }
