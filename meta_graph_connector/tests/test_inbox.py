@@ -1,13 +1,14 @@
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery
+from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery, sign
 from odoo.addons.meta_graph_connector.tests.common import (
+    APP_SECRET,
     PAGE_SCOPES,
     MetaTransactionCase,
 )
@@ -809,3 +810,101 @@ class TestInboxHistory(InboxCase):
         self.Import._cron_import_conversations()
         # 1 list + 2 conversations' messages: at least 2 waits of 0.5 s
         self.assertGreaterEqual(time.monotonic() - started, 1.0)
+
+
+@tagged("post_install", "-at_install")
+class TestInboxFromMeta(InboxCase, HttpCase):
+    """What the simulator sends, signed, to Odoo's webhook route: every kind
+    of content a customer sends, and deliveries out of order."""
+
+    def setUp(self):
+        super().setUp()
+        self.hook = f"{self.base_url()}/meta/webhook"
+        self.connection.granted_scopes += ",instagram_manage_messages"
+        # the simulator calls Odoo from its own thread: what this test wrote
+        # must be in the database it reads
+        self.env.flush_all()
+
+    def received(self):
+        self.Event._cron_process_events()
+
+    def test_files_stories_and_shares_arrive_as_files_and_words(self):
+        XSS_NAME = '<img src=x onerror="alert(1)">.pdf'
+        self.simulator.receive_dm(
+            self.page_id,
+            PSID,
+            "Dosyalar",
+            attachments=[
+                "audio",
+                "video",
+                {"type": "file", "name": XSS_NAME, "content_type": "application/pdf",
+                 "data": b"%PDF-1.4 teklif"},
+            ],
+            callback_url=self.hook,
+        )  # fmt: skip
+        self.simulator.receive_dm(
+            self.page_id,
+            IGSID,
+            None,
+            channel="instagram",
+            attachments=["story_mention"],
+            callback_url=self.hook,
+        )
+        self.simulator.receive_dm(
+            self.page_id,
+            IGSID,
+            "Bu ne kadar?",
+            channel="instagram",
+            story_reply=True,
+            callback_url=self.hook,
+        )
+        self.received()
+        (files,) = self.comments(self.conversation())
+        self.assertEqual(
+            {m.split("/")[0] for m in files.attachment_ids.mapped("mimetype")},
+            {"audio", "video", "application"},
+        )
+        self.assertEqual(len(files.attachment_ids), 3, "the files are kept at Odoo")
+        pdf = files.attachment_ids.filtered(lambda a: a.mimetype == "application/pdf")
+        self.assertEqual(pdf.raw, b"%PDF-1.4 teklif")
+        self.assertNotIn("<img", files.body)
+        mention, story_reply = self.comments(self.conversation(IGSID))
+        self.assertIn("Mentioned you in their story", mention.body)
+        self.assertIn("Replied to your story", story_reply.body)
+        self.assertIn("Bu ne kadar?", story_reply.body)
+
+    def test_deliveries_out_of_order_land_once_and_keep_the_latest_time(self):
+        now = time.time()
+        first = self.simulator.receive_dm(
+            self.page_id, PSID, "Birinci", at=now - 120, deliver=False
+        )
+        second = self.simulator.receive_dm(
+            self.page_id, PSID, "İkinci", at=now - 60, deliver=False
+        )
+        newer = payloads.messenger_message(
+            self.page_id, PSID, second["mid"], "İkinci", None, int((now - 60) * 1000)
+        )
+        older = payloads.messenger_message(
+            self.page_id, PSID, first["mid"], "Birinci", None, int((now - 120) * 1000)
+        )
+        for body in (newer, older, newer):
+            raw = self.encode(body)
+            answer = self.url_open(
+                "/meta/webhook",
+                data=raw,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": sign(raw, APP_SECRET),
+                },
+            )
+            self.assertEqual(answer.status_code, 200)
+        self.received()
+        channel = self.conversation()
+        self.assertEqual(len(self.comments(channel)), 2)
+        self.assertEqual(
+            channel.meta_last_inbound_at,
+            datetime.fromtimestamp(int((now - 60) * 1000) / 1000, UTC).replace(
+                tzinfo=None
+            ),
+            "the older message arriving later does not move the window back",
+        )
