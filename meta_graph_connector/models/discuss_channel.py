@@ -620,7 +620,7 @@ class DiscussChannel(models.Model):
                     )
                 )
         if ours:
-            ours._meta_sent(event.mid)
+            ours._meta_sent(event.mid, event.metadata.rsplit(":", 1)[-1])
             return ours
         author = self.meta_company_id.partner_id or self.env.company.partner_id
         message = self._meta_post_from_meta(

@@ -26,6 +26,12 @@ class MailMessage(models.Model):
         DELIVERY_STATES, string="Meta Delivery", readonly=True, copy=False
     )
     meta_delivery_error = fields.Char(string="Meta's Answer", readonly=True, copy=False)
+    meta_parts_sent = fields.Char(
+        readonly=True,
+        copy=False,
+        help="The parts of this message (its text, each file) Meta took, by "
+        "index: a part is never sent twice, even when Meta's answer was lost.",
+    )
     meta_erased = fields.Boolean(
         string="Content Erased",
         readonly=True,
@@ -93,7 +99,12 @@ class MailMessage(models.Model):
             )
 
     def _meta_outbox_done(self, item, result):
-        self._meta_sent((result or {}).get("message_id"))
+        self._meta_sent((result or {}).get("message_id"), _part_of(item))
+
+    def _meta_outbox_already_done(self, item):
+        """Meta already took this part (its echo came, the answer was lost):
+        sending it again would show the customer the message twice."""
+        return _part_of(item) in (self.meta_parts_sent or "").split(",")
 
     def _meta_outbox_failed(self, item, reason):
         if "code 10/2018300" in str(reason):
@@ -107,10 +118,14 @@ class MailMessage(models.Model):
         )
         self._meta_push_delivery()
 
-    def _meta_sent(self, mid):
-        """Meta took the message (the Send API's answer or its echo, whichever
-        comes first): its id is kept, its state moves to sent."""
+    def _meta_sent(self, mid, part=None):
+        """Meta took the message or one of its parts (the Send API's answer
+        or its echo, whichever comes first): its id is kept, its state moves
+        to sent."""
         vals = {}
+        sent = [p for p in (self.meta_parts_sent or "").split(",") if p]
+        if part is not None and part not in sent:
+            vals["meta_parts_sent"] = ",".join([*sent, part])
         if mid and not self.meta_mid:
             vals["meta_mid"] = mid
         if _RANK.get(self.meta_delivery_state, 0) < _RANK["sent"]:
@@ -166,3 +181,9 @@ class MailMessage(models.Model):
         self.sudo().write(
             {"body": Markup("<p><i>%s</i></p>") % words, "meta_erased": True}
         )
+
+
+def _part_of(item):
+    """The index of the part an outbox item sends (the end of its metadata,
+    ``odoo:mail.message:<id>:<index>``)."""
+    return str((item.params or {}).get("metadata") or "").rsplit(":", 1)[-1]

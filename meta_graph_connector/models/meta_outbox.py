@@ -95,9 +95,16 @@ class MetaOutbox(models.Model):
             raise MalformedPayloadError(f"unknown Meta operation {self.operation!r}")
         if not self.asset_id:
             return self.env._("The asset of this item was removed.")
+        origin = self._meta_origin()
+        if (
+            origin
+            and hasattr(origin, "_meta_outbox_already_done")
+            and origin._meta_outbox_already_done(self)
+        ):
+            # a call that is not idempotent, which Meta already honoured
+            return origin
         result = self.asset_id._meta_call(operation, **(self.params or {}))
         self.result = result if isinstance(result, dict | list) else {"result": result}
-        origin = self._meta_origin()
         if origin and hasattr(origin, "_meta_outbox_done"):
             origin._meta_outbox_done(self, result)
         return origin or None

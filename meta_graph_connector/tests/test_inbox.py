@@ -413,6 +413,40 @@ class TestInbox(InboxCase):
         self.assertEqual(mine.meta_delivery_state, "sent")
         self.assertEqual(len(self.comments(channel)), 2)
 
+    def test_a_part_meta_already_took_is_never_sent_twice(self):
+        # Meta took the text, its answer was lost (a timeout): the echo says
+        # so before the outbox tries again
+        self.write_in("Merhaba")
+        channel = self.conversation()
+        image = self.env["ir.attachment"].create(
+            {
+                "name": "katalog.png",
+                "raw": b"\x89PNG katalog",
+                "mimetype": "image/png",
+                "res_model": "discuss.channel",
+                "res_id": channel.id,
+            }
+        )
+        mine = self.agent_writes(channel, "Katalog ekte", attachment_ids=image.ids)
+        self.deliver(
+            payloads.messenger_echo(
+                self.page_id,
+                PSID,
+                "m_taken_0",
+                "Katalog ekte",
+                app_id=self.simulator.app_id,
+                metadata=f"odoo:mail.message:{mine.id}:0",
+            )
+        )
+        self.send_outbox()
+        sent = self.sent_at_meta()
+        self.assertEqual(len(sent), 1, "only the image was left to send")
+        self.assertTrue(sent[0]["attachment"])
+        self.assertEqual(mine.meta_mid, "m_taken_0")
+        self.assertEqual(mine.meta_delivery_state, "sent")
+        items = self.env["meta.outbox"].search([("origin_id", "=", mine.id)])
+        self.assertEqual(set(items.mapped("state")), {"done"})
+
     def test_a_message_from_meta_business_suite_is_mirrored_once(self):
         self.write_in("Merhaba")
         channel = self.conversation()
