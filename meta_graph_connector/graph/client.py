@@ -42,6 +42,7 @@ from .errors import (
 )
 from .redact import SECRET_PARAMS, install_filter, scrub_url
 from .usage import Usage
+from .versions import deprecation_warning
 
 __all__ = ["SECRET_PARAMS", "BatchResult", "GraphClient", "scrub_url"]
 
@@ -186,6 +187,8 @@ class GraphClient:
         self._rng = rng or random.Random()
         #: Usage reported by the latest response (empty before the first call).
         self.last_usage = Usage()
+        #: What Meta last said about this version being on its way out.
+        self.last_version_warning = ""
         #: Attempts made by the latest logical call (1 = no retry).
         self.last_attempts = 0
 
@@ -365,8 +368,10 @@ class GraphClient:
             response.status_code,
             elapsed_ms,
         )
-        warning = response.headers.get("X-Ad-Api-Version-Warning")
+        warning = deprecation_warning(response.headers)
         if warning:
+            # kept for the caller, who tells the administrators once
+            self.last_version_warning = warning
             _logger.warning("Meta API version warning: %s", warning)
         try:
             body = response.json()

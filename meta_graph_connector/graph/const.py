@@ -10,19 +10,10 @@ release.
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 
 #: Pinned Graph API version (§1.2): v26.0 shipped 2026-07-29, expiry not yet
-#: announced. Every call carries it; never rely on unversioned calls.
+#: announced. Every call carries it; never rely on unversioned calls. The
+#: calendar of versions is ``graph.versions``.
 DEFAULT_API_VERSION = "v26.0"
 
-#: Graph versions still served in late 2026 (§1.2), newest first, with the
-#: date Meta announced for their retirement (None = not announced).
-GRAPH_VERSIONS = {
-    "v26.0": None,
-    "v25.0": "2028-07-29",
-    "v24.0": "2028-02-18",
-    "v23.0": "2027-10-08",
-    "v22.0": "2027-05-20",
-    "v21.0": "2027-01-21",
-}
 
 #: Timeouts in seconds (connect, read). Meta answers in well under a second
 #: normally; the read timeout bounds a hung call inside a cron batch.
