@@ -237,8 +237,9 @@ class MetaConnection(models.Model):
 
     # ----------------------------------------------------------- the door
 
-    def _meta_client(self, asset=None):
-        """The Graph client of this connection, or of one of its assets."""
+    def _meta_client(self, asset=None, api_version=None):
+        """The Graph client of this connection, or of one of its assets (at
+        ``api_version``: trying another version than the pinned one)."""
         self.ensure_one()
         config = self.env["meta.app"]._meta_config()
         # sudo: meta.connection, meta.asset - tokens are system-only; reading
@@ -252,7 +253,7 @@ class MetaConnection(models.Model):
         return GraphClient(
             token,
             app_secret=config["app_secret"],
-            api_version=self.api_version or config["api_version"],
+            api_version=api_version or self.api_version or config["api_version"],
             base_url=config["base_url"],
             timeout=config["timeout"],
             session=self._meta_session(),
@@ -269,13 +270,13 @@ class MetaConnection(models.Model):
         return sessions[key]
 
     @api.model
-    def _meta_app_client(self):
+    def _meta_app_client(self, api_version=None):
         """A client authenticated as the Meta app (``app_id|app_secret``)."""
         config = self.env["meta.app"]._meta_config()
         return GraphClient.for_app(
             config["app_id"],
             config["app_secret"],
-            api_version=config["api_version"],
+            api_version=api_version or config["api_version"],
             base_url=config["base_url"],
             timeout=config["timeout"],
         )
@@ -304,9 +305,11 @@ class MetaConnection(models.Model):
             self._meta_throttle(error.retry_after, str(error))
             raise
         self._meta_observe_usage(client.last_usage)
+        if client.last_version_warning:
+            self._meta_note_version_warning(client.last_version_warning)
         return result
 
-    def _meta_open_client(self, asset=None):
+    def _meta_open_client(self, asset=None, api_version=None):
         """The client for a series of calls (paging through leads): refused
         while Meta throttles the connection. Pass its ``last_usage`` to
         :meth:`_meta_observe_usage` when done."""
@@ -316,7 +319,7 @@ class MetaConnection(models.Model):
                 self.env._("Meta throttles this connection; calls resume later."),
                 retry_after=waiting,
             )
-        return self._meta_client(asset)
+        return self._meta_client(asset, api_version=api_version)
 
     # -------------------------------------------------------- throttling
 
@@ -652,4 +655,5 @@ class MetaConnection(models.Model):
             connection._meta_check_health()
             connection._meta_check_subscriptions()
             connection._meta_warn_expiry()
+            connection._meta_warn_version_expiry()
         return True

@@ -1,13 +1,20 @@
 """Health at a glance: what an administrator must know about a connection
 before it breaks (token and data-access expiry, missing permissions and what
-they stop, webhook subscriptions Meta lost, events that failed), on the
-connection, in Settings and as a banner on CRM's pipeline."""
+they stop, webhook subscriptions Meta lost, events that failed, the Graph
+API version Meta retires), on the connection, in Settings and as a banner on
+CRM's pipeline."""
+
+import hashlib
 
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
+from ..graph import api as meta_api
+from ..graph import versions
 from ..graph.const import FEATURE_SCOPES
+from ..graph.errors import GraphError
 
 #: Days ahead of an expiry when administrators are warned, then warned again.
 EXPIRY_WARNING_DAYS = (14, 3)
@@ -175,6 +182,18 @@ class MetaConnection(models.Model):
                 )
         for scope in self._meta_scope_list("missing_scopes"):
             issues.append((2, self._meta_scope_effect(scope)))
+        if self.api_version_expires_on and self.api_version_days_left <= 90:
+            issues.append(
+                (
+                    2 if self.api_version_days_left <= 7 else 1,
+                    self.env._(
+                        "Meta retires Graph API version %(version)s on %(date)s: "
+                        "try the next version and switch before.",
+                        version=self.api_version,
+                        date=fields.Date.to_string(self.api_version_expires_on),
+                    ),
+                )
+            )
         counted = (
             (
                 2,
@@ -333,3 +352,320 @@ class MetaConnection(models.Model):
             for connection in connections
             if connection.health_level != "ok"
         ]
+
+    # -------------------------------------------- the Graph API version
+    # The version a connection is pinned to, through its life: when Meta
+    # retires it (warned 90, 30 and 7 days ahead), what the next version
+    # changes for this connection's reads (tried without switching), and the
+    # switch itself, one click each way.
+
+    api_version_expires_on = fields.Date(
+        string="Version Retired On",
+        compute="_compute_api_version_lifecycle",
+        help="When Meta retires the pinned version for this connection: the "
+        "Marketing API's date when the connection has ad accounts or "
+        "datasets (it retires versions sooner), else the Graph API's. Empty: "
+        "not announced yet.",
+    )
+    api_version_days_left = fields.Integer(
+        string="Days Left", compute="_compute_api_version_lifecycle"
+    )
+    api_version_next = fields.Char(
+        string="Next Version", compute="_compute_api_version_lifecycle"
+    )
+    api_version_previous = fields.Char(
+        string="Previous Version",
+        readonly=True,
+        copy=False,
+        help="The version before the last switch: switching back returns to it.",
+    )
+    api_version_warned_days = fields.Integer(
+        string="Version Warned (Days Ahead)", readonly=True, copy=False
+    )
+    api_version_trial_version = fields.Char(
+        string="Version Tried", readonly=True, copy=False
+    )
+    api_version_trial_at = fields.Datetime(string="Tried On", readonly=True, copy=False)
+    api_version_trial_ok = fields.Boolean(
+        string="Nothing Changes", readonly=True, copy=False
+    )
+    api_version_trial_html = fields.Html(
+        string="What the Next Version Changes",
+        readonly=True,
+        copy=False,
+        sanitize=False,  # built with Markup escaping
+    )
+    api_version_warnings_seen = fields.Text(
+        string="Version Warnings Told",
+        readonly=True,
+        copy=False,
+        help="Digests of the deprecation warnings Meta sent, told once each.",
+    )
+
+    @api.depends("api_version", "asset_ids.asset_type")
+    def _compute_api_version_lifecycle(self):
+        today = fields.Date.context_today(self)
+        for connection in self:
+            expires_on, _api = versions.expiry(
+                connection.api_version, connection._meta_version_apis()
+            )
+            connection.api_version_expires_on = expires_on
+            connection.api_version_days_left = (
+                (expires_on - today).days if expires_on else 0
+            )
+            try:
+                connection.api_version_next = versions.next_version(
+                    connection.api_version, today=today
+                )
+            except ValueError:
+                connection.api_version_next = False
+
+    def _meta_version_apis(self):
+        """The APIs this connection uses: Marketing too with ad accounts or
+        datasets (Custom Audiences, the Conversions API)."""
+        types = set(self.asset_ids.mapped("asset_type"))
+        if types & {"ad_account", "dataset"}:
+            return (versions.GRAPH, versions.MARKETING)
+        return (versions.GRAPH,)
+
+    def write(self, vals):
+        if "api_version" in vals:
+            # another version: its own warnings, when its time comes
+            vals = {**vals, "api_version_warned_days": 0}
+        return super().write(vals)
+
+    # ------------------------------------------------------------ warnings
+
+    def _meta_warn_version_expiry(self):
+        """Tell the administrators 90, 30 and 7 days before Meta retires the
+        pinned version: once per threshold."""
+        self.ensure_one()
+        expires_on, api = versions.expiry(self.api_version, self._meta_version_apis())
+        threshold = versions.warning_due(
+            expires_on, fields.Date.context_today(self), self.api_version_warned_days
+        )
+        if not threshold:
+            return
+
+        def render(connection):
+            env = connection.env
+            apis = {
+                versions.GRAPH: env._("Graph API"),
+                versions.MARKETING: env._("Marketing API"),
+            }
+            body = Markup("<p>%s</p>") % env._(
+                "Meta retires version %(version)s of the %(api)s on %(date)s "
+                "(%(days)s days). Try the next version on the connection "
+                "(%(next)s): Odoo repeats this connection's reads there and "
+                "reports what changes, without switching.",
+                version=connection.api_version,
+                api=apis[api],
+                date=expires_on,
+                days=(expires_on - fields.Date.context_today(connection)).days,
+                next=connection.api_version_next or env._("none yet"),
+            )
+            return (
+                env._(
+                    "Meta retires %(version)s of connection %(name)s in %(days)s days",
+                    version=connection.api_version,
+                    name=connection.name,
+                    days=threshold,
+                ),
+                body,
+            )
+
+        self._meta_alert(render)
+        self.api_version_warned_days = threshold
+
+    def _meta_note_version_warning(self, text):
+        """Meta said, in a response's headers, that the version is on its way
+        out: told to the administrators once per distinct text."""
+        self.ensure_one()
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        seen = (self.api_version_warnings_seen or "").split()
+        if digest in seen:
+            return
+
+        def render(connection):
+            return (
+                connection.env._(
+                    "Meta warns about the API version of %(name)s", name=connection.name
+                ),
+                Markup("<p>%s</p><p><i>%s</i></p>")
+                % (
+                    connection.env._(
+                        "Meta answered a call of this connection with this "
+                        "warning. Try the next version on the connection."
+                    ),
+                    text,
+                ),
+            )
+
+        # sudo: meta.connection - the warning is recorded whoever made the call
+        self_sudo = self.sudo()
+        self_sudo._meta_alert(render)
+        self_sudo.api_version_warnings_seen = " ".join([*seen[-50:], digest])
+
+    # ------------------------------------------------------------ trying
+
+    def action_try_next_version(self):
+        """Repeat this connection's health check and a read of each feature
+        at the next version, next to the pinned one; report the difference.
+        Nothing is switched."""
+        self._meta_check_admin()
+        self.ensure_one()
+        target = self.api_version_next
+        if not target:
+            raise UserError(
+                self.env._(
+                    "Meta has published no version newer than %(version)s.",
+                    version=self.api_version,
+                )
+            )
+        pairs = []
+        for asset in self.asset_ids.filtered("active"):
+            for probe in versions.probes_for(
+                asset.asset_type,
+                asset.external_id,
+                (self.granted_scopes or "").split(","),
+            ):
+                current = versions.run_probe(self._meta_open_client(asset), probe)
+                trial = versions.run_probe(
+                    self._meta_open_client(asset, api_version=target), probe
+                )
+                pairs.append((asset, current, trial))
+        findings = versions.compare([p[1] for p in pairs], [p[2] for p in pairs])
+        health = self._meta_try_health(target)
+        self.write(
+            {
+                "api_version_trial_version": target,
+                "api_version_trial_at": fields.Datetime.now(),
+                "api_version_trial_ok": not findings and not health,
+                "api_version_trial_html": self._meta_trial_report(
+                    target, pairs, findings, health
+                ),
+            }
+        )
+        return self._meta_notification(
+            self.env._(
+                "%(version)s tried: nothing changes for this connection.",
+                version=target,
+            )
+            if self.api_version_trial_ok
+            else self.env._(
+                "%(version)s tried: some reads change, see the connection's report.",
+                version=target,
+            ),
+            kind="success" if self.api_version_trial_ok else "warning",
+        )
+
+    def _meta_try_health(self, target):
+        """The token inspection at ``target``: '' when it passes."""
+        # sudo: meta.connection - the token to inspect is system-only.
+        token = self.sudo().access_token
+        try:
+            meta_api.inspect_token(self._meta_app_client(api_version=target), token)
+        except GraphError as error:
+            return str(error)
+        return ""
+
+    def _meta_trial_report(self, target, pairs, findings, health):
+        features = {
+            "pages": self.env._("Pages"),
+            "lead_ads": self.env._("Lead Ads forms"),
+            "comments": self.env._("Page posts and comments"),
+            "messenger": self.env._("Messenger conversations"),
+            "instagram": self.env._("Instagram account"),
+            "ad_account": self.env._("Ad account"),
+            "audiences": self.env._("Custom Audiences"),
+            "conversions": self.env._("Conversions API dataset"),
+        }
+        by_read = {(f.feature, f.path): f for f in findings}
+        rows = []
+        for asset, current, _trial in pairs:
+            finding = by_read.get((current.feature, current.path))
+            if finding is None:
+                verdict = Markup('<span class="text-success">%s</span>') % (
+                    self.env._("unchanged")
+                    if not current.error
+                    else self.env._(
+                        "fails at both versions: %(error)s", error=current.error
+                    )
+                )
+            elif finding.kind == "missing_fields":
+                verdict = Markup('<span class="text-danger">%s</span>') % (
+                    self.env._("no longer returns: %(fields)s", fields=finding.detail)
+                )
+            else:
+                verdict = Markup('<span class="text-danger">%s</span>') % (
+                    self.env._("fails: %(error)s", error=finding.detail)
+                )
+            rows.append(
+                Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>")
+                % (asset.name, features.get(current.feature, current.feature), verdict)
+            )
+        health_line = (
+            Markup('<p class="text-danger">%s</p>')
+            % (self.env._("The token check fails there: %(error)s", error=health))
+            if health
+            else Markup('<p class="text-success">%s</p>')
+            % self.env._("The token check passes there.")
+        )
+        return (
+            Markup("<p>%s</p>")
+            % (
+                self.env._(
+                    "%(target)s compared with %(current)s.",
+                    target=target,
+                    current=self.api_version,
+                )
+            )
+            + health_line
+            + Markup(
+                '<table class="table table-sm"><thead><tr><th>%s</th><th>%s</th>'
+                "<th>%s</th></tr></thead><tbody>%s</tbody></table>"
+            )
+            % (
+                self.env._("Asset"),
+                self.env._("Read"),
+                self.env._("At the next version"),
+                Markup("").join(rows),
+            )
+        )
+
+    # ------------------------------------------------------------ switching
+
+    def action_switch_version(self):
+        """Pin the version tried: one click, undone by switching back."""
+        self._meta_check_admin()
+        for connection in self:
+            target = connection.api_version_trial_version
+            if not target or target == connection.api_version:
+                raise UserError(
+                    self.env._(
+                        "Try the next version first: Odoo then knows what it changes."
+                    )
+                )
+            connection._meta_switch_to(target)
+        return True
+
+    def action_switch_back(self):
+        self._meta_check_admin()
+        for connection in self:
+            if not connection.api_version_previous:
+                raise UserError(self.env._("There is no version to switch back to."))
+            connection._meta_switch_to(connection.api_version_previous)
+        return True
+
+    def _meta_switch_to(self, target):
+        previous = self.api_version
+        self.write({"api_version": target, "api_version_previous": previous})
+        self.message_post(
+            body=self.env._(
+                "Graph API version switched from %(old)s to %(new)s by %(user)s.",
+                old=previous,
+                new=target,
+                user=self.env.user.name,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
