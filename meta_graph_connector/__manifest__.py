@@ -39,6 +39,7 @@
         "views/crm_lead_views.xml",
         "views/res_config_settings_views.xml",
         "report/meta_lead_report_views.xml",
+        "report/meta_app_review_report.xml",
         "views/meta_consent_views.xml",
         "views/meta_consent_portal_templates.xml",
         "views/meta_audience_views.xml",

@@ -1,9 +1,11 @@
 import secrets
 
+from markupsafe import Markup
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
-from ..graph import const
+from ..graph import app_review, const
 
 #: Where versions before 18.0.1.1.0 kept the app's values; read once by the
 #: migration, then deleted.
@@ -100,6 +102,26 @@ class MetaApp(models.Model):
         "agents may answer up to 7 days after the customer's last message, "
         "with the HUMAN_AGENT tag. Without it, only the first 24 hours.",
     )
+    # --- App Review kit: the features the business uses, what Meta's App
+    # Review asks for them, and how far the app's token already got
+    review_lead_ads = fields.Boolean(string="Lead Ads", default=True)
+    review_page_comments = fields.Boolean(string="Page Comments", default=True)
+    review_messenger = fields.Boolean(string="Messenger Inbox", default=True)
+    review_instagram_comments = fields.Boolean(string="Instagram Comments")
+    review_instagram_messages = fields.Boolean(string="Instagram Direct Messages")
+    review_human_agent = fields.Boolean(
+        string="Answers Up to 7 Days (Human Agent)",
+        help="Agents answer up to 7 days after the customer's last message.",
+    )
+    review_audiences = fields.Boolean(string="Custom Audiences")
+    review_conversions = fields.Boolean(string="Conversions API for CRM")
+    review_html = fields.Html(
+        string="App Review Checklist",
+        compute="_compute_review_html",
+        sanitize=False,  # built with Markup escaping
+    )
+    review_done = fields.Integer(string="Done", compute="_compute_review_html")
+    review_total = fields.Integer(string="To Do", compute="_compute_review_html")
     sandbox = fields.Boolean(compute="_compute_sandbox")
     webhook_url = fields.Char(
         string="Webhook Callback URL", compute="_compute_webhook_url"
@@ -223,3 +245,93 @@ class MetaApp(models.Model):
             self._meta_get().write(values)
         found.unlink()
         return values
+
+    # ------------------------------------------------------------ App Review
+
+    def _meta_review_features(self):
+        self.ensure_one()
+        return [f for f in app_review.FEATURES if self[f"review_{f}"]]
+
+    def _meta_review_granted(self):
+        """The permissions Meta granted, as the connected tokens show them."""
+        # sudo: meta.connection - the scopes of every connection of the
+        # database, for the administrator who prepares the App Review
+        connections = (
+            self.env["meta.connection"]
+            .sudo()
+            .search([("state", "in", ("connected", "permission_missing"))])
+        )
+        return {
+            scope
+            for scopes in connections.mapped("granted_scopes")
+            for scope in (scopes or "").split(",")
+            if scope
+        }
+
+    def _meta_review_lines(self):
+        """(requirement, state, permission) per requirement of the enabled
+        features; state is True (granted), False (not yet), or None (Meta's
+        token does not tell: check the App Dashboard)."""
+        self.ensure_one()
+        granted = self._meta_review_granted()
+        lines = []
+        for requirement in app_review.requirements(self._meta_review_features()):
+            if requirement.kind == "permission":
+                state = requirement.name in granted
+            elif requirement.name == "Human Agent":
+                state = self.human_agent_enabled
+            else:
+                state = None
+            lines.append(
+                (requirement, state, app_review.PERMISSIONS.get(requirement.name))
+            )
+        return lines
+
+    @api.depends(*(f"review_{f}" for f in app_review.FEATURES), "human_agent_enabled")
+    def _compute_review_html(self):
+        for app in self:
+            lines = app._meta_review_lines()
+            app.review_total = len(lines)
+            app.review_done = len([1 for _r, state, _p in lines if state])
+            app.review_html = app._meta_review_table(lines)
+
+    def _meta_review_feature_labels(self):
+        return {
+            f: self._fields[f"review_{f}"].get_description(self.env)["string"]
+            for f in app_review.FEATURES
+        }
+
+    def _meta_review_table(self, lines):
+        labels = self._meta_review_feature_labels()
+        states = {
+            True: Markup('<span class="text-success">✔ %s</span>')
+            % self.env._("Granted"),
+            False: Markup('<span class="text-danger">✘ %s</span>')
+            % self.env._("Not granted yet"),
+            None: Markup('<span class="text-muted">? %s</span>')
+            % self.env._("See the App Dashboard"),
+        }
+        rows = Markup("").join(
+            Markup("<tr><td><code>%s</code></td><td>%s</td><td>%s</td></tr>")
+            % (
+                requirement.name,
+                ", ".join(labels[f] for f in requirement.needed_by),
+                states[state],
+            )
+            for requirement, state, _permission in lines
+        )
+        return Markup(
+            '<table class="table table-sm o_meta_app_review"><thead><tr>'
+            "<th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
+        ) % (
+            self.env._("Permission or feature"),
+            self.env._("Needed for"),
+            self.env._("State"),
+            rows,
+        )
+
+    def action_print_app_review(self):
+        self.ensure_one()
+        return self.env.ref(
+            "meta_graph_connector.action_report_meta_app_review"
+        ).report_action(self)

@@ -20,3 +20,5 @@ from . import test_audiences
 from . import test_conversions
 from . import test_social_comments
 from . import test_inbox
+from . import test_api_versions
+from . import test_app_review
