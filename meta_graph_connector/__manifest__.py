@@ -46,6 +46,7 @@
         "views/meta_conversion_views.xml",
         "views/meta_social_views.xml",
         "views/meta_conversation_views.xml",
+        "views/meta_privacy_center_views.xml",
         "views/meta_graph_connector_menus.xml",
     ],
     "assets": {

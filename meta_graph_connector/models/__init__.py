@@ -42,3 +42,4 @@ from . import mail_message
 from . import ir_attachment
 from . import discuss_channel
 from . import meta_conversation_import
+from . import meta_privacy_center
