@@ -165,8 +165,48 @@ Custom Audiences (§7)::
     sim.audience_ids(account["id"])
     sim.requests[-1].json_param("payload")   # exactly what the client sent
 
-Graph endpoints (version = first path segment, v21.0 … v27.0)
-==============================================================
+API versions (§1.2): a calendar on ``sim.clock``, Graph and Marketing API apart::
+
+    sim.versions        # oldest first: [{"version": "v21.0", "released":
+                        #   "2024-10-02", "graph_expires": "2027-01-21",
+                        #   "marketing_expires": "2025-09-09", "graph_live",
+                        #   "marketing_live", "deprecation", "dropped_fields"}, …]
+    sim.release_version("v28.0", released=clock.now() + 86400)  # 2500 until then
+    sim.expire_version("v21.0", api="graph", at="2027-01-21")   # default: now
+    sim.expire_version("v25.0", api="marketing")
+    sim.deprecate("v25.0", "v25.0 will be deprecated on 2027-02-23")  # None: off
+    sim.drop_field("v27.0", "Page", "link")   # or "page"; v27.0 and newer: 100
+    sim.change_endpoint("v27.0", "AdAccount", "customaudiences", method="GET")
+
+``release_version(version, released=None, *, graph_expires, marketing_expires)``,
+``expire_version(version, api="graph"|"marketing", at=None)`` and
+``deprecate(version, header_text)`` return that version's calendar entry;
+times are Unix times, dates (00:00 UTC), datetimes or ISO texts. Seeded from
+Meta's version pages: Graph v21.0 … v27.0 (v27.0 released 2026-11-04 for
+both APIs; Graph v21.0 expires 2027-01-21), Marketing v21.0-v24.0 expired
+(v24.0 on 2026-11-10), v25.0 expires 2027-02-23. ``sim.version_calendar``
+is the :class:`~meta_simulator.graph.VersionCalendar` behind it.
+
+* Graph: an expired version (or one older than the calendar) is served by
+  the next live one, ``facebook-api-version`` says which; unversioned calls
+  by the oldest live one. No warning header (Meta documents none for Graph).
+* Marketing API routes (ad accounts, Custom Audiences, datasets and their
+  CAPI ``/events``: node types in ``graph.MARKETING_NODES``, or a route
+  registered with ``marketing=True``): an expired Marketing version is
+  served by the next live Marketing version with ``X-Ad-Api-Version-Warning:
+  The call has been auto-upgraded to v25.0 as v24.0 has been deprecated``,
+  unless a version in between changed the endpoint (``change_endpoint``, or
+  ``drop_field`` on the node type for its own ``GET``): then 2635 "(#2635)
+  You are calling a deprecated version of the Ads API. Please update to the
+  latest version: v27.0.". ``deprecate`` text rides in the same header on
+  live versions.
+* ``drop_field``: from that version on (by the version that serves the
+  call), asking for the field answers 100 "(#100) Tried accessing
+  nonexisting field (link) on node type (Page)", nested ``{…}`` included;
+  among the default fields it is left out. Older versions still return it.
+
+Graph endpoints (version = first path segment, see ``sim.versions``)
+====================================================================
 
 ``GET debug_token``, ``GET|POST oauth/access_token`` (``client_credentials``,
 ``fb_exchange_token``, and the dialog's ``code`` + ``redirect_uri``), ``GET me``,
@@ -264,9 +304,18 @@ manages the Page), ``ig_account_id``, ``form_ids``, ``lead_ids``, ``app_id``,
 Deliberate deviations from Meta
 ===============================
 
-* Versions newer than the newest live one answer 2500 "Unknown path
-  components"; unversioned and expired versions are served by the oldest
-  live version (v21.0) as Meta does (``facebook-api-version`` header).
+* Versions newer than the newest known one, unknown minors and versions
+  released later on the clock (``release_version``) answer 2500 "Unknown
+  path components" (Meta's answer is not documented). The seeded versions
+  are served whatever the clock says (the test clock starts 2026-09-21,
+  before v27.0 shipped) so the next version can be tried early; versions
+  older than v21.0 count as expired (v20.0 really lived until 2026-09-24).
+  Unversioned calls use the oldest live version, not an App Dashboard
+  default; an expiry starts at 00:00 UTC of its day [U].
+* Marketing API: "the endpoint did not change" is what ``change_endpoint`` /
+  ``drop_field`` recorded (Meta's changelogs list it); a dropped field
+  marks only its node's own ``GET``. 2635's type and HTTP status
+  (``OAuthException``, 400) are [U]; no auto-upgrade opt-out switch.
 * ``limit`` is capped silently at 100 on every edge.
 * App tokens are exempt from ``appsecret_proof``; batch items reusing the
   batch token inherit its proof check; ``depends_on`` is not supported.
@@ -299,7 +348,13 @@ from . import payloads
 from .clock import Clock, FakeClock
 from .errors import GraphError
 from .faults import Faults, Throttle
-from .graph import CURRENT_VERSION, VERSIONS, RecordedRequest
+from .graph import (
+    CURRENT_VERSION,
+    VERSIONS,
+    ApiVersion,
+    RecordedRequest,
+    VersionCalendar,
+)
 from .simulator import CallbackConfig, MetaSimulator
 from .webhooks import (
     DEFAULT_TIME_SCALE,
@@ -311,6 +366,7 @@ from .webhooks import (
 )
 
 __all__ = [
+    "ApiVersion",
     "CURRENT_VERSION",
     "CallbackConfig",
     "Clock",
@@ -326,6 +382,7 @@ __all__ = [
     "Throttle",
     "Update",
     "VERSIONS",
+    "VersionCalendar",
     "WebhookSender",
     "payloads",
 ]

@@ -83,6 +83,20 @@ def nonexisting_field(name: str, node_type: str) -> GraphError:
     return GraphError(100, numbered(100, text))
 
 
+def deprecated_ads_version(latest: str) -> GraphError:
+    """A Marketing API call on an expired version whose endpoint changed
+    since (code 2635, §1.2); the text as Meta's 2024-04-16 blog quotes it,
+    the type and HTTP status are [U]."""
+    return GraphError(
+        2635,
+        numbered(
+            2635,
+            "You are calling a deprecated version of the Ads API. Please update "
+            f"to the latest version: {latest}.",
+        ),
+    )
+
+
 def invalid_param(text: str, subcode: int | None = None) -> GraphError:
     return GraphError(100, numbered(100, text), subcode=subcode)
 

@@ -5,9 +5,16 @@ forgets a field really does not get it here either.  Supported syntax:
 ``a,b``, nesting ``instagram_business_account{id,username}`` and modifiers
 ``messages.limit(10){message}`` (modifiers are parsed and handed to the
 field's builder; unknown ones are ignored like most of Meta's are).
+
+Fields a newer Graph version removed (``MetaSimulator.drop_field``, §1.2)
+are set for the call being answered with :func:`dropped_fields`: asked for,
+they are "nonexisting" like any unknown name; among the defaults they are
+left out.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from . import errors
@@ -32,6 +39,23 @@ class Ref(dict):
     def __init__(self, node_type: str, data: dict):
         super().__init__(data)
         self.node_type = node_type
+
+
+#: node type (internal name or label) -> (label, names removed at the served
+#: version); set per Graph call by :func:`dropped_fields`.
+_DROPPED: ContextVar[Mapping[str, tuple[str, frozenset]] | None] = ContextVar(
+    "meta_simulator_dropped_fields", default=None
+)
+
+
+@contextmanager
+def dropped_fields(mapping: Mapping[str, tuple[str, frozenset]] | None):
+    """Within the block, :func:`project` treats these fields as removed."""
+    token = _DROPPED.set(mapping or None)
+    try:
+        yield
+    finally:
+        _DROPPED.reset(token)
 
 
 def parse_fields(text: str | None) -> dict[str, FieldSel] | None:
@@ -118,10 +142,21 @@ def project(
     ``None`` values are left out, as Meta omits empty fields.  Values may be
     callables taking the sub-selection, for fields that are costly to build.
     Meta appends ``id`` after the requested fields when it was not asked.
+    A field the served version removed (:func:`dropped_fields`) is a
+    nonexisting one when asked for and is left out of the defaults.
     """
-    names = list(selection) if selection else list(default)
+    dropped = _DROPPED.get()
+    label, gone = dropped.get(node_type, (node_type, ())) if dropped else ("", ())
+    if selection:
+        names = list(selection)
+    else:
+        names = [name for name in default if name not in gone]
     out = {}
     for name in names:
+        if name in gone:
+            if strict:
+                raise errors.nonexisting_field(name, label)
+            continue
         if name not in full:
             if strict:
                 raise errors.nonexisting_field(name, node_type)

@@ -3,11 +3,14 @@
 Every Graph call — a top-level HTTP request or one item of a batch — goes
 through :meth:`GraphApp.execute`, in the order Meta applies its checks:
 
-1. version (first path segment, docs/meta-facts.md §1.2);
+1. version (first path segment, docs/meta-facts.md §1.2), against the
+   simulator's :class:`VersionCalendar` and its clock;
 2. transient fault draw (``faults.error_rate``, §9.1);
 3. token presence and validity (2500/104, 190 + subcode, §2.1, §9.1);
 4. ``appsecret_proof`` (§2.3);
 5. object resolution and access (100/33, 803), ``deny_object`` (10/200);
+   on a Marketing API route, the Marketing API's own calendar (2635 or an
+   auto-upgrade with ``X-Ad-Api-Version-Warning``, §1.2);
 6. throttle faults (4/17/32/613/800xx with usage headers at 100 %, §9.2);
 7. the route handler, which checks scopes and ``fields``.
 
@@ -21,21 +24,26 @@ endpoint is one decorated function in ``routes/<domain>.py``::
     def debug_token(call): ...
 """
 
+import datetime as dt
 import hashlib
 import hmac
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from . import errors
 from .faults import Throttle
-from .fields import parse_fields, project
+from .fields import dropped_fields, parse_fields, project
 from .models import APP, PAGE, USER
 from .server import Headers
 from .store import (
+    AD_ACCOUNT_NODE,
+    AUDIENCE_NODE,
+    DATASET_NODE,
     FORM_NODE,
     IG_NODE,
     LEAD_NODE,
@@ -46,19 +54,318 @@ from .store import (
 
 _logger = logging.getLogger("meta_simulator")
 
-#: Live Graph versions (§1.2; v27.0 only listed by the Marketing API page,
-#: accepted here so the client can be tested against the next version).
+#: The versions the simulator starts with (§1.2, §13): v27.0 shipped on
+#: 2026-11-04 for both APIs and is served whatever the clock says, so the
+#: client can be tested against the next version.
 VERSIONS = ("v21.0", "v22.0", "v23.0", "v24.0", "v25.0", "v26.0", "v27.0")
+#: The version the simulator's own links and dialog URLs use by default.
 CURRENT_VERSION = "v26.0"
 _VERSION_RE = re.compile(r"^v(\d+)\.(\d+)$")
 
 #: The time-stamped appsecret_proof is valid for 5 minutes (§2.3).
 PROOF_WINDOW_SECONDS = 300
 
+GRAPH_API = "graph"
+MARKETING_API = "marketing"
+#: Meta's header on a Marketing API call made with a version on its way out
+#: or auto-upgraded from an expired one (§1.2).
+VERSION_WARNING_HEADER = "X-Ad-Api-Version-Warning"
+#: Node types whose routes belong to the Marketing API (ad accounts, Custom
+#: Audiences, datasets and their Conversions API events, §1.2); a route
+#: registered with ``marketing=True``/``False`` overrides this.
+MARKETING_NODES = frozenset({AD_ACCOUNT_NODE, AUDIENCE_NODE, DATASET_NODE})
+
 
 def version_key(version: str) -> tuple[int, int]:
     match = _VERSION_RE.match(version)
     return (int(match.group(1)), int(match.group(2)))
+
+
+def to_timestamp(value) -> float:
+    """Unix time of a timestamp, a ``date`` (00:00 UTC), a ``datetime``
+    (naive = UTC) or an ISO 8601 text of either."""
+    if isinstance(value, bool):
+        raise TypeError(f"not a time: {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        value = (
+            dt.date.fromisoformat(text)
+            if len(text) == 10
+            else dt.datetime.fromisoformat(text)
+        )
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.timestamp()
+    if isinstance(value, dt.date):
+        return dt.datetime(
+            value.year, value.month, value.day, tzinfo=dt.UTC
+        ).timestamp()
+    raise TypeError(f"not a time: {value!r}")
+
+
+def iso_day(timestamp: float | None) -> str | None:
+    """``2026-11-04`` for a midnight (UTC), else ``2026-11-04T12:00:00+0000``."""
+    if timestamp is None:
+        return None
+    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    if moment.time() == dt.time(0):
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _label(node_type: str) -> str:
+    """The node type's label (``CustomAudience``) from either spelling."""
+    return NODE_LABELS.get(node_type, node_type)
+
+
+# --- the version calendar ----------------------------------------------------
+
+
+@dataclass
+class ApiVersion:
+    """One version in the calendar (Unix times; ``None``: not announced).
+
+    ``served_from`` is when the simulator starts serving it: ``None`` for the
+    seeded versions (always served), ``released`` for one added with
+    :meth:`VersionCalendar.release`.
+    """
+
+    name: str
+    released: float | None = None
+    graph_expires: float | None = None
+    marketing_expires: float | None = None
+    served_from: float | None = None
+    deprecation: str | None = None
+
+    def expires(self, api: str) -> float | None:
+        return self.graph_expires if api == GRAPH_API else self.marketing_expires
+
+    def live(self, api: str, now: float) -> bool:
+        if self.served_from is not None and now < self.served_from:
+            return False
+        expires = self.expires(api)
+        return expires is None or now < expires
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """A change a version made: a removed field or a changed endpoint."""
+
+    version: str
+    label: str
+    field: str | None = None
+    edge: str | None = None
+    method: str | None = None
+
+    def touches(self, method: str, label: str, edge: str | None) -> bool:
+        if label != self.label:
+            return False
+        if self.field is not None:
+            # a removed field changes the node's own read; edges listing the
+            # node type are marked with change_endpoint
+            return method == "GET" and not edge
+        if self.method is not None and self.method != method:
+            return False
+        return self.edge is None or self.edge == (edge or "")
+
+
+def _day(year: int, month: int, day: int) -> float:
+    return to_timestamp(dt.date(year, month, day))
+
+
+#: (version, released, Graph expiry, Marketing expiry) as Meta's version
+#: pages list them late 2026 (§1.2, §13); an expiry starts at 00:00 UTC [U].
+_SEED = (
+    ("v21.0", (2024, 10, 2), (2027, 1, 21), (2025, 9, 9)),
+    ("v22.0", (2025, 1, 21), (2027, 5, 20), (2026, 2, 19)),
+    ("v23.0", (2025, 5, 29), (2027, 10, 8), (2026, 6, 9)),
+    ("v24.0", (2025, 10, 8), (2028, 2, 18), (2026, 11, 10)),
+    ("v25.0", (2026, 2, 18), (2028, 7, 29), (2027, 2, 23)),
+    ("v26.0", (2026, 7, 29), None, None),
+    ("v27.0", (2026, 11, 4), None, None),
+)
+
+
+class VersionCalendar:
+    """The versions a simulator knows, their Graph and Marketing API
+    lifetimes against the simulator's clock, and what each one changed.
+
+    * A version older than every known one is expired for both APIs; one
+      newer than the newest known, a non-existent minor (``v26.1``) or one
+      not yet released is an unknown path (2500).
+    * Graph: an expired version is served by the next live one (§1.2).
+    * Marketing API routes: an expired version is served by the next live
+      Marketing version when no change lies between them, else 2635.
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._versions: dict[str, ApiVersion] = {}
+        self._changes: list[VersionChange] = []
+        for name, released, graph, marketing in _SEED:
+            self._versions[name] = ApiVersion(
+                name,
+                released=_day(*released),
+                graph_expires=_day(*graph) if graph else None,
+                marketing_expires=_day(*marketing) if marketing else None,
+            )
+
+    # reading -------------------------------------------------------------------
+
+    def __iter__(self):
+        with self._lock:
+            return iter(sorted(self._versions.values(), key=_entry_key))
+
+    def get(self, name: str) -> ApiVersion | None:
+        return self._versions.get(name)
+
+    def as_dicts(self) -> list[dict]:
+        """The calendar, oldest first, with ISO dates and today's status."""
+        now = self.clock.now()
+        return [
+            {
+                "version": entry.name,
+                "released": iso_day(entry.released),
+                "graph_expires": iso_day(entry.graph_expires),
+                "marketing_expires": iso_day(entry.marketing_expires),
+                "graph_live": entry.live(GRAPH_API, now),
+                "marketing_live": entry.live(MARKETING_API, now),
+                "deprecation": entry.deprecation,
+                "dropped_fields": sorted(
+                    f"{c.label}.{c.field}"
+                    for c in self._changes
+                    if c.version == entry.name and c.field
+                ),
+            }
+            for entry in self
+        ]
+
+    def status(self, name: str, api: str, now: float) -> str:
+        """``live``, ``expired`` or ``unknown`` (answered with 2500)."""
+        entry = self._versions.get(name)
+        if entry is not None:
+            if entry.live(api, now):
+                return "live"
+            if entry.served_from is not None and now < entry.served_from:
+                return "unknown"  # announced but not released yet
+            return "expired"
+        known = [version_key(v) for v in self._versions]
+        if known and version_key(name) < min(known):
+            return "expired"
+        return "unknown"
+
+    def live(self, api: str, now: float) -> list[str]:
+        return [entry.name for entry in self if entry.live(api, now)]
+
+    def next_live(self, name: str | None, api: str, now: float) -> str | None:
+        """The version serving ``name`` once expired: the oldest live one
+        newer than it (``None``: the oldest live one), else the oldest."""
+        live = self.live(api, now)
+        if name is not None:
+            newer = [v for v in live if version_key(v) > version_key(name)]
+            if newer:
+                return newer[0]
+        return live[0] if live else None
+
+    def newest_live(self, api: str, now: float) -> str | None:
+        live = self.live(api, now)
+        return live[-1] if live else None
+
+    def changed(self, method, node_type, edge, after: str, upto: str) -> bool:
+        """Whether a version in (``after``, ``upto``] changed this endpoint."""
+        low, high, label = version_key(after), version_key(upto), _label(node_type)
+        return any(
+            low < version_key(c.version) <= high and c.touches(method, label, edge)
+            for c in self._changes
+        )
+
+    def dropped(self, version: str | None) -> dict | None:
+        """Node type (both spellings) -> (label, fields removed at or before
+        ``version``), for :func:`~meta_simulator.fields.dropped_fields`."""
+        if version is None or not _VERSION_RE.match(version):
+            return None
+        key = version_key(version)
+        gone: dict[str, set] = {}
+        for change in self._changes:
+            if change.field and version_key(change.version) <= key:
+                gone.setdefault(change.label, set()).add(change.field)
+        if not gone:
+            return None
+        mapping = {label: (label, frozenset(names)) for label, names in gone.items()}
+        for node_type, label in NODE_LABELS.items():
+            if label in mapping:
+                mapping[node_type] = mapping[label]
+        return mapping
+
+    # changing ------------------------------------------------------------------
+
+    def _entry(self, name: str) -> ApiVersion:
+        if not isinstance(name, str) or not _VERSION_RE.match(name):
+            raise ValueError(f"{name!r} is not a Graph API version (vNN.N)")
+        entry = self._versions.get(name)
+        if entry is None:
+            entry = self._versions[name] = ApiVersion(name)
+        return entry
+
+    def release(
+        self, name, released=None, *, graph_expires=None, marketing_expires=None
+    ):
+        """Ship ``name``: served from ``released`` (default: now) on."""
+        with self._lock:
+            entry = self._entry(name)
+            when = self.clock.now() if released is None else to_timestamp(released)
+            entry.released = entry.served_from = when
+            if graph_expires is not None:
+                entry.graph_expires = to_timestamp(graph_expires)
+            if marketing_expires is not None:
+                entry.marketing_expires = to_timestamp(marketing_expires)
+            return entry
+
+    def expire(self, name, api: str = GRAPH_API, at=None):
+        """``api`` retires ``name`` at ``at`` (default: now); ``None`` again
+        with :meth:`unexpire`."""
+        if api not in (GRAPH_API, MARKETING_API):
+            raise ValueError(f"api must be {GRAPH_API!r} or {MARKETING_API!r}")
+        with self._lock:
+            entry = self._entry(name)
+            when = self.clock.now() if at is None else to_timestamp(at)
+            if api == GRAPH_API:
+                entry.graph_expires = when
+            else:
+                entry.marketing_expires = when
+            return entry
+
+    def deprecate(self, name, header_text: str | None):
+        with self._lock:
+            entry = self._entry(name)
+            entry.deprecation = header_text or None
+            return entry
+
+    def drop_field(self, name, node_type: str, field_name: str):
+        if not field_name or field_name == "id":
+            raise ValueError("a version cannot remove a node's id")
+        with self._lock:
+            self._entry(name)
+            self._changes.append(VersionChange(name, _label(node_type), field_name))
+
+    def change_endpoint(self, name, node_type, edge=None, method=None):
+        with self._lock:
+            self._entry(name)
+            change = VersionChange(
+                name,
+                _label(node_type),
+                edge=edge,
+                method=method.upper() if method else None,
+            )
+            self._changes.append(change)
+
+
+def _entry_key(entry: ApiVersion) -> tuple[int, int]:
+    return version_key(entry.name)
 
 
 def graph_json(obj) -> bytes:
@@ -76,6 +383,9 @@ class Route:
     auth: bool = True
     count: bool = True
     bucket: str | None = None
+    #: A Marketing API route (§1.2); ``None``: decided by the node type
+    #: (:data:`MARKETING_NODES`).
+    marketing: bool | None = None
 
 
 class Routes:
@@ -185,6 +495,8 @@ class Call:
         self.bucket: tuple[str, str] | None = None
         self.throttle = None
         self.scripted = None
+        #: Headers the answer carries whatever it is (version warnings).
+        self.answer_headers: dict = {}
         self._selection = _UNSET
 
     # parameters --------------------------------------------------------------
@@ -320,6 +632,7 @@ class GraphApp:
             "x-fb-trace-id": trace_id,
             "x-fb-request-id": trace_id,
             **sim.usage.headers(call.bucket, call.throttle, fallback_key=sim.app_id),
+            **call.answer_headers,
             **extra,
         }
         error_code = body["error"]["code"] if status != 200 else None
@@ -345,23 +658,68 @@ class GraphApp:
     # steps -------------------------------------------------------------------
 
     def _parse_version(self, call: Call) -> None:
-        """§1.2: versioned paths; expired → oldest live; unversioned → oldest live.
+        """§1.2: versioned paths; expired → the next live; unversioned →
+        the oldest live (the App Dashboard's default is not simulated).
 
-        A well-formed version newer than any live one (or a non-existent minor)
-        is answered with 2500 "Unknown path components" — our choice, Meta's
-        exact answer for future versions is not documented.
+        A well-formed version newer than any known one, a non-existent minor
+        or one not released yet (on the simulator's clock) is answered with
+        2500 "Unknown path components" — our choice, Meta's exact answer for
+        future versions is not documented.
         """
+        calendar = self.sim.version_calendar
+        now = self.sim.clock.now()
         segments = [part for part in call.path.split("/") if part]
-        call.served_version = VERSIONS[0]
+        call.served_version = calendar.next_live(None, GRAPH_API, now)
         if segments and _VERSION_RE.match(segments[0]):
             requested = segments.pop(0)
             call.version = requested
-            if requested in VERSIONS:
+            status = calendar.status(requested, GRAPH_API, now)
+            if status == "live":
                 call.served_version = requested
-            elif version_key(requested) > version_key(VERSIONS[0]):
+            elif status == "expired":
+                call.served_version = calendar.next_live(requested, GRAPH_API, now)
+            else:
                 call.served_version = CURRENT_VERSION
                 raise errors.unknown_path("/" + "/".join([requested, *segments]))
+        if call.served_version is None:  # every version retired by a test
+            call.served_version = CURRENT_VERSION
+            raise errors.unknown_path(call.path)
         call.segments = segments
+
+    def _marketing_version(self, call: Call) -> None:
+        """§1.2: the Marketing API keeps a version only ~90 days after the
+        next one ships. On an expired one Meta auto-upgrades the call to the
+        next live version when the endpoint did not change in between
+        (``X-Ad-Api-Version-Warning``), else answers 2635. A live version
+        that ``deprecate`` marked carries that text in the same header."""
+        calendar = self.sim.version_calendar
+        now = self.sim.clock.now()
+        used = call.served_version
+        asked = call.version or used
+        if calendar.status(used, MARKETING_API, now) == "live":
+            entry = calendar.get(asked) or calendar.get(used)
+            if entry is not None and entry.deprecation:
+                call.answer_headers[VERSION_WARNING_HEADER] = entry.deprecation
+            return
+        target = calendar.next_live(used, MARKETING_API, now)
+        if (
+            target is None
+            or version_key(target) <= version_key(used)
+            or calendar.changed(call.method, call.node_type, call.edge, used, target)
+        ):
+            latest = calendar.newest_live(MARKETING_API, now) or CURRENT_VERSION
+            raise errors.deprecated_ads_version(latest)
+        call.served_version = target
+        call.answer_headers[VERSION_WARNING_HEADER] = (
+            f"The call has been auto-upgraded to {target} as {asked} has been "
+            "deprecated"
+        )
+
+    def _run(self, call: Call, route: Route):
+        """The handler, with the fields the served version removed."""
+        dropped = self.sim.version_calendar.dropped(call.served_version)
+        with dropped_fields(dropped):
+            return route.handler(call)
 
     def _dispatch(self, call: Call, verified_token: str | None):
         segments = call.segments
@@ -371,7 +729,7 @@ class GraphApp:
             if route.auth:
                 self._authenticate(call, verified_token, me=False)
             self._apply_throttle(call)
-            return route.handler(call)
+            return self._run(call, route)
         if not segments:
             raise errors.unknown_path("/")
         if len(segments) > 2:
@@ -396,6 +754,11 @@ class GraphApp:
                 raise errors.nonexisting_field(call.edge, NODE_LABELS[call.node_type])
             raise errors.unknown_object(call.method, ref)
         call.route = route
+        marketing = route.marketing
+        if marketing is None:
+            marketing = call.node_type in MARKETING_NODES
+        if marketing:
+            self._marketing_version(call)
         if page_id:
             call.bucket = (page_id, route.bucket or _bucket_type(call))
         elif route.bucket:
@@ -404,7 +767,7 @@ class GraphApp:
             if account:
                 call.bucket = (account.removeprefix("act_"), route.bucket)
         self._apply_throttle(call)
-        return route.handler(call)
+        return self._run(call, route)
 
     def _authenticate(self, call: Call, verified_token: str | None, me: bool):
         if not call.token_value:

@@ -24,7 +24,14 @@ from . import (  # noqa: F401  (routes register)
 from .clock import Clock
 from .fakedata import LeadFaker, ascii_slug, default_questions
 from .faults import Faults
-from .graph import CURRENT_VERSION, GraphApp, RecordedRequest, graph_json
+from .graph import (
+    CURRENT_VERSION,
+    GRAPH_API,
+    GraphApp,
+    RecordedRequest,
+    VersionCalendar,
+    graph_json,
+)
 from .ids import IdFactory
 from .models import (
     ADMIN_TASKS,
@@ -117,6 +124,8 @@ class MetaSimulator:
         self.store = Store(self.app_id, app_secret, app_name)
         self.faults = Faults(self.ids, self.clock)
         self.usage = UsageMeter(self.clock)
+        #: Graph and Marketing API versions on ``clock`` (§1.2).
+        self.version_calendar = VersionCalendar(self.clock)
         self.graph = GraphApp(self)
         self.webhooks = WebhookSender(
             app_secret, rng=self.ids.rng("webhooks"), on_disable=self._on_disabled
@@ -215,6 +224,63 @@ class MetaSimulator:
     @buc_call_budget.setter
     def buc_call_budget(self, value: int) -> None:
         self.usage.buc_budget = int(value)
+
+    # --- API versions (§1.2) --------------------------------------------------
+
+    @property
+    def versions(self) -> list[dict]:
+        """The version calendar, oldest first: ``version``, ``released``,
+        ``graph_expires``, ``marketing_expires`` (ISO dates, ``None`` when not
+        announced), ``graph_live``/``marketing_live`` (on :attr:`clock`),
+        ``deprecation`` and ``dropped_fields`` (``Label.field``)."""
+        return self.version_calendar.as_dicts()
+
+    def release_version(
+        self, version: str, released=None, *, graph_expires=None, marketing_expires=None
+    ) -> dict:
+        """Ship ``version`` (``v28.0``): served from ``released`` (a Unix
+        time, a date, a datetime or ISO text; default now) on, before that an
+        unknown path (2500). Meta announces the predecessors' expiries
+        separately: :meth:`expire_version`."""
+        self.version_calendar.release(
+            version,
+            released,
+            graph_expires=graph_expires,
+            marketing_expires=marketing_expires,
+        )
+        return self._version_info(version)
+
+    def expire_version(self, version: str, api: str = GRAPH_API, at=None) -> dict:
+        """``api`` (``"graph"`` or ``"marketing"``) retires ``version`` at
+        ``at`` (default now). Graph then serves it with the next live
+        version; Marketing API routes auto-upgrade it or answer 2635."""
+        self.version_calendar.expire(version, api, at)
+        return self._version_info(version)
+
+    def deprecate(self, version: str, header_text: str | None) -> dict:
+        """Marketing API calls made with ``version`` carry
+        ``X-Ad-Api-Version-Warning: header_text`` (``None`` stops it). Graph
+        routes carry nothing: Meta documents no such header for them."""
+        self.version_calendar.deprecate(version, header_text)
+        return self._version_info(version)
+
+    def drop_field(self, version: str, node_type: str, field: str) -> None:
+        """From ``version`` on, ``field`` of ``node_type`` (``"ad_account"``
+        or its label ``"AdAccount"``) does not exist: asked for, it answers
+        100 "Tried accessing nonexisting field"; older versions return it."""
+        self.version_calendar.drop_field(version, node_type, field)
+
+    def change_endpoint(
+        self, version: str, node_type: str, edge: str | None = None, method=None
+    ) -> None:
+        """``version`` changed this endpoint (``edge`` ``None``: every one of
+        the node type, ``""``: the node itself; ``method`` ``None``: every
+        method): an expired Marketing version is not auto-upgraded across
+        it (2635)."""
+        self.version_calendar.change_endpoint(version, node_type, edge, method)
+
+    def _version_info(self, version: str) -> dict:
+        return next(v for v in self.versions if v["version"] == version)
 
     # --- request log ---------------------------------------------------------
 
