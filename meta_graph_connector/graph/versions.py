@@ -43,18 +43,17 @@ class Version:
         return self.graph_expires if api == GRAPH else self.marketing_expires
 
 
-#: The calendar as Meta published it (late 2026), newest first. Marketing
-#: v21.0–v23.0 expired before v24.0 (2026-11-10); their exact dates are not
-#: on Meta's page any more: v24.0's is used as an upper bound.
+#: The calendar as Meta published it (late 2026), newest first
+#: (docs/meta-facts.md §1.2).
 CALENDAR = (
     Version("v27.0", date(2026, 11, 4)),
     Version("v26.0", date(2026, 7, 29)),
     Version("v25.0", date(2026, 2, 18), date(2028, 7, 29), date(2027, 2, 23)),
     Version("v24.0", date(2025, 10, 8), date(2028, 2, 18), date(2026, 11, 10)),
-    Version("v23.0", date(2025, 5, 29), date(2027, 10, 8), date(2026, 11, 10)),
-    Version("v22.0", date(2025, 1, 21), date(2027, 5, 20), date(2026, 11, 10)),
-    Version("v21.0", date(2024, 10, 2), date(2027, 1, 21), date(2026, 11, 10)),
-    Version("v20.0", date(2024, 5, 21), date(2026, 9, 24), date(2026, 11, 10)),
+    Version("v23.0", date(2025, 5, 29), date(2027, 10, 8), date(2026, 6, 9)),
+    Version("v22.0", date(2025, 1, 21), date(2027, 5, 20), date(2026, 2, 19)),
+    Version("v21.0", date(2024, 10, 2), date(2027, 1, 21), date(2025, 9, 9)),
+    Version("v20.0", date(2024, 5, 21), date(2026, 9, 24), date(2025, 5, 6)),
 )
 
 

@@ -70,6 +70,48 @@ class TestApiVersions(MetaTransactionCase):
             self.env["meta.connection"]._cron_check_health()
         self.assertEqual(len(self.warnings()), 1)
 
+    def test_trying_the_next_version_reports_what_changes_and_switches_nothing(self):
+        self.connection.api_version = "v26.0"
+        self.simulator.drop_field("v27.0", "page", "instagram_business_account")
+        admin = self.connection.with_user(self.meta_admin)
+        admin.action_try_next_version()
+        self.assertEqual(self.connection.api_version, "v26.0", "nothing switched")
+        self.assertEqual(self.connection.api_version_trial_version, "v27.0")
+        self.assertFalse(self.connection.api_version_trial_ok)
+        report = str(self.connection.api_version_trial_html)
+        self.assertIn("instagram_business_account", report)
+        self.assertIn(self.page.name, report)
+        versions_called = {r.version for r in self.simulator.requests}
+        self.assertLessEqual({"v26.0", "v27.0"}, versions_called)
+        # one click to switch, one to come back
+        admin.action_switch_version()
+        self.assertEqual(self.connection.api_version, "v27.0")
+        self.assertEqual(self.connection.api_version_previous, "v26.0")
+        self.connection._meta_call(lambda client: client.get("me"))
+        self.assertEqual(self.simulator.requests[-1].version, "v27.0")
+        admin.action_switch_back()
+        self.assertEqual(self.connection.api_version, "v26.0")
+        self.assertIn("switched", str(self.connection.message_ids[0].body))
+
+    def test_a_version_with_nothing_changed_says_so(self):
+        self.connection.api_version = "v26.0"
+        self.connection.with_user(self.meta_admin).action_try_next_version()
+        self.assertTrue(self.connection.api_version_trial_ok)
+        self.assertIn("unchanged", str(self.connection.api_version_trial_html))
+
+    def test_meta_deprecation_headers_are_told_once(self):
+        account = self.connect_ad_account()
+        self.simulator.deprecate("v26.0", "v26.0 will stop working; upgrade to v27.0")
+        for _attempt in range(2):
+            self.connection._meta_call(
+                lambda client: client.get(account.external_id, {"fields": "id"})
+            )
+        told = self.connection.message_ids.filtered(
+            lambda m: m.subject and "warns about the API version" in m.subject
+        )
+        self.assertEqual(len(told), 1)
+        self.assertIn("upgrade to v27.0", str(told.body))
+
     def test_only_meta_administrators_try_or_switch(self):
         for action in (
             "action_try_next_version",
