@@ -627,7 +627,7 @@ class MetaConnection(models.Model):
             )
             % (
                 self.env._("Asset"),
-                self.env._("Read"),
+                self.env._("What Odoo reads"),
                 self.env._("At the next version"),
                 Markup("").join(rows),
             )

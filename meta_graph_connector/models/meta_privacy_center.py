@@ -81,6 +81,13 @@ class MetaPrivacyCenter(models.TransientModel):
     record_file = fields.Binary(string="Processing Record", readonly=True)
     record_filename = fields.Char(readonly=True)
 
+    @api.depends("company_id")
+    def _compute_display_name(self):
+        for center in self:
+            center.display_name = self.env._(
+                "Privacy Centre: %(company)s", company=center.company_id.name
+            )
+
     @api.model
     def _meta_check_privacy_admin(self):
         # the screen and its texts are for the Meta administrators only
