@@ -249,13 +249,16 @@ class MetaPrivacyCenter(models.TransientModel):
             (self.env._("Meta data deletion requests"), request_states[state], count)
             for state, count in Request._read_group([], ["state"], ["__count"])
         ]
-        rows.append(
+        Suppression = self.env["meta.suppression"].sudo()
+        reasons = dict(Suppression._fields["reason"]._description_selection(self.env))
+        rows += [
             (
                 self.env._("Suppression list (never sent to Meta again)"),
-                "",
-                self.env["meta.suppression"].sudo().search_count([]),
+                reasons.get(reason, reason),
+                count,
             )
-        )
+            for reason, count in Suppression._read_group([], ["reason"], ["__count"])
+        ] or [(self.env._("Suppression list (never sent to Meta again)"), "", 0)]
         return self._meta_table(
             (self.env._("What"), self.env._("State"), self.env._("Records")), rows
         )

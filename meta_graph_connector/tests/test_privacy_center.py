@@ -56,6 +56,10 @@ class TestPrivacyCenter(MetaTransactionCase):
         self.assertIn("Lead Ads", str(center.inventory_html))
         self.assertIn("SHA-256", str(center.transfers_html))
         self.assertIn("Suppression", str(center.consent_html))
+        partner = self.env["res.partner"].create({"name": "Silinen", "email": "s@x.tr"})
+        self.env["meta.suppression"]._meta_suppress(partner, "erasure")
+        center = self.Center.create({})
+        self.assertIn("Erasure", str(center.consent_html))
 
     def test_the_processing_record_lists_what_why_where_how_long(self):
         center = self.Center.create({})
