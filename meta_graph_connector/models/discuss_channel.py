@@ -331,6 +331,20 @@ class DiscussChannel(models.Model):
             raise AccessError(self.env._("Only salespeople answer conversations."))
 
     def write(self, vals):
+        if vals.get("meta_agent_id") and not self.env.su:
+            # reassigning makes someone a member: only a salesperson who sees
+            # the conversation does it, and only to an agent of its company
+            agent = self.env["res.users"].browse(vals["meta_agent_id"])
+            for channel in self.filtered(lambda c: c.channel_type == "meta"):
+                channel._meta_check_agent()
+                if agent.share or channel.meta_company_id not in agent.company_ids:
+                    raise UserError(
+                        self.env._(
+                            "%(agent)s cannot answer this conversation: not an "
+                            "employee of its company.",
+                            agent=agent.name,
+                        )
+                    )
         result = super().write(vals)
         if vals.get("meta_agent_id"):
             # reassigned from the form: the new agent joins, history stays

@@ -685,6 +685,30 @@ class TestInboxAccess(InboxCase):
             channel,
         )
 
+    def test_only_a_salesperson_reassigns_and_only_to_an_employee(self):
+        self.write_in("Merhaba")
+        channel = self.conversation()
+        employee = new_test_user(
+            self.env, login="meta_employee", groups="base.group_user", name="Çalışan"
+        )
+        channel.sudo().add_members(partner_ids=employee.partner_id.ids)
+        with self.assertRaises(AccessError):
+            channel.with_user(employee).write({"meta_agent_id": employee.id})
+        portal = new_test_user(
+            self.env, login="meta_portal_agent", groups="base.group_portal", name="P"
+        )
+        with self.assertRaisesRegex(UserError, "not an employee"):
+            channel.with_user(self.salesman).write({"meta_agent_id": portal.id})
+        self.assertNotIn(portal.partner_id, channel.channel_member_ids.partner_id)
+        mate = new_test_user(
+            self.env,
+            login="meta_mate_2",
+            groups="sales_team.group_sale_salesman",
+            name="Takım Arkadaşı",
+        )
+        channel.with_user(self.salesman).write({"meta_agent_id": mate.id})
+        self.assertIn(mate.partner_id, channel.channel_member_ids.partner_id)
+
     def test_a_portal_customer_never_reads_nor_writes_the_conversation(self):
         self.write_in("Merhaba")
         channel = self.conversation()
