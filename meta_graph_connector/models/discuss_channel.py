@@ -246,6 +246,8 @@ class DiscussChannel(models.Model):
             # sudo: ir.attachment - the size and type of the agent's own upload
             self._meta_check_attachment(attachment)
         message = super().message_post(**kwargs)
+        # sudo: mail.message - its delivery state and the outbox items are the
+        # system's; the agent's right to post was checked above
         message.sudo()._meta_queue_send(self, rule, text, attachments)
         return message
 
@@ -305,6 +307,8 @@ class DiscussChannel(models.Model):
             team = channel.meta_team_id
             agent = agent or channel._meta_pick_agent(team)
             users = agent or team.member_ids or team.user_id
+            # sudo: discuss.channel - the system assigns (a salesperson's
+            # "Take It" was checked by _meta_check_agent)
             channel.sudo().meta_agent_id = agent
             partners = users.partner_id - channel.channel_member_ids.partner_id
             if partners:
@@ -351,6 +355,8 @@ class DiscussChannel(models.Model):
             agent = self.env["res.users"].browse(vals["meta_agent_id"])
             for channel in self.filtered(lambda c: c.channel_type == "meta"):
                 if agent.partner_id not in channel.channel_member_ids.partner_id:
+                    # sudo: discuss.channel - the new agent joins; who may
+                    # reassign, and to whom, was checked above
                     channel.sudo().add_members(
                         partner_ids=agent.partner_id.ids, post_joined_message=False
                     )
@@ -365,6 +371,7 @@ class DiscussChannel(models.Model):
         self._meta_check_agent()
         if not self.env["crm.lead"].has_access("create"):
             raise AccessError(self.env._("You cannot create leads."))
+        # sudo: mail.message - the transcript of a conversation the user sees
         messages = (
             self.sudo()
             .message_ids.filtered(lambda m: m.message_type == "comment")
@@ -519,6 +526,7 @@ class DiscussChannel(models.Model):
                     )
                 )
         except IntegrityError:
+            # sudo: discuss.channel - the conversation another worker opened
             channel = self.sudo().search(domain, limit=1)
             if not channel:
                 raise TransientError(
@@ -565,6 +573,7 @@ class DiscussChannel(models.Model):
     def _meta_message_by_mid(self, mid):
         if not mid:
             return self.env["mail.message"]
+        # sudo: mail.message - the system finds Meta's message by its id
         return (
             self.env["mail.message"]
             .sudo()
@@ -590,6 +599,7 @@ class DiscussChannel(models.Model):
         elif ad_id and ad_id != self.meta_ad_id:
             vals["meta_ad_id"] = ad_id
         if vals:
+            # sudo: discuss.channel - the window's times are the system's
             self.sudo().write(vals)
 
     def _meta_on_message(self, event):
@@ -622,6 +632,7 @@ class DiscussChannel(models.Model):
         if event.metadata.startswith(METADATA_PREFIX):
             message_id = event.metadata[len(METADATA_PREFIX) :].split(":", 1)[0]
             if message_id.isdigit():
+                # sudo: mail.message - our own message, named by its echo
                 ours = (
                     self.env["mail.message"]
                     .sudo()
@@ -664,6 +675,7 @@ class DiscussChannel(models.Model):
         self._meta_inbound_seen(event.timestamp, event.ad_id)
         if not event.ad_id:
             return self.env._("Came back through a link.")
+        # sudo: discuss.channel - the system's note in the conversation
         self.sudo().message_post(
             body=self.env._(
                 "The customer came back through the ad %(ad)s.", ad=event.ad_id
@@ -696,6 +708,7 @@ class DiscussChannel(models.Model):
         return None
 
     def _meta_mark_outbound(self, until, state, from_states):
+        # sudo: mail.message - receipts move the business's messages' states
         messages = (
             self.env["mail.message"]
             .sudo()
@@ -716,6 +729,7 @@ class DiscussChannel(models.Model):
             return self.env._("A reaction to a message Odoo does not have.")
         # one reaction per person and message at Meta: a new one replaces
         # theirs, "unreact" (which may not say which) removes it
+        # sudo: mail.message.reaction - the customer's own reactions
         for previous in message.sudo().reaction_ids.filtered(
             lambda r: r.partner_id == self.meta_partner_id
         ):
@@ -800,6 +814,7 @@ class DiscussChannel(models.Model):
             lines.append(Markup("<i>%s</i>") % note)
         if lines:
             body += Markup("<br/>").join(Markup("<p>%s</p>") % line for line in lines)
+        # sudo: discuss.channel - the system files what Meta reported
         message = (
             self.sudo()
             .with_context(meta_from_meta=True)

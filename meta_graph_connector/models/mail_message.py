@@ -109,6 +109,7 @@ class MailMessage(models.Model):
     def _meta_outbox_failed(self, item, reason):
         if "code 10/2018300" in str(reason):
             # Conversation Routing gave the thread to another app meanwhile
+            # sudo: discuss.channel - the system records who owns the thread
             self.env["discuss.channel"].browse(self.res_id).sudo().meta_standby = True
         self.write(
             {
@@ -176,7 +177,8 @@ class MailMessage(models.Model):
     def _meta_erase_content(self, words):
         """Keep the message's metadata, drop what it said (a deletion by the
         customer, or the retention period)."""
-        # sudo: ir.attachment - the files of an erased message go with it
+        # sudo: ir.attachment, mail.message - the system erases: the files of
+        # an erased message go with it, its author and date stay
         self.sudo().attachment_ids.unlink()
         self.sudo().write(
             {"body": Markup("<p><i>%s</i></p>") % words, "meta_erased": True}
