@@ -31,6 +31,7 @@ import requests
 
 from . import const
 from .errors import (
+    AppError,
     GraphError,
     InvalidRequestError,
     MissingPermissionError,
@@ -38,6 +39,7 @@ from .errors import (
     RateLimitError,
     TokenError,
     TransientError,
+    UnavailableObjectError,
     UnknownGraphError,
 )
 from .redact import SECRET_PARAMS, install_filter, scrub_url
@@ -97,8 +99,13 @@ def error_from_body(body, *, http_status=None, headers=None, path=None):
     message = str(error.get("message") or "Graph API error")
     if code in const.TOKEN_ERROR_CODES:
         return TokenError(message, **kwargs)
-    if (code, subcode) in const.MESSAGE_REFUSED_SUBCODES:
-        return InvalidRequestError(message, **kwargs)
+    if (
+        code,
+        subcode,
+    ) in const.MESSAGE_REFUSED_SUBCODES or code in const.OBJECT_ERROR_CODES:
+        return UnavailableObjectError(message, **kwargs)
+    if code in const.APP_ERROR_CODES:
+        return AppError(message, **kwargs)
     if code in const.PERMISSION_ERROR_CODES:
         return MissingPermissionError(message, **kwargs)
     if code in const.RATE_LIMIT_CODES:

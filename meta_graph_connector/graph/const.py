@@ -85,6 +85,24 @@ FEATURE_SCOPES = {
     "audiences": ("ads_management",),
 }
 
+#: The features a connection can be used for, Pages' ones first.
+FEATURES = ("lead_ads", "page_comments", "messenger", "instagram", "audiences")
+PAGE_FEATURES = ("lead_ads", "page_comments", "messenger", "instagram")
+#: The permissions that show a token was granted for a feature (none of
+#: them serves another feature): a connection made without saying its
+#: features is taken to be used for those its token was granted.
+FEATURE_KEY_SCOPES = {
+    "lead_ads": ("leads_retrieval",),
+    "page_comments": ("pages_read_user_content", "pages_manage_engagement"),
+    "messenger": ("pages_messaging",),
+    "instagram": (
+        "instagram_basic",
+        "instagram_manage_comments",
+        "instagram_manage_messages",
+    ),
+    "audiences": ("ads_management",),
+}
+
 # Error codes (§9.1). Classification lives in errors.py/client.py; the sets
 # are here so the simulator-facing tests and the docs cite one list.
 TOKEN_ERROR_CODES = frozenset({190, 102})
@@ -93,6 +111,14 @@ TOKEN_ERROR_CODES = frozenset({190, 102})
 #: under Conversation Routing): code 10 though no permission is missing, so
 #: the message fails and nothing waits for a reconnection (§6.1, §6.2).
 MESSAGE_REFUSED_SUBCODES = frozenset({(10, 2018278), (10, 2534022), (10, 2018300)})
+#: Errors about one object that Meta answers with a permission code or a
+#: code of its own: 230 "user consent is required to access user profile"
+#: (the User Profile APIs, for a person who never messaged the account) and
+#: 551 "this person isn't available right now" (Send API) (§6.2).
+OBJECT_ERROR_CODES = frozenset({230, 551})
+#: Code 3 "API Method": the app lacks a capability or permission Meta grants
+#: apps, not the token (§9.1).
+APP_ERROR_CODES = frozenset({3})
 PERMISSION_ERROR_CODES = frozenset({10, *range(200, 300)})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80100)})
 TRANSIENT_CODES = frozenset({1, 2})

@@ -13,9 +13,29 @@ changes with locale and over time).  Callers decide what to do from the class:
   the token): retrying cannot help either;
 * :class:`UnknownGraphError` – anything else Meta answered.
 
+Each class also says what the error *concerns* (:attr:`GraphError.scope`),
+which decides whom it may stop: an error about one object (a profile Meta
+will not give, a deleted comment) fails that object's work and nothing else;
+only the token (:data:`TOKEN`) and the app (:data:`APP`) concern a whole
+connection. A permission refusal (:data:`PERMISSION`) is a suspicion, not a
+verdict: Meta refuses many single objects with codes 10 and 200–299, so only
+Meta's own account of the token (``debug_token``) confirms that a
+permission is gone.
+
 None of these exception texts ever contains a token: they are built from
 Meta's message, which never echoes credentials, and from a scrubbed path.
 """
+
+#: What an error concerns (:attr:`GraphError.scope`).
+OBJECT = "object"  # this one object: not found, deleted, not given to us
+REQUEST = "request"  # this request: fixing it is needed, the rest goes on
+PERMISSION = "permission"  # maybe a permission of a feature: to be confirmed
+TOKEN = "token"  # the token: nothing works with it any more
+APP = "app"  # the app itself lacks a capability Meta grants apps
+THROTTLE = "throttle"  # Meta asks to slow down
+TRANSIENT = "transient"  # Meta or the network failed this time
+#: The scopes that change a connection's state as soon as they are seen.
+CONNECTION_SCOPES = frozenset({TOKEN, APP})
 
 
 class MetaError(Exception):
@@ -39,6 +59,8 @@ class GraphError(MetaError):
 
     #: should a caller try the same request again later?
     retryable = False
+    #: what the error concerns (see the module's docstring)
+    scope = REQUEST
 
     def __init__(
         self,
@@ -83,9 +105,26 @@ class GraphError(MetaError):
 class TokenError(GraphError):
     """Code 190: the access token is invalid, expired or revoked."""
 
+    scope = TOKEN
+
+
+class AppError(GraphError):
+    """Code 3: the app lacks the capability or permission for this call
+    (Meta's "API Method" error): no token of any connection can fix it,
+    only the app's configuration or App Review can."""
+
+    scope = APP
+
 
 class MissingPermissionError(GraphError):
-    """Codes 10 and 200–299: a permission or Page task is missing."""
+    """Codes 10 and 200–299: a permission or Page task may be missing.
+
+    Meta answers these codes for a single object too (a person's profile
+    without their consent, a comment the Page may not touch): the
+    connection's state changes only once ``debug_token`` confirms that a
+    permission its features need is gone."""
+
+    scope = PERMISSION
 
 
 class RateLimitError(GraphError):
@@ -96,6 +135,7 @@ class RateLimitError(GraphError):
     """
 
     retryable = True
+    scope = THROTTLE
 
     def __init__(self, message, *, retry_after=None, **kwargs):
         super().__init__(message, **kwargs)
@@ -106,6 +146,7 @@ class TransientError(GraphError):
     """Codes 1, 2, ``is_transient``, HTTP 5xx, timeouts, connection failures."""
 
     retryable = True
+    scope = TRANSIENT
     #: True when the request may have reached Meta (read timeout): a
     #: non-idempotent call must then not be sent again blindly.
     maybe_processed = False
@@ -117,6 +158,18 @@ class InvalidRequestError(GraphError):
 
 class NotFoundError(InvalidRequestError):
     """Code 803, or 100 with subcode 33: no such object for this token."""
+
+    scope = OBJECT
+
+
+class UnavailableObjectError(InvalidRequestError):
+    """Meta will not give or reach this one object, though the token and
+    its permissions are fine: a person's profile they did not consent to
+    share (230), a person who cannot be messaged (551), a conversation
+    whose window is closed or that another app controls (10/2018278,
+    10/2534022, 10/2018300)."""
+
+    scope = OBJECT
 
 
 class UnknownGraphError(GraphError):

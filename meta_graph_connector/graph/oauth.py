@@ -86,6 +86,33 @@ def login_scopes(features):
     return tuple(scopes)
 
 
+def needed_scopes(features):
+    """The permissions a connection used for ``features`` cannot work
+    without: each feature's own, and the Pages' ones when a feature works
+    on Pages (an audiences-only connection needs no Page permission). The
+    business permission stays optional: without it, only the assets the
+    token reaches directly are listed."""
+    scopes = []
+    wanted = [f for f in const.FEATURES if f in set(features)]
+    if any(feature in const.PAGE_FEATURES for feature in wanted):
+        wanted.insert(0, "pages")
+    for feature in wanted:
+        for scope in const.FEATURE_SCOPES[feature]:
+            if scope not in scopes:
+                scopes.append(scope)
+    return tuple(scopes)
+
+
+def features_granted(scopes):
+    """The features a token was granted, read from its permissions."""
+    granted = set(scopes or ())
+    return tuple(
+        feature
+        for feature in const.FEATURES
+        if granted & set(const.FEATURE_KEY_SCOPES[feature])
+    )
+
+
 def dialog_url(
     *,
     graph_base_url,

@@ -5,13 +5,16 @@ import json
 import pytest
 
 from graph.client import appsecret_proof, error_from_body, scrub_url
+from graph import errors
 from graph.errors import (
+    AppError,
     InvalidRequestError,
     MissingPermissionError,
     NotFoundError,
     RateLimitError,
     TokenError,
     TransientError,
+    UnavailableObjectError,
     UnknownGraphError,
 )
 from graph.usage import Usage
@@ -37,9 +40,13 @@ def _body(code, subcode=None, transient=None, message="(#x) something"):
         (102, None, 400, TokenError),
         (10, None, 400, MissingPermissionError),
         # outside the messaging window: the message fails, nothing to repair
-        (10, 2018278, 400, InvalidRequestError),
-        (10, 2534022, 403, InvalidRequestError),
-        (10, 2018300, 400, InvalidRequestError),  # another app owns the thread
+        (10, 2018278, 400, UnavailableObjectError),
+        (10, 2534022, 403, UnavailableObjectError),
+        (10, 2018300, 400, UnavailableObjectError),  # another app owns the thread
+        # a profile the person did not consent to share: that person only
+        (230, None, 400, UnavailableObjectError),
+        (551, 1545041, 400, UnavailableObjectError),  # person unavailable
+        (3, None, 400, AppError),
         (10, 1893063, 400, MissingPermissionError),  # Page restricted
         (200, None, 403, MissingPermissionError),
         (299, None, 400, MissingPermissionError),
@@ -66,6 +73,42 @@ def test_error_classification_by_code(code, subcode, status, expected):
     assert error.code == code
     assert error.subcode == subcode
     assert error.fbtrace_id == "AbC"
+
+
+@pytest.mark.parametrize(
+    ("code", "subcode", "status", "scope"),
+    [
+        (190, 460, 400, errors.TOKEN),
+        (102, None, 400, errors.TOKEN),
+        (3, None, 400, errors.APP),
+        (10, None, 400, errors.PERMISSION),
+        (200, None, 403, errors.PERMISSION),
+        (230, None, 400, errors.OBJECT),
+        (551, None, 400, errors.OBJECT),
+        (10, 2018278, 400, errors.OBJECT),
+        (100, 33, 400, errors.OBJECT),
+        (803, None, 400, errors.OBJECT),
+        (100, None, 400, errors.REQUEST),
+        (4, None, 400, errors.THROTTLE),
+        (613, None, 400, errors.THROTTLE),
+        (2, None, 503, errors.TRANSIENT),
+    ],
+)
+def test_every_error_says_what_it_concerns(code, subcode, status, scope):
+    error = error_from_body(_body(code, subcode), http_status=status)
+    assert error.scope == scope
+    # only the token and the app concern a whole connection
+    assert (scope in errors.CONNECTION_SCOPES) == (scope in (errors.TOKEN, errors.APP))
+
+
+def test_a_profile_meta_will_not_give_is_never_a_missing_permission():
+    """Meta's 230 on an Instagram profile lookup is about one person: it
+    must not read as a permission the connection lacks."""
+    error = error_from_body(
+        _body(230, message="(#230) User consent is required to access user profile")
+    )
+    assert not isinstance(error, MissingPermissionError)
+    assert error.scope == errors.OBJECT
 
 
 def test_is_transient_flag_wins_over_code():

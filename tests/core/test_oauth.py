@@ -103,6 +103,32 @@ def test_scopes_follow_the_features():
     assert len(both) == len(set(both))
 
 
+def test_a_connection_needs_the_permissions_of_the_features_it_is_used_for():
+    # comments and Messenger, no Lead Ads: leads_retrieval is not needed
+    needed = oauth.needed_scopes(["page_comments", "messenger"])
+    assert "leads_retrieval" not in needed
+    assert {"pages_messaging", "pages_manage_engagement", "pages_show_list"} <= set(
+        needed
+    )
+    # what "Connect with Facebook" asks for those features is enough
+    asked = oauth.login_scopes(["page_comments", "messenger"])
+    assert set(needed) <= set(asked)
+    assert "business_management" not in needed
+    # an audiences-only connection needs no Page permission
+    assert oauth.needed_scopes(["audiences"]) == ("ads_management",)
+    assert oauth.needed_scopes([]) == ()
+
+
+def test_the_features_a_token_was_granted():
+    scopes = ["pages_show_list", "pages_read_engagement", "pages_messaging"]
+    assert oauth.features_granted(scopes) == ("messenger",)
+    # a shared Page permission alone grants no feature
+    assert oauth.features_granted(["pages_read_engagement"]) == ()
+    assert oauth.features_granted(
+        ["leads_retrieval", "pages_manage_engagement", "ads_management"]
+    ) == ("lead_ads", "page_comments", "audiences")
+
+
 def test_state_must_come_back_unchanged():
     state = oauth.new_state()
     assert len(state) >= 32 and state != oauth.new_state()
