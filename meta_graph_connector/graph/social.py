@@ -196,6 +196,23 @@ def change_from_read(platform, account_id, node, object_id="", *, mention=False)
     )
 
 
+#: What a person wrote in a comment's webhook (§4.5): its words and the
+#: photo or video attached to it.
+WORDS_KEYS = ("message", "text", "photo", "video")
+
+
+def without_words(record):
+    """A stored comment event (:meth:`WebhookEvent.to_record`) without what
+    the person wrote: still the same change of the same comment (its ids,
+    verb and times order it), so that replaying it ends in the same state."""
+    item = record.get("item") if isinstance(record, dict) else None
+    value = item.get("value") if isinstance(item, dict) else None
+    if not isinstance(value, dict):
+        return record
+    value = {key: kept for key, kept in value.items() if key not in WORDS_KEYS}
+    return {**record, "item": {**item, "value": value}}
+
+
 def post_url(platform, object_id, permalink=""):
     """Where a person opens the post or media: Meta's permalink when known,
     else the Facebook post URL built from its ``{page}_{post}`` id."""
@@ -303,6 +320,15 @@ def get_comment(client, platform, comment_id):
     return client.get(node_id(comment_id, "comment id"), {"fields": fields})
 
 
+def get_post(client, platform, post_id):
+    """A post (Facebook) or media (Instagram) read by its id: (id, text,
+    created, permalink), as :func:`post_of_read`."""
+    fields = FACEBOOK_POST_FIELDS if platform == FACEBOOK else INSTAGRAM_MEDIA_FIELDS
+    return post_of_read(
+        platform, client.get(node_id(post_id, "post id"), {"fields": fields})
+    )
+
+
 def posts_page(client, platform, account_id, *, since=None, after=None, limit=25):
     """One page of an account's posts (Facebook ``/feed``) or media
     (Instagram ``/media``), newest first: (posts, next cursor or None). A
@@ -383,17 +409,27 @@ def mentioned(client, ig_id, media_id, comment_id=""):
 #: person has messaged the account, error 230 before ("User consent is
 #: required to access user profile"): never required.
 PROFILE_FIELDS = "name,username,profile_pic"
+#: Fields of Messenger's User Profile API (a Page-scoped id, §6.1): the
+#: person's first and last name and picture, once they wrote to the Page.
+MESSENGER_PROFILE_FIELDS = "first_name,last_name,profile_pic"
 
 
-def get_profile(client, scoped_id):
-    """An Instagram person's profile by their Instagram-scoped id:
-    ``{"name", "username", "picture_url"}`` (empty strings when unset)."""
-    answer = client.get(node_id(scoped_id, "scoped id"), {"fields": PROFILE_FIELDS})
+def get_profile(client, scoped_id, platform=INSTAGRAM):
+    """A person's profile by their Instagram-scoped (or, ``platform``
+    ``facebook``, Page-scoped) id: ``{"name", "username", "picture_url"}``
+    (empty strings when unset)."""
+    fields = PROFILE_FIELDS if platform == INSTAGRAM else MESSENGER_PROFILE_FIELDS
+    answer = client.get(node_id(scoped_id, "scoped id"), {"fields": fields})
     if not isinstance(answer, dict):
         raise UnknownGraphError("Meta answered a profile without fields")
     picture = _text(answer.get("profile_pic"))
+    full_name = " ".join(
+        part
+        for part in (_text(answer.get("first_name")), _text(answer.get("last_name")))
+        if part
+    )
     return {
-        "name": _text(answer.get("name")),
+        "name": _text(answer.get("name")) or full_name,
         "username": _text(answer.get("username")),
         "picture_url": picture if picture.startswith("https://") else "",
     }

@@ -4,6 +4,7 @@ Deliveries are built with the simulator's payload builders, which follow
 Meta's documented shapes independently of the code under test.
 """
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from graph import social
 from graph.client import GraphClient
 from graph.errors import GraphError
-from graph.webhook import parse_delivery
+from graph.webhook import event_from_record, parse_delivery
 from meta_simulator import payloads
 
 from ..conftest import APP_SECRET
@@ -328,3 +329,50 @@ def test_a_profile_is_read_once_the_person_has_written(sim, page):
     profile = social.get_profile(client, "17841000000003")
     assert (profile["name"], profile["username"]) == ("Can Demir", "can")
     assert profile["picture_url"].startswith("https://")
+
+
+def test_a_post_is_read_by_its_id_on_both_platforms(sim, page):
+    info, client = page
+    post = sim.add_post(info["id"], message="Kış indirimi: köşe koltuk %20")
+    ref, text, posted, url = social.get_post(client, "facebook", post["id"])
+    assert (ref, text) == (post["id"], "Kış indirimi: köşe koltuk %20")
+    assert posted and url.startswith("https://")
+    media = sim.add_ig_media(info["ig_account_id"], caption="Yeni sezon")
+    ref, text, posted, url = social.get_post(client, "instagram", media["id"])
+    assert (ref, text) == (media["id"], "Yeni sezon") and url.startswith("https://")
+    with pytest.raises(GraphError):
+        social.get_post(client, "facebook", f"{info['id']}_404")
+
+
+def test_a_comment_event_without_its_words_is_still_the_same_change():
+    """A removed comment's stored events keep what ordered them, never what
+    the person wrote."""
+    [feed] = parse_delivery(
+        payloads.feed_comment(
+            "1001",
+            comment_id="5555_1",
+            post_id="1001_5555",
+            message="Numaram 0532 111 22 33",
+            from_id="7001",
+            from_name="Ayşe",
+        )
+    )
+    [instagram] = parse_delivery(
+        payloads.instagram_comment(
+            "17841", "18000000001", "Numaram 0532 111 22 33", "IGSID_1", "ayse", "1790"
+        )
+    )
+    for event in (feed, instagram):
+        record = event.to_record()
+        kept = social.without_words(record)
+        assert "0532" not in json.dumps(kept, ensure_ascii=False)
+        assert "0532" in json.dumps(record, ensure_ascii=False), "a copy"
+        again = social.change_from_event(event_from_record(kept))
+        before = social.change_from_event(event)
+        assert again.text in (None, "")
+        assert (again.comment_id, again.verb, again.event_at) == (
+            before.comment_id,
+            before.verb,
+            before.event_at,
+        )
+    assert social.without_words({"item": "odd"}) == {"item": "odd"}
