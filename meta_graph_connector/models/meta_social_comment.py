@@ -3,7 +3,7 @@ import logging
 from markupsafe import Markup
 from psycopg2 import IntegrityError
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html2plaintext, mute_logger, plaintext2html
 
@@ -109,6 +109,17 @@ class MetaSocialComment(models.Model):
     )
     private_reply_text = fields.Text(readonly=True)
     private_reply_error = fields.Char(readonly=True)
+    # the notes it left on the card and the lead: what its author takes back
+    # when removing it is erased from them too
+    note_ids = fields.Many2many(
+        "mail.message",
+        "meta_social_comment_note_rel",
+        "comment_id",
+        "message_id",
+        string="Notes",
+        readonly=True,
+        copy=False,
+    )
 
     _sql_constraints = [
         (
@@ -143,6 +154,9 @@ class MetaSocialComment(models.Model):
         comment = self._meta_apply(asset, change)
         if comment.partner_id and not inbox_event.partner_id:
             inbox_event.partner_id = comment.partner_id
+        if comment.state == "removed":
+            # whatever the order its events came in: their words go too
+            comment._meta_forget_events(inbox_event)
         return comment
 
     @api.model
@@ -182,11 +196,15 @@ class MetaSocialComment(models.Model):
         contact = self.env["meta.social.contact"]
         if not change.from_account:
             contact = contact._meta_contact_for(asset, change)
+        mention = change.verb == "mention"
         post = self.env["meta.social.post"]._meta_post_for(
             asset,
             change.platform,
             change.object_id,
-            url=change.permalink if change.verb == "mention" else "",
+            url=change.permalink if mention else "",
+            # a webhook names the post only: what it says is read once (a
+            # mention's media is another account's: not ours to read)
+            read=not mention,
         )
         parent = self._meta_find(asset, change.parent_id) if change.parent_id else self
         partner = contact.partner_id
@@ -251,6 +269,7 @@ class MetaSocialComment(models.Model):
         ):
             vals["text"] = change.text
         event_at = _naive(change.event_at)
+        words = False
         if social.supersedes(event_at, change.verb, self.last_event_at, self.last_verb):
             vals.update(last_event_at=event_at, last_verb=change.verb)
             vals["state"] = self._meta_state_after(change, self.state)
@@ -258,12 +277,58 @@ class MetaSocialComment(models.Model):
                 vals.update(text=change.text, edited=True)
             if change.verb == "remove":
                 # the person took it back: its words are not kept
-                vals["text"] = False
+                words, vals["text"] = self.text or "", False
             if change.hidden is not None and change.verb in ("add", "mention"):
                 vals["state"] = "hidden" if change.hidden else "visible"
         if vals:
             self.write(vals)
+        if words is not False:
+            self._meta_erase_copies(words)
         return self
+
+    def _meta_erase_copies(self, words):
+        """The author removed the comment: its words leave the notes it left
+        on the card and the lead, and a lead made of it (its title and
+        description, as long as nobody rewrote them)."""
+        self.ensure_one()
+        for note in self.note_ids.filtered(lambda message: not message.meta_erased):
+            record = self.env[note.model].browse(note.res_id)
+            note._meta_erase_content(
+                self.with_context(lang=self._meta_reader_lang(record)).env._(
+                    "The author removed this %(platform)s comment.",
+                    platform=self._meta_platform_label(),
+                )
+            )
+        lead = self.lead_id
+        if not (lead and words.strip()):
+            return
+        vals = {}
+        if lead.description and _same_words(html2plaintext(lead.description), words):
+            vals["description"] = False
+        excerpt = self._meta_excerpt(words)
+        if excerpt and excerpt in (lead.name or ""):
+            vals["name"] = lead.name.replace(
+                excerpt,
+                self.with_context(lang=self._meta_reader_lang(lead)).env._(
+                    "removed by its author"
+                ),
+            )
+        if vals:
+            # sudo: crm.lead - the system erases the words it copied there,
+            # whoever owns the lead
+            lead.sudo().write(vals)
+
+    def _meta_forget_events(self, events):
+        """The webhook events of this removed comment (``events`` and those
+        already done) keep what ordered them, not what its author wrote."""
+        self.ensure_one()
+        # sudo: meta.webhook.event - the system's inbox, erased by the system
+        Event = self.env["meta.webhook.event"].sudo()
+        done = Event.search([("res_model", "=", self._name), ("res_id", "=", self.id)])
+        for event in done | events.sudo():
+            kept = social.without_words(event.payload)
+            if kept != event.payload:
+                event.payload = kept
 
     @api.model
     def _meta_state_after(self, change, state):
@@ -302,30 +367,45 @@ class MetaSocialComment(models.Model):
         self.ensure_one()
         if self.from_account or self.state == "removed" or not self.partner_id:
             return
-        # the cron has no language of its own: the note speaks the reader's
-        # (the lead's salesperson, else the company's)
-        lang = (
-            self.lead_id.user_id.lang
+        notes = self.env["mail.message"]
+        for record, subtype in (
+            (self.partner_id, "meta_graph_connector.mt_meta_social_partner"),
+            (self.lead_id, "meta_graph_connector.mt_meta_social_lead"),
+        ):
+            if not record:
+                continue
+            # the cron has no language of its own: each note speaks its
+            # reader's
+            body = self.with_context(
+                lang=self._meta_reader_lang(record)
+            )._meta_note_body()
+            notes |= record.message_post(
+                body=body, subtype_xmlid=subtype, message_type="comment"
+            )
+        self.note_ids = [Command.link(note.id) for note in notes]
+
+    def _meta_reader_lang(self, record):
+        """The language of who reads this comment's note on ``record`` (the
+        card or the lead): its salesperson's, else the salesperson of the
+        person's lead, else the company's."""
+        return (
+            record.user_id.lang
+            or self.lead_id.user_id.lang
             or self.company_id.partner_id.lang
             or self.env.lang
         )
-        body = self.with_context(lang=lang)._meta_note_body()
-        self.partner_id.message_post(
-            body=body,
-            subtype_xmlid="meta_graph_connector.mt_meta_social_partner",
-            message_type="comment",
-        )
-        if self.lead_id:
-            self.lead_id.message_post(
-                body=body,
-                subtype_xmlid="meta_graph_connector.mt_meta_social_lead",
-                message_type="comment",
-            )
 
-    def _meta_note_body(self):
-        platform = dict(self._fields["platform"]._description_selection(self.env))[
+    def _meta_platform_label(self):
+        return dict(self._fields["platform"]._description_selection(self.env))[
             self.platform
         ]
+
+    def _meta_excerpt(self, text, size=50):
+        text = " ".join((text or "").split())
+        return (text[:size] + "…") if len(text) > size else text
+
+    def _meta_note_body(self):
+        platform = self._meta_platform_label()
         kind = dict(self._fields["kind"]._description_selection(self.env))[self.kind]
         title = Markup("<p><strong>%s · %s</strong></p>") % (platform, kind)
         if self.url:
@@ -541,15 +621,12 @@ class MetaSocialComment(models.Model):
         self.check_access("read")
         if self.lead_id:
             raise UserError(self.env._("This comment is already on a lead."))
-        text = " ".join((self.text or "").split())
         lead = self.env["crm.lead"].create(
             {
                 "name": self.env._(
                     "%(platform)s comment: %(text)s",
-                    platform=dict(
-                        self._fields["platform"]._description_selection(self.env)
-                    )[self.platform],
-                    text=(text[:50] + "…") if len(text) > 50 else text,
+                    platform=self._meta_platform_label(),
+                    text=self._meta_excerpt(self.text),
                 ),
                 "partner_id": self.partner_id.id,
                 "description": plaintext2html(self.text or ""),
@@ -644,6 +721,10 @@ class MetaSocialComment(models.Model):
             if marker in reason:
                 return f"{text} ({reason})"
         return reason
+
+
+def _same_words(one, other):
+    return " ".join(one.split()) == " ".join(other.split())
 
 
 def _naive(moment):

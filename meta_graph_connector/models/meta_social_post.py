@@ -1,10 +1,17 @@
+import logging
+
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
+from odoo.tools import format_date, mute_logger
 
 from ..graph import social
-from ..graph.errors import TransientError
+from ..graph.errors import GraphError, TransientError
+
+_logger = logging.getLogger(__name__)
+
+#: The permission reading a post or media needs (docs/meta-facts.md §6.3).
+READ_SCOPES = {"facebook": "pages_read_engagement", "instagram": "instagram_basic"}
 
 
 class MetaSocialPost(models.Model):
@@ -46,24 +53,41 @@ class MetaSocialPost(models.Model):
         ),
     ]
 
-    @api.depends("text", "post_ref")
+    @api.depends("text", "posted_at", "platform", "post_ref")
+    @api.depends_context("lang")
     def _compute_label(self):
+        """What the post says; a post without words (a photo) or Meta did not
+        give is named by its platform and date, never by its Meta id."""
+        platforms = dict(self._fields["platform"]._description_selection(self.env))
         for post in self:
             text = " ".join((post.text or "").split())
-            post.label = (
-                (text[:60] + "…") if len(text) > 60 else (text or post.post_ref)
-            )
+            if text:
+                post.label = (text[:60] + "…") if len(text) > 60 else text
+            elif post.posted_at:
+                post.label = self.env._(
+                    "%(platform)s post of %(date)s",
+                    platform=platforms.get(post.platform, ""),
+                    date=format_date(self.env, post.posted_at),
+                )
+            else:
+                post.label = self.env._(
+                    "%(platform)s post", platform=platforms.get(post.platform, "")
+                )
 
     @api.model
     def _meta_post_for(
-        self, asset, platform, post_ref, text=None, posted_at=None, url=""
+        self, asset, platform, post_ref, text=None, posted_at=None, url="", read=False
     ):
-        """The post ``post_ref`` of ``asset``, created on first sight. Written
-        only when something new is learnt of it: every comment of a busy
-        post names it, and two workers writing the same row for nothing
-        would fail each other (serialization)."""
+        """The post ``post_ref`` of ``asset``, created on first sight (and,
+        with ``read``, what it says read from Meta then). Written only when
+        something new is learnt of it: every comment of a busy post names
+        it, and two workers writing the same row for nothing would fail each
+        other (serialization)."""
         if not post_ref:
             return self.browse()
+        post = self._meta_find(asset, post_ref)
+        if not post and read:
+            text, posted_at, url = self._meta_read(asset, platform, post_ref, url)
         vals = {
             key: value
             for key, value in {
@@ -73,7 +97,6 @@ class MetaSocialPost(models.Model):
             }.items()
             if value
         }
-        post = self._meta_find(asset, post_ref)
         if post:
             changed = {key: value for key, value in vals.items() if post[key] != value}
             if changed:
@@ -99,6 +122,24 @@ class MetaSocialPost(models.Model):
                     "moment: retried."
                 ) from None
             return post
+
+    @api.model
+    def _meta_read(self, asset, platform, post_ref, url=""):
+        """(text, date, permalink) of a post, read when its first comment
+        comes: optional, so a post Meta does not give (deleted, beyond the
+        connection's permissions, Meta throttling) is named by what the
+        comment tells, and neither the comment nor the connection suffers."""
+        granted = (asset.connection_id.granted_scopes or "").split(",")
+        if READ_SCOPES[platform] not in granted:
+            return None, None, url
+        try:
+            _ref, text, posted_at, permalink = asset._meta_call(
+                social.get_post, platform, post_ref
+            )
+        except GraphError as error:
+            _logger.info("Post %s of asset %s not read: %s", post_ref, asset.id, error)
+            return None, None, url
+        return text, posted_at, permalink or url
 
     @api.model
     def _meta_find(self, asset, post_ref):

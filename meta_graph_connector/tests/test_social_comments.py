@@ -193,6 +193,136 @@ class TestSocialComments(MetaTransactionCase):
         self.deliver(self.fb("5555_9", verb="hide", at=T0 + 200))
         self.assertEqual(edited.state, "visible")
 
+    def assert_no_words(self, words):
+        """``words`` are nowhere: comments, notes and their tracking, leads,
+        the stored webhook events."""
+        self.env.flush_all()
+        self.assertFalse(self.Comment.search([("text", "ilike", words)]))
+        self.assertFalse(
+            self.env["mail.message"].search([("body", "ilike", words)]), "notes"
+        )
+        self.assertFalse(
+            self.env["mail.tracking.value"].search(
+                [
+                    "|",
+                    ("old_value_char", "ilike", words),
+                    ("new_value_char", "ilike", words),
+                ]
+            )
+        )
+        self.assertFalse(
+            self.env["crm.lead"].search(
+                ["|", ("name", "ilike", words), ("description", "ilike", words)]
+            )
+        )
+        self.env.cr.execute(
+            "SELECT count(*) FROM meta_webhook_event WHERE payload::text ILIKE %s",
+            [f"%{words}%"],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0, "webhook events")
+
+    def test_a_removed_comment_leaves_no_words_in_its_notes_or_lead(self):
+        self.deliver(self.fb("5555_0", message="Merhaba", at=T0 - 60))
+        partner = self.comment("5555_0").partner_id
+        lead = self.env["crm.lead"].create(
+            {"name": "Koltuk", "partner_id": partner.id, "user_id": self.salesman.id}
+        )
+        self.deliver(self.fb(message="Numaram 0532 111 22 33", at=T0))
+        self.assertIn("0532", self.notes(partner)[0].body, "announced first")
+        self.assertEqual(self.comment().lead_id, lead)
+        self.assertEqual(len(self.comment().note_ids), 2, "on the card and the lead")
+        # someone else's comment a salesperson made a lead of
+        self.deliver(
+            self.fb("5555_7", message="Adresim Moda Caddesi 12", from_id="7002", at=T0)
+        )
+        other = self.comment("5555_7")
+        other.action_create_lead()
+        self.assertIn("Moda Caddesi", other.lead_id.name)
+        # both take their comments back
+        self.deliver(
+            self.fb(verb="remove", at=T0 + 120),
+            self.fb("5555_7", verb="remove", from_id="7002", at=T0 + 120),
+        )
+        self.assertEqual(self.comment().state, "removed")
+        self.assert_no_words("0532")
+        self.assert_no_words("Moda Caddesi")
+        note = self.notes(partner)[0]
+        self.assertTrue(note.meta_erased)
+        self.assertIn("removed", note.body)
+        self.assertIn("Merhaba", self.notes(partner)[-1].body, "the other note stays")
+        self.assertTrue(other.lead_id.exists(), "the lead stays, without the words")
+
+    def test_a_removal_before_its_comment_leaves_no_words_anywhere(self):
+        self.deliver(self.fb(verb="remove", at=T0 + 120))
+        self.deliver(self.fb(message="Numaram 0532 111 22 33", at=T0))
+        self.deliver(self.fb(verb="edited", message="Numaram 0532 000", at=T0 + 60))
+        self.assertEqual(self.comment().state, "removed")
+        self.assert_no_words("0532")
+        # replayed, its stored events end in the same state
+        events = self.Event.search([("kind", "=", "page_comment")])
+        events.write({"state": "pending"})
+        self.Event._cron_process_events()
+        self.assertEqual(self.comment().state, "removed")
+        self.assert_no_words("0532")
+
+    def test_the_card_note_speaks_its_readers_language(self):
+        """No lead yet: the card's note speaks its salesperson's language,
+        else the company's, never the cron's English."""
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector"], ["tr_TR"], overwrite=True
+        )
+        self.salesman.lang = "tr_TR"
+        self.deliver(self.fb("5555_0", message="İlk", at=T0 - 60))
+        partner = self.comment("5555_0").partner_id
+        partner.user_id = self.salesman
+        self.deliver(self.fb(message="İkinci", at=T0))
+        note = self.notes(partner).filtered(lambda m: "İkinci" in m.body)
+        self.assertIn("Yorum", note.body)
+        self.assertIn(">Aç<", note.body)
+        # nobody's: the company's language
+        self.env.company.partner_id.lang = "tr_TR"
+        self.deliver(self.fb("5555_3", message="Üçüncü", from_id="7003", at=T0))
+        note = self.notes(self.comment("5555_3").partner_id)
+        self.assertIn("Yorum", note.body)
+
+    def test_a_post_is_shown_by_what_it_says(self):
+        self.connection.granted_scopes = ",".join(PAGE_SCOPES)
+        post = self.simulator.add_post(
+            self.page_id, message="Kış indirimi: köşe koltuklarda %20"
+        )
+
+        def on_post(comment_id, **kwargs):
+            return payloads.feed_comment(
+                self.page_id,
+                comment_id=comment_id,
+                post_id=post["id"],
+                from_id="7001",
+                created_time=T0,
+                **kwargs,
+            )
+
+        self.deliver(on_post("9_1", message="Hangi renkler var?"))
+        shown = self.comment("9_1").post_id
+        self.assertEqual(shown.display_name, "Kış indirimi: köşe koltuklarda %20")
+        self.assertTrue(shown.posted_at)
+        self.assertTrue(shown.url.startswith("https://"))
+        reads = [r for r in self.simulator.requests if r.path.endswith(post["id"])]
+        self.assertEqual(len(reads), 1)
+        self.deliver(on_post("9_2", message="Teslimat?"))
+        self.assertEqual(self.comment("9_2").post_id, shown)
+        self.assertEqual(
+            len([r for r in self.simulator.requests if r.path.endswith(post["id"])]),
+            1,
+            "read once, when first seen",
+        )
+        # a post Meta does not give: the comment lands, the connection is fine
+        self.deliver(self.fb("5555_1", message="Fiyat?"))
+        unknown = self.comment("5555_1")
+        self.assertEqual(unknown.text, "Fiyat?")
+        self.assertNotIn("5555", unknown.post_id.display_name)
+        self.assertEqual(self.connection.state, "connected")
+
     def test_replies_keep_their_parent_and_the_page_is_no_customer(self):
         self.deliver(self.fb(message="Kargo ücretsiz mi?"))
         self.deliver(
