@@ -88,6 +88,8 @@ _CONNECT = (
     "the permissions shown; Odoo lists the Page under Assets.",
 )
 
+#: The texts per permission; the schedules they name are placeholders
+#: (``{lead_reconciliation}``), filled by :func:`permission_texts`.
 PERMISSIONS = {
     "pages_show_list": Permission(
         "pages_show_list",
@@ -100,7 +102,7 @@ PERMISSIONS = {
         "pages_manage_metadata",
         "Subscribes the app to the Page's webhooks (leadgen, feed, messages), "
         "so leads, comments and messages reach Odoo within seconds, and checks "
-        "daily that the subscription is still in place.",
+        "{subscription_check} that the subscription is still in place.",
         "CRM > Configuration > Meta > Assets > the Page: 'Events Received Live'.",
         (
             *_CONNECT,
@@ -160,7 +162,7 @@ PERMISSIONS = {
         "leads_retrieval",
         "Retrieves each lead submitted through the Page's Lead Ads forms and "
         "creates the CRM lead, assigned to a salesperson within seconds; a "
-        "daily reconciliation reads any lead a webhook missed.",
+        "reconciliation {lead_reconciliation} reads any lead a webhook missed.",
         "CRM > Sales > My Pipeline: the new lead and its Meta tab.",
         (
             *_CONNECT,
@@ -237,6 +239,35 @@ PERMISSIONS = {
         ),
     ),
 }
+
+#: The scheduled work the texts name ({name} in a text): filled with the
+#: interval its cron really runs at (:func:`permission_texts`).
+SCHEDULES = ("lead_reconciliation", "subscription_check")
+
+
+def every(number, unit):
+    """A cron's interval in words: ``every 15 minutes``, ``every day``
+    (``unit``: Odoo's interval types, ``minutes`` … ``months``)."""
+    singular = unit[:-1] if unit.endswith("s") else unit
+    return f"every {singular}" if number == 1 else f"every {number} {singular}s"
+
+
+def permission_texts(schedules):
+    """PERMISSIONS with the schedules they name in words: ``schedules`` maps
+    a name of :data:`SCHEDULES` to its cron's (number, unit); one not given
+    (its cron is gone or off) is said ``regularly``."""
+    words = {name: "regularly" for name in SCHEDULES}
+    words.update({name: every(*interval) for name, interval in schedules.items()})
+    return {
+        name: Permission(
+            permission.name,
+            permission.purpose.format(**words),
+            permission.where.format(**words),
+            tuple(step.format(**words) for step in permission.steps),
+        )
+        for name, permission in PERMISSIONS.items()
+    }
+
 
 #: Meta's reviewers log in as a test user: what they are told (English).
 TEST_USER_INSTRUCTIONS = (

@@ -62,3 +62,32 @@ class TestAppReviewKit(MetaTransactionCase):
             self.env["ir.actions.report"].with_user(self.salesman)._render_qweb_html(
                 "meta_graph_connector.report_meta_app_review", self.app.ids
             )
+
+    def render(self):
+        html, _kind = self.env["ir.actions.report"]._render_qweb_html(
+            "meta_graph_connector.report_meta_app_review", self.app.ids
+        )
+        return html.decode()
+
+    def test_the_kit_says_how_often_the_crons_really_run(self):
+        html = self.render()
+        self.assertIn("a reconciliation every 15 minutes reads any lead", html)
+        self.assertNotIn("daily reconciliation", html)
+        self.env.ref("meta_graph_connector.ir_cron_meta_reconcile_leads").write(
+            {"interval_number": 1, "interval_type": "hours"}
+        )
+        self.assertIn("a reconciliation every hour reads any lead", self.render())
+
+    def test_the_turkish_kit_is_cased_as_turkish(self):
+        """Headings in capitals by the layout's style printed "IZIN" for
+        "İzin": the page says its language and is not put in capitals."""
+        self.env["res.lang"]._activate_lang("tr_TR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["meta_graph_connector"], ["tr_TR"], overwrite=True
+        )
+        self.env = self.env(context=dict(self.env.context, lang="tr_TR"))
+        self.app = self.app.with_env(self.env)
+        html = self.render()
+        self.assertIn('<html lang="tr-TR"', html)
+        self.assertIn("İzin veya özellik", html)
+        self.assertIn("text-transform: none", html)

@@ -35,3 +35,21 @@ def test_the_kit_asks_what_the_addon_checks_in_the_token():
     # every scope the health centre checks per feature is in the kit
     for scopes in const.FEATURE_SCOPES.values():
         assert set(scopes) <= set(app_review.PERMISSIONS)
+
+
+def test_the_texts_say_how_often_the_crons_really_run():
+    """The kit names the schedules of the addon's crons as they are set,
+    never a frequency written once in a text."""
+    texts = app_review.permission_texts(
+        {"lead_reconciliation": (15, "minutes"), "subscription_check": (1, "days")}
+    )
+    leads = texts["leads_retrieval"].purpose
+    assert "every 15 minutes" in leads and "daily" not in leads
+    assert "every day" in texts["pages_manage_metadata"].purpose
+    hourly = app_review.permission_texts({"lead_reconciliation": (1, "hours")})
+    assert "every hour" in hourly["leads_retrieval"].purpose
+    assert "regularly" in hourly["pages_manage_metadata"].purpose, "not known"
+    assert app_review.every(2, "weeks") == "every 2 weeks"
+    for permission in app_review.permission_texts({}).values():
+        words = " ".join((permission.purpose, permission.where, *permission.steps))
+        assert "{" not in words and "}" not in words
