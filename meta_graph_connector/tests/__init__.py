@@ -22,4 +22,5 @@ from . import test_social_comments
 from . import test_inbox
 from . import test_api_versions
 from . import test_app_review
+from . import test_report_empty_states
 from . import test_privacy_center
