@@ -189,6 +189,14 @@ def permission(code: int = 200, text: str = "Permissions error", subcode=None):
     return GraphError(code, numbered(code, text), subcode=subcode)
 
 
+def app_capability() -> GraphError:
+    """Code 3, "API Method": the app lacks the capability for the call (§9.1)."""
+    return GraphError(
+        3,
+        numbered(3, "Application does not have the capability to make this API call."),
+    )
+
+
 def missing_scope(scope: str, code: int = 200) -> GraphError:
     return permission(code, f"Requires {scope} permission to manage the object")
 

@@ -58,7 +58,11 @@ class ScriptedFault:
     The first ``skip`` matching calls pass; the next ``times`` fail with
     ``kind``: ``transient`` (HTTP 500, code 2), ``throttle`` (``code``, with
     the usage headers Meta sends), ``token`` (190 with ``subcode``),
-    ``not_found`` (100/33) or ``hang`` (the HTTP answer waits
+    ``not_found`` (100/33), ``permission`` (``code``, 200 by default:
+    Meta's "(#200) Permissions error" for one object the token may not
+    touch, although it holds every permission), ``app`` (3: the app lacks
+    the capability for the call) or ``hang`` (the HTTP
+    answer waits
     ``hang_seconds``, so the client's read timeout fires). Batch items are
     never matched: a scripted fault is about one HTTP request.
     """
@@ -74,7 +78,15 @@ class ScriptedFault:
     #: matching calls seen so far (passed or failed)
     seen: int = 0
 
-    KINDS = ("transient", "throttle", "token", "not_found", "hang")
+    KINDS = (
+        "transient",
+        "throttle",
+        "token",
+        "not_found",
+        "permission",
+        "app",
+        "hang",
+    )
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and self.path in path
@@ -93,6 +105,10 @@ class ScriptedFault:
             return errors.token_invalid(self.subcode or 460)
         if self.kind == "not_found":
             return errors.unknown_object("GET", path.rsplit("/", 1)[-1])
+        if self.kind == "permission":
+            return errors.permission(self.code or 200, subcode=self.subcode)
+        if self.kind == "app":
+            return errors.app_capability()
         return None
 
 

@@ -8,8 +8,12 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..graph import api as meta_api
+from ..graph import oauth
 from ..graph.client import GraphClient
+from ..graph.const import FEATURES
 from ..graph.errors import (
+    PERMISSION,
+    AppError,
     GraphError,
     MissingPermissionError,
     RateLimitError,
@@ -21,15 +25,10 @@ from ..graph.usage import SLOW_DOWN_PERCENT
 
 _logger = logging.getLogger(__name__)
 
-#: Scopes without which a connection cannot do its basic job (list its
-#: Pages, subscribe webhooks, read leads); other features report their own
-#: missing scopes without blocking the connection.
-REQUIRED_SCOPES = (
-    "pages_show_list",
-    "pages_manage_metadata",
-    "pages_read_engagement",
-    "leads_retrieval",
-)
+#: A permission refusal is confirmed with ``debug_token`` at most once in
+#: this many seconds per connection: a burst of refusals about single
+#: objects costs one inspection, not one each.
+PERMISSION_CONFIRMATION_SECONDS = 60
 
 #: One HTTP session (keep-alive) per connection and thread: a cron draining a
 #: backlog reuses its TLS connection to Meta instead of opening one per call.
@@ -98,6 +97,7 @@ class MetaConnection(models.Model):
             ("connected", "Connected"),
             ("needs_reconnect", "Needs Reconnect"),
             ("permission_missing", "Permission Missing"),
+            ("app_restricted", "App Restricted"),
             ("disconnected", "Disconnected"),
         ],
         default="connected",
@@ -105,6 +105,16 @@ class MetaConnection(models.Model):
         readonly=True,
         tracking=True,
     )
+    # The features the connection is used for: the permissions it cannot
+    # work without follow them (a company that answers comments and
+    # Messenger needs no leads_retrieval). "Connect with Facebook" sets the
+    # chosen ones; a connection made without saying is taken, at its first
+    # health check, to be used for the features its token was granted.
+    feature_lead_ads = fields.Boolean(string="Lead Ads")
+    feature_page_comments = fields.Boolean(string="Page Comments")
+    feature_messenger = fields.Boolean(string="Messenger")
+    feature_instagram = fields.Boolean(string="Instagram")
+    feature_audiences = fields.Boolean(string="Custom Audiences")
     token_type = fields.Char(readonly=True)
     granted_scopes = fields.Char(readonly=True)
     missing_scopes = fields.Char(readonly=True)
@@ -287,9 +297,13 @@ class MetaConnection(models.Model):
 
         While Meta throttles the connection nothing leaves (calling while
         throttled prolongs it): a :class:`RateLimitError` is raised at once.
-        Token and permission errors flag the connection (once), rate limits
-        and usage above the threshold throttle it; errors are re-raised so
-        the caller can park, retry or fail its own work.
+        Token and app errors flag the connection (once), rate limits and
+        usage above the threshold throttle it; errors are re-raised so the
+        caller can park, retry or fail its own work. A permission refusal
+        flags nothing here: Meta answers one for a single object too, so
+        only the caller that cannot do without the answer asks for a
+        confirmation (:meth:`_meta_permission_lost`); an optional lookup
+        that fails never changes the connection.
         """
         self.ensure_one()
         client = self._meta_open_client(asset)
@@ -298,8 +312,8 @@ class MetaConnection(models.Model):
         except TokenError as error:
             self._meta_flag_token_error(error)
             raise
-        except MissingPermissionError as error:
-            self._meta_flag_permission_error(error)
+        except AppError as error:
+            self._meta_flag_app_error(error)
             raise
         except RateLimitError as error:
             self._meta_throttle(error.retry_after, str(error))
@@ -414,11 +428,20 @@ class MetaConnection(models.Model):
                 {"last_health_check": fields.Datetime.now(), "last_error": str(error)}
             )
             return
+        if not self._meta_features():
+            # made without saying what for: what its token was granted
+            self.write(
+                {
+                    f"feature_{feature}": True
+                    for feature in oauth.features_granted(info.scopes)
+                }
+            )
+        needed = oauth.needed_scopes(self._meta_features())
         values = {
             "last_health_check": fields.Datetime.now(),
             "token_type": info.token_type,
             "granted_scopes": ",".join(info.scopes),
-            "missing_scopes": ",".join(info.missing_scopes(REQUIRED_SCOPES)),
+            "missing_scopes": ",".join(info.missing_scopes(needed)),
             "token_expires_at": to_naive_utc(info.expires_at),
             "data_access_expires_at": to_naive_utc(info.data_access_expires_at),
         }
@@ -445,6 +468,61 @@ class MetaConnection(models.Model):
             )
             return
         self._meta_mark_connected()
+
+    def write(self, vals):
+        result = super().write(vals)
+        if any(name.startswith("feature_") for name in vals):
+            self._meta_review_needed_scopes()
+        return result
+
+    def _meta_review_needed_scopes(self):
+        """The features changed: what is missing follows, from the
+        permissions Meta last reported (no call to Meta)."""
+        for connection in self.filtered("granted_scopes"):
+            granted = set(connection.granted_scopes.split(","))
+            needed = oauth.needed_scopes(connection._meta_features())
+            missing = ",".join(scope for scope in needed if scope not in granted)
+            if missing != (connection.missing_scopes or ""):
+                connection.missing_scopes = missing or False
+            if missing and connection.state == "connected":
+                connection._meta_flag_permission_error(
+                    MissingPermissionError(
+                        connection.env._(
+                            "Missing permissions: %(scopes)s", scopes=missing
+                        )
+                    )
+                )
+            elif not missing and connection.state == "permission_missing":
+                connection._meta_mark_connected()
+
+    def _meta_features(self):
+        """The features this connection is used for (graph.const.FEATURES)."""
+        self.ensure_one()
+        return [feature for feature in FEATURES if self[f"feature_{feature}"]]
+
+    def _meta_permission_lost(self, error):
+        """Whether Meta confirms that the permission refusal ``error`` means
+        this connection lacks a permission one of its features needs.
+
+        Meta refuses single objects with the same codes (10, 200–299), so
+        the refusal alone proves nothing: ``debug_token`` does. Confirmed,
+        the health check has flagged the connection and the caller's work
+        waits for the repair (True); otherwise the refusal concerns that
+        object alone and only the caller's work fails (False). Other
+        scopes never stop the connection here (token and app errors were
+        flagged by the door already)."""
+        self.ensure_one()
+        if self.state != "connected":
+            return True
+        if error.scope != PERMISSION:
+            return False
+        checked = self.last_health_check
+        recent = checked and (fields.Datetime.now() - checked) < timedelta(
+            seconds=PERMISSION_CONFIRMATION_SECONDS
+        )
+        if not recent:
+            self._meta_check_health()
+        return self.state != "connected"
 
     def _meta_check_subscriptions(self):
         """Each Page's webhook subscription, repaired when Meta lost a field."""
@@ -535,6 +613,25 @@ class MetaConnection(models.Model):
                     "Meta refused the token of %(connection)s: %(error)s. "
                     "Reconnect it (Connect with Facebook, or a new System User "
                     "token) to resume; what arrives meanwhile is kept.",
+                    connection=connection.name,
+                    error=quoted(error),
+                ),
+            ),
+        )
+
+    def _meta_flag_app_error(self, error):
+        """Switch to "app restricted" and tell the administrators, once:
+        Meta refuses the app itself a capability (code 3)."""
+        return self._meta_flag(
+            "app_restricted",
+            error,
+            lambda connection: (
+                connection.env._("Meta restricts the app"),
+                connection.env._(
+                    "Meta refused a call for %(connection)s because the app "
+                    "lacks a capability: %(error)s. Check the app's features "
+                    "and App Review in Meta's App Dashboard, then run "
+                    "“Check health”.",
                     connection=connection.name,
                     error=quoted(error),
                 ),

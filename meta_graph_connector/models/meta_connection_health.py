@@ -182,6 +182,25 @@ class MetaConnection(models.Model):
                 )
         for scope in self._meta_scope_list("missing_scopes"):
             issues.append((2, self._meta_scope_effect(scope)))
+        if self.state == "app_restricted":
+            issues.append(
+                (
+                    2,
+                    self.env._(
+                        "Meta restricts the app: check its features and App "
+                        "Review in Meta's App Dashboard, then check the health."
+                    ),
+                )
+            )
+        elif self.state == "permission_missing" and not self.missing_scopes:
+            issues.append(
+                (
+                    2,
+                    self.env._(
+                        "Meta refused a permission: check the health to see which one."
+                    ),
+                )
+            )
         if self.api_version_expires_on and self.api_version_days_left <= 90:
             issues.append(
                 (

@@ -7,6 +7,7 @@ from odoo.tools import split_every
 
 from ..graph import api as meta_api
 from ..graph.errors import (
+    AppError,
     GraphError,
     MissingPermissionError,
     RateLimitError,
@@ -204,8 +205,11 @@ class MetaLeadSync(models.AbstractModel):
             _logger.exception("Meta lead sync of form %s failed", form.id)
         if isinstance(error, TokenError):
             form.connection_id._meta_flag_token_error(error)
+        elif isinstance(error, AppError):
+            form.connection_id._meta_flag_app_error(error)
         elif isinstance(error, MissingPermissionError):
-            form.connection_id._meta_flag_permission_error(error)
+            # flagged only when debug_token confirms the permission is gone
+            form.connection_id._meta_permission_lost(error)
         elif isinstance(error, RateLimitError):
             form.connection_id._meta_throttle(error.retry_after, str(error))
         values = {"last_sync_error": str(error) or error.__class__.__name__}

@@ -9,6 +9,7 @@ from odoo import api, fields, models, modules
 from odoo.tools import SQL, mute_logger
 
 from ..graph.errors import (
+    AppError,
     GraphError,
     InvalidRequestError,
     MalformedPayloadError,
@@ -30,7 +31,12 @@ RETRY_MAX_SECONDS = 6 * 3600
 RUN_TIME_BUDGET = 10
 DEFAULT_EVENTS_PER_RUN = 1000
 #: Connection states in which nothing is sent to Meta for it: items wait.
-BLOCKING_STATES = ("needs_reconnect", "permission_missing", "disconnected")
+BLOCKING_STATES = (
+    "needs_reconnect",
+    "permission_missing",
+    "app_restricted",
+    "disconnected",
+)
 
 
 class MetaQueueMixin(models.AbstractModel):
@@ -273,9 +279,18 @@ class MetaQueueMixin(models.AbstractModel):
             # connection: set it again, outside (it is idempotent).
             self.connection_id._meta_flag_token_error(error)
             return self._meta_set_parked(str(error))
-        except MissingPermissionError as error:
-            self.connection_id._meta_flag_permission_error(error)
+        except AppError as error:
+            self.connection_id._meta_flag_app_error(error)
             return self._meta_set_parked(str(error))
+        except MissingPermissionError as error:
+            connection = self.connection_id
+            if connection and connection._meta_permission_lost(error):
+                # Meta confirms a permission is gone: the health check
+                # flagged the connection; this item waits for the repair
+                return self._meta_set_parked(str(error))
+            # the token holds what its features need: Meta refuses this
+            # item's object alone, which no retry nor repair changes
+            return self._meta_set_dead(str(error))
         except InvalidRequestError as error:
             # Meta says the request itself is wrong, or the object does not
             # exist (100/33, 803): the same request cannot succeed later.

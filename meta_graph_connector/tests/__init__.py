@@ -1,6 +1,7 @@
 from . import test_webhook_controller
 from . import test_event_processing
 from . import test_meta_connection
+from . import test_error_scope
 from . import test_security
 from . import test_views
 from . import test_lead_ads

@@ -114,6 +114,7 @@ class TestMetaConnection(MetaTransactionCase):
         self.assertIn("190", self.connection.last_error)
 
     def test_missing_scope_is_reported(self):
+        self.connection.feature_lead_ads = True  # used for Lead Ads
         self.simulator.revoke_scope(self.system_token, "leads_retrieval")
         self.connection._meta_check_health()
         self.assertEqual(self.connection.state, "permission_missing")

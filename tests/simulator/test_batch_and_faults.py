@@ -222,6 +222,8 @@ def _leads_pages(world, graph):
         ("throttle", {"code": 80005, "regain_minutes": 3}, 400, 80005),
         ("token", {"subcode": 463}, 400, 190),
         ("not_found", {}, 400, 100),
+        ("permission", {}, 400, 200),
+        ("app", {}, 400, 3),
     ],
 )
 def test_scripted_fault_fails_the_named_page_only(
