@@ -1,4 +1,4 @@
-"""``make demo``: watch Meta leads arrive in Odoo's pipeline, no Meta app needed.
+"""``make demo``: watch Meta's customers reach Odoo, no Meta app needed.
 
 One command on a fresh machine. What is missing is fetched or made once, in
 folders of this repository that git ignores, and reused afterwards:
@@ -18,19 +18,30 @@ folders of this repository that git ignores, and reused afterwards:
 
 Then it starts the Meta simulator and Odoo (multi-threaded: the browser's
 websocket for live notifications is served on the HTTP port) on the demo
-database with the addon installed, configures a sandbox connection the way an
-administrator would (System User token pasted in "Connect to Meta"), assigns
-the forms' leads to a Turkish-speaking demo salesperson, and keeps submitting
-a realistic lead every few seconds: the simulator sends Meta's signed leadgen
-webhook and Odoo turns it into an assigned opportunity with a call activity
-and a live notification. Ctrl-C stops everything; the database is kept.
+database with the addon installed, makes the company a Turkish furniture
+business (Turkish lira, Turkish), configures a sandbox connection the way an
+administrator would (System User token pasted in "Connect to Meta": the Page,
+its Instagram account, an ad account and its dataset), assigns the forms'
+leads and the inbox to a Turkish-speaking demo salesperson, and shows the
+four capabilities with Turkish customers, a round every few seconds:
+
+- Lead Ads: a form submitted (Meta's signed ``leadgen`` webhook), an assigned
+  opportunity with a call activity and a live notification;
+- comments: one on the Page's post, one on the Instagram media, on the
+  person's card (and their lead);
+- conversations: a Messenger and an Instagram Direct message, in Discuss;
+- audiences and Conversion Leads: the people who ticked the forms' consent
+  boxes in a Custom Audience synced to the ad account, the stages their
+  leads reach told to the dataset (two imported leads moved on already).
+
+Ctrl-C stops everything; the database is kept.
 
 The demo never drops a database it did not create (it marks its own with a
 PostgreSQL comment): an existing one is dropped only when the person at the
 terminal says so, or kept with ``--reuse``.
 
 Usage: python3 tools/demo.py [--odoo PATH] [--python PY] [--port 8069]
-       [--database meta_demo] [--reuse] [--interval 5] [--count N]
+       [--database meta_demo] [--reuse] [--interval 5] [--count N rounds]
 
 Exit status: 0, 1 when a step fails, 2 when a prerequisite is missing or a
 database is in the way (one sentence says what to do).
@@ -67,6 +78,43 @@ OFFICIAL_GIT_URL = "https://github.com/odoo/odoo"
 OFFICIAL_BRANCH = "18.0"
 SALES_LOGIN = "demo.sales"
 SALES_LANG = "tr_TR"
+COMPANY = "Anadolu Mobilya"
+CURRENCY = "TRY"
+#: The forms' consent checkboxes (``custom_disclaimer_responses``) and the
+#: purpose an administrator maps each to.
+CONSENTS = (
+    ("reklam_izni", "Kampanyalarınızı Facebook ve Instagram'da görmek istiyorum.",
+     "audiences"),
+    ("olcum_izni", "Başvurumun reklam ölçümü için Meta ile paylaşılmasını kabul "
+     "ediyorum.", "measurement"),
+)  # fmt: skip
+#: What the Page and its Instagram account posted, people comment under it.
+POST_TEXT = (
+    "Kış kampanyası başladı: köşe koltuk takımlarında %20 indirim, İstanbul ve "
+    "Ankara'ya ücretsiz teslimat."
+)
+MEDIA_CAPTION = "Yeni sezon yemek masaları showroom'umuzda. Hangisi sizin tarzınız?"
+#: Turkish customers: (name, Instagram username, what they write).
+FACEBOOK_COMMENTS = (
+    ("Işıl Çakır", "Köşe koltuğun fiyatı nedir? Ankara'ya teslimat var mı?"),
+    ("Mehmet Öztürk", "Kampanya hafta sonu da geçerli mi?"),
+    ("Gülşen Aydın", "Kumaş seçenekleri neler, leke tutmayan var mı?"),
+)
+INSTAGRAM_COMMENTS = (
+    ("zeynep.arslan", "Bu masanın ölçüleri nedir? 6 kişilik mi?"),
+    ("can.yildiz", "Ceviz renginden stokta var mı?"),
+    ("ece.kaya", "Taksit seçeneği var mı?"),
+)
+MESSENGER_MESSAGES = (
+    ("Ayşe Demir", "Showroom'a cumartesi gelebilir miyim? Saat kaçta açıksınız?"),
+    ("Burak Şahin", "Siparişimin teslim tarihini öğrenebilir miyim?"),
+    ("Derya Koç", "Köşe takımın ölçülerini gönderebilir misiniz?"),
+)  # fmt: skip
+INSTAGRAM_MESSAGES = (
+    ("elif.sahin", "Elif Şahin", "Gördüğüm masanın fiyatını öğrenebilir miyim?"),
+    ("onur.celik", "Onur Çelik", "İzmir'e gönderim yapıyor musunuz?"),
+    ("selin.ozkan", "Selin Özkan", "Sandalyeler ayrı satılıyor mu?"),
+)  # fmt: skip
 
 ODOO_SRC = REPO / ".odoo-src"
 ODOO_VENV = REPO / ".odoo-venv"
@@ -87,6 +135,15 @@ env['ir.config_parameter'].sudo().set_param('crm.iap.lead.enrich.setting', 'manu
 lang = env['res.lang'].with_context(active_test=False).search(
     [('code', '=', {lang!r})])
 env['base.language.install'].create({{'lang_ids': [(6, 0, lang.ids)]}}).lang_install()
+# a Turkish business: its amounts in Turkish lira, its language Turkish (what
+# Odoo writes for nobody in particular, a comment on a card, speaks it)
+company = env.company
+currency = env['res.currency'].with_context(active_test=False).search(
+    [('name', '=', {currency!r})])
+currency.active = True
+company.write({{'name': {company!r}, 'country_id': env.ref('base.tr').id,
+               'currency_id': currency.id}})
+company.partner_id.lang = {lang!r}
 team = env['crm.team'].search([], limit=1)
 Users = env['res.users'].with_context(active_test=False, no_reset_password=True)
 sales = Users.search([('login', '=', {login!r})], limit=1)
@@ -105,13 +162,52 @@ admin = env.ref('base.user_admin')
 Connect = env['meta.connect.wizard'].with_user(admin)
 wizard = Connect.create({{'access_token': {token!r}}})
 connection = env['meta.connection'].browse(wizard.action_connect()['res_id'])
-page = connection.asset_ids.filtered(lambda a: a.external_id == {page_id!r})
+assets = connection.asset_ids
+page = assets.filtered(lambda a: a.external_id == {page_id!r})
+# the Page's and the Instagram account's conversations: the salesperson's team
+assets.filtered(lambda a: a.asset_type in ('page', 'instagram')).write(
+    {{'inbox_team_id': team.id}})
 forms = env['meta.lead.form']._meta_sync_forms(page)
 forms.write({{'user_id': sales.id, 'team_id': team.id, 'lead_type': 'opportunity'}})
+# the forms' consent checkboxes, mapped as an administrator does
+Checkbox = env['meta.lead.form.consent']
+for form in forms:
+    for key, label, purpose in {consents!r}:
+        if not Checkbox.search([('form_id', '=', form.id), ('checkbox_key', '=', key)]):
+            Checkbox.create({{'form_id': form.id, 'checkbox_key': key, 'label': label,
+                             'purpose': purpose}})
 for form in forms:
     env['meta.lead.sync']._meta_sync_form(form)
+# Conversion Leads: the stages a Meta lead reaches, told to the dataset
+dataset = assets.filtered(lambda a: a.asset_type == 'dataset')[:1]
+dataset.conversion_enabled = True
+stages = env['crm.stage'].search([('is_won', '=', False)], order='sequence, id')
+for stage, event in zip(stages, ('Lead', 'Qualified')):
+    stage.meta_conversion_event = event
+won = env['crm.stage'].search([('is_won', '=', True)], limit=1)
+won.meta_conversion_event = 'Converted'
+leads = env['crm.lead'].search([('meta_form_id', 'in', forms.ids)], order='id')
+if len(stages) > 1 and len(leads) > 2:
+    leads[0].write({{'stage_id': stages[1].id, 'expected_revenue': 48500}})
+    leads[1].write({{'stage_id': won.id, 'expected_revenue': 36900}})
+# a Custom Audience of the people whose leads are open, synced to the ad account
+ad_account = assets.filtered(lambda a: a.asset_type == 'ad_account')[:1]
+Audience = env['meta.audience']
+audience = Audience.search([('name', '=', 'Teklif isteyenler')], limit=1)
+if ad_account and not audience:
+    audience = Audience.create({{
+        'name': 'Teklif isteyenler', 'ad_account_id': ad_account.id,
+        'segment': 'pipeline', 'stage_ids': [(6, 0, stages.ids)]}})
+audience.action_sync_now()
+# Meta's app sends each webhook field the addon handles (App Dashboard)
+from odoo.addons.meta_graph_connector.graph.webhook import fields_for_kinds
+kinds = env['meta.webhook.event']._meta_handled_kinds()
+fields = sorted(
+    set(fields_for_kinds('page', kinds)) | set(fields_for_kinds('instagram', kinds)))
+print('DEMO_FIELDS', ','.join(fields))
 print('DEMO_READY', connection.state, len(forms), env['crm.lead'].search_count([]),
-      sales.lang, sales.has_group('sales_team.group_sale_salesman'))
+      sales.lang, sales.has_group('sales_team.group_sale_salesman'),
+      len(assets.filtered(lambda a: a.asset_type in ('ad_account', 'dataset'))))
 """
 
 
@@ -819,22 +915,59 @@ def prepare_simulator(new):
     from meta_simulator import MetaSimulator  # noqa: PLC0415
 
     sim = MetaSimulator(seed=2026, app_id=APP_ID, app_secret=APP_SECRET).start()
-    page = sim.add_page(name="Anadolu Mobilya", ig_account_id=True)
-    token = sim.add_user_token(pages=[page["id"]], token_type="SYSTEM_USER")
+    page = sim.add_page(name=COMPANY, ig_account_id=True)
+    # the ad account and its dataset: Custom Audiences and Conversion Leads
+    ad_account = sim.add_ad_account(f"{COMPANY} Reklam", currency=CURRENCY)
+    sim.add_dataset(f"{COMPANY} Pixel", ad_account_id=ad_account["id"])
+    token = sim.add_user_token(
+        pages=[page["id"]], token_type="SYSTEM_USER", ad_accounts=[ad_account["id"]]
+    )
     forms = [
         sim.add_form(page["id"], name="Kış Kampanyası – Teklif Formu"),
         sim.add_form(page["id"], name="Instagram – Showroom Randevusu"),
     ]
+    rng = random.Random(11)
     now = time.time()
     for form in forms:  # a little history for the backfill to import
-        sim.add_leads(form["id"], 8, start=now - 10 * 86400, end=now - 3600)
-    if not new:  # the kept database has this seed's leads: new people, new ids
-        for stream in ("id:lead", "leads:data", "leads:meta"):
+        for _ in range(8):
+            sim.add_lead(
+                form["id"],
+                created_time=int(rng.uniform(now - 10 * 86400, now - 3600)),
+                platform=rng.choice(["fb", "fb", "ig"]),
+                custom_disclaimer_responses=consent_answers(rng),
+            )
+    # what people comment under
+    posts = {
+        "facebook": sim.add_post(page["id"], message=POST_TEXT)["id"],
+        "instagram": sim.add_ig_media(page["ig_account_id"], caption=MEDIA_CAPTION)[
+            "id"
+        ],
+    }
+    if not new:  # the kept database has this seed's ids: new people, new ids
+        for stream in (
+            "id:lead",
+            "leads:data",
+            "leads:meta",
+            "id:person",
+            "id:comment",
+            "id:igcomment",
+            "token:mid",
+        ):
             sim.ids.rng(stream).seed(f"{stream}:{time.time_ns()}")
-    return sim, page, token, forms
+    return sim, page, token, forms, posts
+
+
+def consent_answers(rng):
+    """The form's consent boxes as a person answers them (most tick both)."""
+    return [
+        {"checkbox_key": key, "is_checked": "1" if rng.random() < 0.8 else "0"}
+        for key, _label, _purpose in CONSENTS
+    ]
 
 
 def set_up_odoo(args, odoo, sim, page, token, new):
+    """Install, connect, configure; return the webhook fields the addon
+    handles (the app's subscription in Meta's App Dashboard)."""
     modules = ["-i", ADDON] + ([] if new else ["-u", ADDON])
     where = "the new" if new else "the kept"
     with step(f"Installing {ADDON} in {where} database '{args.database}'"):
@@ -843,8 +976,8 @@ def set_up_odoo(args, odoo, sim, page, token, new):
             sys.stderr.write(output[-5000:])
             raise DemoError(f"installing {ADDON} failed (odoo-bin exit {code})")
     title = (
-        "Connecting the sandbox business, importing its forms' history, "
-        "adding Turkish and the demo salesperson"
+        "Connecting the sandbox business (Page, Instagram, ad account, dataset), "
+        "importing its forms' history, adding Turkish and the demo salesperson"
     )
     settings = sandbox_settings(
         APP_ID, APP_SECRET, sim.base_url, verify_token=VERIFY_TOKEN
@@ -858,17 +991,24 @@ def set_up_odoo(args, odoo, sim, page, token, new):
                 page_id=page["id"],
                 login=SALES_LOGIN,
                 lang=SALES_LANG,
+                company=COMPANY,
+                currency=CURRENCY,
+                consents=CONSENTS,
             )
         )
-        ready = next(line for line in output.splitlines() if "DEMO_READY" in line)
-        _, connection, forms, leads, lang, salesman = ready.split()
+        lines = output.splitlines()
+        ready = next(line for line in lines if "DEMO_READY" in line)
+        _, connection, forms, leads, lang, salesman, ads = ready.split()
+        fields = next(line for line in lines if "DEMO_FIELDS" in line).split()[1]
         state.detail = (
             f"connection {connection}, {forms} forms, {leads} leads in the pipeline, "
-            f"{SALES_LOGIN}: {lang}, Sales / User: Own Documents Only {salesman}"
+            f"{ads} ad account and dataset, {SALES_LOGIN}: {lang}, Sales / User: "
+            f"Own Documents Only {salesman}"
         )
+    return fields.split(",")
 
 
-def start_odoo(args, odoo, sim):
+def start_odoo(args, odoo, sim, fields):
     # --workers=0: one multi-threaded process serves the pages, the JSON-RPC
     # calls and the browser's /websocket (live notifications) on one port; in
     # prefork mode (--workers>0) the websocket needs the gevent port behind a
@@ -879,7 +1019,7 @@ def start_odoo(args, odoo, sim):
         odoo.start("--workers=0", "--max-cron-threads=2", log_file=log)
     # the Page's webhook subscription waits in the outbox, queued by the setup
     # before the server ran: wake the crons so Meta sends leads from the start
-    with step("Subscribing the Page to Meta's leadgen webhook") as state:
+    with step("Subscribing the Page to Meta's webhooks") as state:
         if not odoo.wait_for(
             "SELECT count(*) FROM meta_outbox WHERE state IN ('pending', 'failed')"
         ):
@@ -887,9 +1027,9 @@ def start_odoo(args, odoo, sim):
     with step("Meta's webhook handshake with Odoo") as state:
         # Meta's subscription handshake against Odoo (raises if Odoo refuses)
         sim.set_callback(
-            f"{odoo.url}/meta/webhook", VERIFY_TOKEN, fields=["leadgen"], verify=True
+            f"{odoo.url}/meta/webhook", VERIFY_TOKEN, fields=fields, verify=True
         )
-        state.detail = "accepted"
+        state.detail = f"accepted: {', '.join(fields)}"
     with step(f"Live notifications: ws://127.0.0.1:{args.port}/websocket") as state:
         status, ok = websocket_status(args.port)
         state.detail = status
@@ -897,18 +1037,58 @@ def start_odoo(args, odoo, sim):
             state.result = "FAILED (see .demo/odoo.log)"
 
 
-def submit_leads(args, sim, forms, rng):
-    sent = 0
-    while not args.count or sent < args.count:
+def customers_act(args, sim, page, forms, posts, rng):
+    """A round every ``interval`` seconds: a lead, a comment on the Page's
+    post and one on the Instagram media, a Messenger and an Instagram
+    message, each from a Turkish customer; ``count`` rounds (0: forever)."""
+    rounds = 0
+    while not args.count or rounds < args.count:
+        turn = rounds % 3
+        rounds += 1
         form = rng.choice(forms)
-        lead = sim.submit_lead(form["id"], platform=rng.choice(["fb", "fb", "ig"]))
-        sent += 1
+        lead = sim.submit_lead(
+            form["id"],
+            platform=rng.choice(["fb", "fb", "ig"]),
+            custom_disclaimer_responses=consent_answers(rng),
+        )
         name = next(
             (f["values"][0] for f in lead["field_data"] if f["name"] == "full_name"),
             lead["id"],
         )
-        print(f"{time.strftime('%H:%M:%S')}  lead {sent}: {name} → {form['name']}")
+        say_at(f"lead {rounds}: {name} → {form['name']}")
         time.sleep(args.interval)
+        author, text = FACEBOOK_COMMENTS[turn]
+        sim.add_comment(posts["facebook"], text, from_name=author)
+        say_at(f"Facebook comment: {author}: {text}")
+        time.sleep(args.interval)
+        username, text = INSTAGRAM_COMMENTS[turn]
+        sim.add_comment(posts["instagram"], text, username=username)
+        say_at(f"Instagram comment: @{username}: {text}")
+        time.sleep(args.interval)
+        author, text = MESSENGER_MESSAGES[turn]
+        sim.receive_dm(page["id"], person_id(rng), text, name=author)
+        say_at(f"Messenger: {author}: {text}")
+        time.sleep(args.interval)
+        username, author, text = INSTAGRAM_MESSAGES[turn]
+        sim.receive_dm(
+            page["id"],
+            person_id(rng),
+            text,
+            channel="instagram",
+            name=author,
+            username=username,
+        )
+        say_at(f"Instagram Direct: @{username}: {text}")
+        time.sleep(args.interval)
+
+
+def person_id(rng):
+    """A new person's scoped id, as Meta gives one per Page."""
+    return str(rng.randrange(10**15, 10**16))
+
+
+def say_at(text):
+    print(f"{time.strftime('%H:%M:%S')}  {text}", flush=True)
 
 
 def run_demo(args, cleanup):
@@ -923,7 +1103,7 @@ def run_demo(args, cleanup):
         connection.close()
     args.database_used = True
     with step("Starting the Meta simulator") as state:
-        sim, page, token, forms = prepare_simulator(new)
+        sim, page, token, forms, posts = prepare_simulator(new)
         cleanup.append(("Stopping the Meta simulator", sim.stop))
         state.detail = sim.base_url
     odoo = OdooHarness(
@@ -934,8 +1114,8 @@ def run_demo(args, cleanup):
         data_dir=data_dir,
     )
     cleanup.append(("Stopping Odoo", odoo.stop))
-    set_up_odoo(args, odoo, sim, page, token, new)
-    start_odoo(args, odoo, sim)
+    fields = set_up_odoo(args, odoo, sim, page, token, new)
+    start_odoo(args, odoo, sim, fields)
     admin = "admin / admin" if new else "your administrator's login"
     print(
         f"\nReady in {time.time() - args.started:.0f} s. Open {odoo.url}/odoo/crm "
@@ -945,11 +1125,15 @@ def run_demo(args, cleanup):
         "leads are assigned to them,\n"
         f"  {'':<24} each with a call activity and a live notification\n"
         f"  {'':<24} (a private window lets you be both at once)\n"
-        f"A lead arrives every {args.interval:g} s. Ctrl-C to stop.\n",
+        f"Every {args.interval:g} s a Turkish customer acts: a lead, a comment on "
+        "Facebook and on Instagram\n(CRM > Sales > Social Comments, the card), "
+        "a Messenger and an Instagram message (Discuss).\n"
+        "Audiences and Conversion Leads: CRM > Configuration > Meta. "
+        "Ctrl-C to stop.\n",
         flush=True,
     )
     args.ready = True
-    submit_leads(args, sim, forms, random.Random(7 if new else None))
+    customers_act(args, sim, page, forms, posts, random.Random(7 if new else None))
 
 
 def parse_args(argv):
@@ -977,7 +1161,11 @@ def parse_args(argv):
     )
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument(
-        "--count", type=int, default=0, help="stop after this many leads (0: never)"
+        "--count",
+        type=int,
+        default=0,
+        help="stop after this many rounds (a lead, two comments, two messages; "
+        "0: never)",
     )
     parser.add_argument("--stage", default="bootstrap", help=argparse.SUPPRESS)
     parser.add_argument(
