@@ -11,7 +11,7 @@ ADDON := meta_graph_connector
 
 help:
 	@echo "make test                      lints + core/simulator pytest suite with coverage"
-	@echo "make test-odoo ODOO=<odoo18>   addon tests on a real Odoo 18 [ODOO_PYTHON=...]"
+	@echo "make test-odoo ODOO=<odoo18>   addon tests on a real Odoo 18 [ODOO_PYTHON=... TAGS=...]"
 	@echo "make bench-intake ODOO=<odoo18> webhook intake figures against a running Odoo"
 	@echo "make bench-leads ODOO=<odoo18>  speed-to-lead (webhook -> committed lead) and backfill"
 	@echo "make bench-comments ODOO=<odoo18> Page comment webhook -> on the customer card [N=200 RATE=10]"
@@ -41,7 +41,8 @@ test: lint
 
 test-odoo:
 	@test -n "$(ODOO)" || { echo "usage: make test-odoo ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
-	@py=$(ODOO_PY) && $$py tools/run_odoo_tests.py --odoo "$(ODOO)" --python "$$py"
+	@py=$(ODOO_PY) && $$py tools/run_odoo_tests.py --odoo "$(ODOO)" --python "$$py" \
+		$(if $(TAGS),--tags "$(TAGS)")
 
 bench-intake:
 	@test -n "$(ODOO)" || { echo "usage: make bench-intake ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
