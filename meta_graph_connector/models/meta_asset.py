@@ -351,8 +351,13 @@ class MetaAsset(models.Model):
         """``values``: ((type, Meta id), field values, parent (type, id) or None).
 
         An asset known under another connection of the same company moves to
-        this one (a reconnection with a new token); one of another company
-        is refused: an asset belongs to one company.
+        this one (a reconnection with a new token), unless that would narrow
+        what already works: a Page that a working connection serves for
+        features this connection's token was not granted (Messenger,
+        comments…) stays where it is, and the connect wizard says what would
+        stop and asks (``meta_move_assets`` in the context moves it all the
+        same). One of another company is refused: an asset belongs to one
+        company.
         """
         # sudo: meta.asset - Page tokens are system-only fields; Meta
         # administrators store them through the connect flow without reading.
@@ -375,6 +380,9 @@ class MetaAsset(models.Model):
                         company=asset.company_id.name,
                     )
                 )
+            if asset and connection._meta_features_lost_by_moving(asset):
+                assets |= asset
+                continue
             vals = {**vals, "connection_id": connection.id, "active": True}
             if parent_key:
                 vals["parent_id"] = existing[parent_key].id

@@ -10,7 +10,7 @@ from odoo.tools import SQL
 from ..graph import api as meta_api
 from ..graph import oauth
 from ..graph.client import GraphClient
-from ..graph.const import FEATURES
+from ..graph.const import FEATURES, PAGE_FEATURES
 from ..graph.errors import (
     PERMISSION,
     AppError,
@@ -494,6 +494,28 @@ class MetaConnection(models.Model):
                 )
             elif not missing and connection.state == "permission_missing":
                 connection._meta_mark_connected()
+
+    def _meta_features_lost_by_moving(self, asset):
+        """The features ``asset`` would lose if it moved from the working
+        connection that holds it to this one: those its connection serves
+        and this connection's token was not granted (empty: it may move)."""
+        self.ensure_one()
+        current = asset.connection_id
+        if (
+            self.env.context.get("meta_move_assets")
+            or not current
+            or current == self
+            or not current.active
+            or current.state != "connected"
+            or asset.asset_type not in ("page", "instagram")
+        ):
+            return []
+        granted = oauth.features_granted((self.granted_scopes or "").split(","))
+        return [
+            feature
+            for feature in current._meta_features()
+            if feature in PAGE_FEATURES and feature not in granted
+        ]
 
     def _meta_features(self):
         """The features this connection is used for (graph.const.FEATURES)."""

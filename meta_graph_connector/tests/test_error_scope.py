@@ -181,3 +181,45 @@ class TestPermissionsFollowFeatures(MetaTransactionCase):
         connection.feature_lead_ads = False
         self.assertEqual(connection.state, "connected")
         self.assertFalse(connection.missing_scopes)
+
+
+@tagged("post_install", "-at_install")
+class TestConnectNeverNarrows(MetaTransactionCase):
+    """Connecting again with a narrower login never takes a Page away from
+    a connection where more of it works, without saying and asking."""
+
+    def setUp(self):
+        super().setUp()
+        # the company's connection serves Lead Ads and Messenger
+        self.connection.write({"feature_lead_ads": True, "feature_messenger": True})
+        self.connection._meta_check_health()
+        self.page._meta_subscribe_webhooks()
+        self.assertIn("messages", self.simulator.subscriptions(self.sim_page["id"]))
+
+    def test_a_new_login_asks_at_least_for_what_already_works(self):
+        wizard = self.env["meta.connect.wizard"].with_user(self.meta_admin).create({})
+        self.assertTrue(wizard.feature_lead_ads and wizard.feature_messenger)
+        self.assertIn("pages_messaging", wizard.login_scopes)
+
+    def test_a_narrower_login_keeps_the_page_where_it_works_and_says_so(self):
+        narrow = self.simulator.add_user_token(
+            scopes=list(oauth.login_scopes(["lead_ads"])),
+            pages=[self.sim_page["id"]],
+            token_type="SYSTEM_USER",
+        )
+        wizard = (
+            self.env["meta.connect.wizard"]
+            .with_user(self.meta_admin)
+            .create({"access_token": narrow, "feature_messenger": False})
+        )
+        action = wizard.action_connect()
+        self.send_outbox()
+        self.assertEqual(action["res_model"], "meta.connect.wizard", "it asks")
+        self.assertNotEqual(wizard.connection_id, self.connection)
+        self.assertEqual(self.page.connection_id, self.connection, "not moved")
+        self.assertIn("messages", self.simulator.subscriptions(self.sim_page["id"]))
+        self.assertEqual(wizard.kept_page_ids, self.page)
+        self.assertIn("Messenger", str(wizard.kept_pages_html))
+        # the administrator read it and moves the Page all the same
+        wizard.action_move_kept_pages()
+        self.assertEqual(self.page.connection_id, wizard.connection_id)

@@ -1,5 +1,7 @@
 from urllib.parse import urlencode
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
@@ -60,6 +62,95 @@ class MetaConnectWizard(models.TransientModel):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company
     )
+    kept_page_ids = fields.Many2many(
+        "meta.asset",
+        "meta_connect_wizard_kept_page_rel",
+        string="Pages Kept Where They Work",
+        compute="_compute_kept_pages",
+    )
+    kept_pages_html = fields.Html(
+        string="What Would Stop",
+        compute="_compute_kept_pages",
+        sanitize=False,  # built with Markup escaping from Odoo's own names
+    )
+
+    @api.model
+    def default_get(self, fields_list):
+        """Tick the features the company's connections are used for: a new
+        login asks at least for what already works (Lead Ads alone when
+        there is nothing yet)."""
+        values = super().default_get(fields_list)
+        company = self.env["res.company"].browse(
+            values.get("company_id") or self.env.company.id
+        )
+        # sudo: meta.connection - which features are in use, to pre-tick them
+        in_use = set()
+        for connection in (
+            self.env["meta.connection"]
+            .sudo()
+            .search([("company_id", "=", company.id), ("state", "!=", "disconnected")])
+        ):
+            in_use.update(connection._meta_features())
+        if in_use:
+            for name in LOGIN_FEATURES:
+                field = f"feature_{name}"
+                if field in fields_list and f"default_{field}" not in self.env.context:
+                    values[field] = name in in_use
+        return values
+
+    @api.depends("available_page_ids", "connection_id")
+    def _compute_kept_pages(self):
+        labels = dict(
+            (name, self._fields[f"feature_{name}"].get_description(self.env)["string"])
+            for name in LOGIN_FEATURES
+        )
+        for wizard in self:
+            kept = wizard.available_page_ids.filtered(
+                lambda page, wizard=wizard: (
+                    wizard.connection_id and page.connection_id != wizard.connection_id
+                )
+            )
+            wizard.kept_page_ids = kept
+            lines = []
+            for page in kept:
+                lost = wizard.connection_id._meta_features_lost_by_moving(page)
+                lines.append(
+                    Markup("<li>%s</li>")
+                    % wizard.env._(
+                        "%(page)s stays on %(connection)s: this login was not "
+                        "granted %(features)s, which it is used for there.",
+                        page=page.name,
+                        connection=page.connection_id.name,
+                        features=", ".join(labels[f] for f in lost)
+                        or wizard.env._("what"),
+                    )
+                )
+            wizard.kept_pages_html = (
+                Markup("<ul class='mb-0'>%s</ul>") % Markup("").join(lines)
+                if lines
+                else False
+            )
+
+    def action_move_kept_pages(self):
+        """Move the kept Pages to this login's connection all the same: the
+        administrator read what stops and asked for it."""
+        self.ensure_one()
+        self._meta_check_admin()
+        pages = self.kept_page_ids
+        pages.check_access("write")
+        self.connection_id.check_access("write")
+        # sudo: meta.asset - moving Pages (and their Instagram accounts)
+        # with their system-only tokens to the connection just made
+        (pages | pages.child_ids).sudo().write({"connection_id": self.connection_id.id})
+        self.connection_id.with_context(meta_move_assets=True)._meta_fetch_assets()
+        self.page_ids |= pages
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
 
     def _meta_features(self):
         return [name for name in LOGIN_FEATURES if self[f"feature_{name}"]]
@@ -127,6 +218,17 @@ class MetaConnectWizard(models.TransientModel):
         self.access_token = "-"
         # subscriptions are sent by the outbox, seconds from now
         pages._meta_request_subscription()
+        self.write({"connection_id": connection.id, "available_page_ids": pages.ids})
+        if self.kept_page_ids:
+            # a narrower token: say what would stop, and ask
+            self.write({"step": "pages", "page_ids": pages.ids})
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": self._name,
+                "res_id": self.id,
+                "view_mode": "form",
+                "target": "new",
+            }
         return {
             "type": "ir.actions.act_window",
             "res_model": "meta.connection",
@@ -198,6 +300,11 @@ class MetaConnectWizard(models.TransientModel):
                 limit=1,
             )
         values = {"access_token": token, "active": True}
+        # what the connection is used for: what this login was asked for,
+        # and for a reconnection what it was used for already (a narrower
+        # login then shows the permissions missing, it never drops a feature)
+        for name in self._meta_features():
+            values[f"feature_{name}"] = True
         if connection:
             connection.write(values)
             return connection.sudo(False)
