@@ -344,12 +344,27 @@ class CrmLead(models.Model):
     # it and the consent known (``meta.lead._meta_import``), not at create.
 
     def write(self, vals):
+        # crm's "Lost" archives the lead, then sets its probability to 0 in
+        # a second write (``toggle_active``): the lead is lost once both are
+        # done, in whichever order or write they come
+        was_lost = (
+            {lead.id for lead in self if lead._meta_is_lost()}
+            if {"active", "probability"} & vals.keys()
+            else None
+        )
         result = super().write(vals)
         if "stage_id" in vals:
             self._meta_queue_stage_events()
-        if vals.get("active") is False:
-            self.filtered(lambda lead: lead.probability == 0)._meta_queue_lost_events()
+        if was_lost is not None:
+            self.filtered(
+                lambda lead: lead.id not in was_lost and lead._meta_is_lost()
+            )._meta_queue_lost_events()
         return result
+
+    def _meta_is_lost(self):
+        """crm's lost: archived with no chance left (``action_set_lost``)."""
+        self.ensure_one()
+        return not self.active and self.probability == 0
 
     def _meta_queue_stage_events(self):
         # sudo: meta.conversion.event - any salesperson moving a lead tells

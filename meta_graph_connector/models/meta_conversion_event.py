@@ -5,7 +5,8 @@ from odoo import api, fields, models
 from odoo.tools import split_every
 
 from ..graph import conversions
-from ..graph.errors import InvalidRequestError, quoted
+from ..graph.errors import InvalidRequestError
+from ..graph.refusal import quoted_words
 
 _logger = logging.getLogger(__name__)
 
@@ -280,7 +281,8 @@ class MetaConversionEvent(models.Model):
         return self.env._(
             "Meta refused the request %(error)s: %(failed)s event(s) failed, "
             "%(again)s queued again.",
-            error=quoted(error),
+            # Meta's title and message for people: they name the field
+            error=quoted_words(error),
             failed=len(bad),
             again=len(self - bad),
         )
@@ -290,7 +292,7 @@ class MetaConversionEvent(models.Model):
         kind = conversions.explain(error)
         if kind == "event_too_old":
             return self.env._("Meta refused it: older than 7 days.")
-        return self.env._("Meta refused it: %(error)s.", error=quoted(error))
+        return self.env._("Meta refused it: %(error)s.", error=quoted_words(error))
 
     def _meta_outbox_gave_up(self, reason):
         """The outbox gave up on the request carrying these events."""

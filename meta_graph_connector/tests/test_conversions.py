@@ -178,6 +178,56 @@ class TestConversionLeads(LeadAdsMixin, MetaTransactionCase):
             [e["event_name"] for e in self.at_meta()], ["New", "Lost", "New"]
         )
 
+    def test_a_lead_lost_with_crms_wizard_is_told_lost_once(self):
+        """crm's "Lost" button archives the lead, then sets its probability
+        to 0 in a second write: the lead is lost after the second one."""
+        _sim_lead, lead = self.meta_lead()
+        lead.probability = 40
+        reason = self.env["crm.lost.reason"].create({"name": "Fiyat yüksek"})
+
+        def lose():
+            wizard = (
+                self.env["crm.lead.lost"]
+                .with_user(self.seller)
+                .create({"lead_ids": [(6, 0, lead.ids)], "lost_reason_id": reason.id})
+            )
+            wizard.action_lost_reason_apply()
+
+        lose()
+        self.assertFalse(lead.active)
+        self.assertEqual(lead.probability, 0)
+        self.assertEqual(
+            sorted(lead.meta_conversion_event_ids.mapped("event_name")), ["Lost", "New"]
+        )
+        # archived leads written again, restored and lost a second time:
+        # Meta is told once
+        lead.write({"probability": 0})
+        lead.action_unarchive()
+        lead.probability = 30
+        lose()
+        self.assertEqual(
+            sorted(lead.meta_conversion_event_ids.mapped("event_name")), ["Lost", "New"]
+        )
+        self.send()
+        self.assertEqual([e["event_name"] for e in self.at_meta()], ["New", "Lost"])
+
+    def test_meta_refusal_on_the_lead_names_the_field(self):
+        """Meta's "Invalid parameter" says nothing; its error_user_title and
+        error_user_msg name the event and the field: the lead shows those."""
+        _sim_lead, lead = self.meta_lead()
+        # Meta's clock is two hours behind ours: the event is in its future
+        self.simulator.clock.advance(-7200)
+        self.send()
+        event = lead.meta_conversion_event_ids
+        self.assertEqual(event.state, "failed")
+        self.assertIn("Server-side API parameter error", event.error)
+        self.assertIn("$['data'][0]", event.error)
+        self.assertIn("in the future", event.error)
+        item = self.env["meta.outbox"].search(
+            [("operation", "=", "send_conversion_events")], limit=1
+        )
+        self.assertIn("in the future", item.last_error)
+
     def test_an_event_past_the_7_days_is_not_sent_and_does_not_block_others(self):
         _sim_lead, lead = self.meta_lead()
         _sim_lead2, other = self.meta_lead()

@@ -197,3 +197,23 @@ def test_metas_refusal_names_the_event(sim, dataset):
     assert capi.refused_index(caught.value) == 1
     assert capi.explain(caught.value) == "event_too_old"
     assert sim.dataset_events(pixel) == []
+
+
+def test_metas_words_for_people_name_the_field(sim, dataset):
+    from graph import refusal
+
+    client, pixel = dataset
+    now = int(sim.clock.now())
+    with pytest.raises(InvalidRequestError) as caught:
+        capi.send_events(client, pixel, [event(event_time=now + 3600)])
+    error = caught.value
+    assert error.message == "Invalid parameter"
+    words = refusal.words(error)
+    assert words.startswith("Server-side API parameter error: ")
+    assert "$['data'][0]" in words and "in the future" in words
+    assert refusal.quoted_words(error) == f"“{words}”"
+    # without words for people, Meta's message
+    assert refusal.words(GraphError("Invalid parameter.", code=100)) == (
+        "Invalid parameter"
+    )
+    assert refusal.words(ValueError("boom")) == "boom"
