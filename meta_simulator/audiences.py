@@ -9,6 +9,10 @@ a strong key (``EMAIL``, ``PHONE``, ``MADID``, ``EXTERN_ID``); rows with
 only weak keys (names, birth date, location) are the same person when all
 their values are equal.  Every valid row matches one person (no match
 rate) — a choice, Meta matches against its users [U].
+
+Uploading never takes anyone out: Meta keeps whoever an earlier row
+matched.  A row that completes a person with a new e-mail leaves the
+person found by the old one too, until a removal names it (§7.3) [U].
 """
 
 #: Keys of a multi-key ``schema`` (Custom Audience Users reference).
@@ -68,6 +72,8 @@ class MemberSet:
 
     def __init__(self, rows=()):
         self._rows: dict[int, dict] = {}
+        #: every identifier a person was uploaded with, the latest or not
+        self._known: dict[int, set] = {}
         self._index: dict[tuple, int] = {}
         self._next = 0
         for row in rows:
@@ -86,16 +92,19 @@ class MemberSet:
         return strong or [("*", frozenset(row.items()))]
 
     def _unindex(self, number: int) -> None:
-        for pair in self._pairs(self._rows[number]):
+        for pair in self._known.pop(number, ()):
             if self._index.get(pair) == number:
                 del self._index[pair]
 
     def _reindex(self, number: int) -> None:
-        for pair in self._pairs(self._rows[number]):
+        known = self._known.setdefault(number, set())
+        known.update(self._pairs(self._rows[number]))
+        for pair in known:
             self._index[pair] = number
 
     def add(self, row: dict) -> None:
-        """Add a person, or complete the one sharing an identifier."""
+        """Add a person, or complete the one sharing an identifier (who is
+        still found by the identifiers of their earlier rows)."""
         number = next(
             (self._index[p] for p in self._pairs(row) if p in self._index), None
         )
@@ -103,9 +112,16 @@ class MemberSet:
             number, self._next = self._next, self._next + 1
             self._rows[number] = dict(row)
         else:
-            self._unindex(number)
+            if not [k for k in STRONG_KEYS if self._rows[number].get(k)]:
+                # a person of weak keys only, completed: no longer found by
+                # the whole of their old row
+                self._unindex(number)
             self._rows[number].update(row)
         self._reindex(number)
+
+    def finds(self, key: str, value: str) -> bool:
+        """Is someone in the audience found by this identifier?"""
+        return (key, value) in self._index
 
     def remove(self, row: dict, linked=()) -> int:
         """Remove whoever shares an identifier of ``row`` (or of ``linked``

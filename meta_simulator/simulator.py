@@ -805,6 +805,15 @@ class MetaSimulator:
             audiences.refresh(audience, self.clock.now())
             return audience.members.rows()
 
+    def audience_finds(self, audience_id: str, key: str, value: str) -> bool:
+        """Is someone in the audience found by this identifier (``key`` a
+        schema key, ``value`` as uploaded: a hash, or the ``EXTERN_ID``)?
+        Earlier rows of a person count: uploading never takes anyone out."""
+        with self.store.lock:
+            audience = self.store.audiences[str(audience_id)]
+            audiences.refresh(audience, self.clock.now())
+            return audience.members.finds(key, value)
+
     def flag_audience(self, audience_id: str, code: int = 471) -> None:
         """Flag the audience as Meta's integrity review does
         (``operation_status`` 471: membership edits answer 100/1713230, a

@@ -48,6 +48,10 @@ SCHEMA_KEYS = (
 )
 #: Keys sent as they are (§7.5).
 UNHASHED_KEYS = frozenset({"EXTERN_ID", "MADID"})
+#: Keys that find a person on their own: a removal by one of them alone
+#: works (§7.3), and a value of them uploaded once stays at Meta until a
+#: removal names it.
+IDENTIFYING_KEYS = frozenset({"EMAIL", "PHONE", "MADID", "EXTERN_ID"})
 #: Rows per ``/users`` request (§7.3).
 MAX_ROWS_PER_REQUEST = 10_000
 
@@ -222,6 +226,34 @@ def row_is_usable(schema, row):
     alone match nobody."""
     strong = {"EMAIL", "PHONE", "MADID"}
     return any(value for key, value in zip(schema, row, strict=True) if key in strong)
+
+
+def fillable_keys(person_keys):
+    """The schema keys :func:`person_row` can fill from a person with these
+    raw keys (FI comes from FN, DOBY/DOBM/DOBD from BIRTHDATE)."""
+    keys = set(person_keys) & set(SCHEMA_KEYS)
+    if "FN" in keys:
+        keys.add("FI")
+    if "BIRTHDATE" in person_keys:
+        keys |= {"DOBY", "DOBM", "DOBD"}
+    return keys
+
+
+def retired_row(schema, old_row, new_row):
+    """The row that removes what a person no longer is: the identifying
+    values (:data:`IDENTIFYING_KEYS`) of ``old_row`` that ``new_row`` no
+    longer has, every other cell empty; None when none was dropped.
+
+    Uploading a person's new row does not take their old e-mail out of an
+    audience: whoever Meta matched with it stays until a removal names it."""
+    width = len(schema)
+    if not old_row or len(old_row) != width or len(new_row) != width:
+        return None
+    retired = [
+        old if key in IDENTIFYING_KEYS and old and old != new else ""
+        for key, old, new in zip(schema, old_row, new_row, strict=True)
+    ]
+    return retired if any(retired) else None
 
 
 def row_digest(row):

@@ -1,6 +1,8 @@
+import functools
 import logging
 import time
 import uuid
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -8,8 +10,8 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..graph import audience as customer_file
-from ..graph import audience_api
-from ..graph.errors import GraphError, quoted
+from ..graph import audience_api, refusal
+from ..graph.errors import GraphError
 from .meta_suppression import MATCH_FIELDS
 
 _logger = logging.getLogger(__name__)
@@ -17,6 +19,13 @@ _logger = logging.getLogger(__name__)
 #: Identifiers sent for a person: fixed for an audience's life (Meta refuses
 #: a schema type change, docs/meta-facts.md §7).
 DEFAULT_SCHEMA = "EMAIL,PHONE,FN,LN,CT,COUNTRY,EXTERN_ID"
+#: ``EXTERN_ID`` of a partner: Meta scopes it to the ad account, which
+#: several databases may feed, so it names the database too (a digest of
+#: its ``database.uuid``, which itself is never told to Meta). Before, it
+#: was ``odoo-partner-<id>``: a member synced so keeps the EXTERN_ID it was
+#: sent with until its next sync moves it to this one (the old one removed
+#: first).
+EXTERN_ID_FORMAT = "odoo-{database}-partner-{partner_id}"
 #: Partners read (and rows built) at a time: never all of them in memory.
 PARTNER_CHUNK = 1000
 #: Consenting people up to whom the form's preview builds their rows (a few
@@ -80,6 +89,7 @@ class MetaAudience(models.Model):
     identifier_ids = fields.Many2many(
         "meta.audience.identifier",
         string="Identifiers Sent",
+        domain=lambda self: [("code", "in", sorted(self._meta_identifier_keys()))],
         compute="_compute_identifier_ids",
         inverse="_inverse_identifier_ids",
         help="What is sent of each person, hashed: fixed once the audience "
@@ -104,7 +114,22 @@ class MetaAudience(models.Model):
     size_upper = fields.Integer(string="Size at Meta (to)", readonly=True, copy=False)
     meta_status = fields.Char(string="Status at Meta", readonly=True, copy=False)
     last_sync_at = fields.Datetime(readonly=True, copy=False)
-    last_sync_result = fields.Text(readonly=True, copy=False)
+    last_sync_adds = fields.Integer(
+        string="Added or Updated at Last Sync", readonly=True, copy=False
+    )
+    last_sync_removes = fields.Integer(
+        string="Removed at Last Sync", readonly=True, copy=False
+    )
+    # what went wrong, kept as a word (:data:`EXPLAINED_ERRORS`, refused,
+    # failed) and put in words when read
+    last_sync_error = fields.Char(readonly=True, copy=False)
+    last_sync_error_detail = fields.Text(
+        readonly=True, copy=False, help="Meta's own words, or why it failed."
+    )
+    last_sync_result = fields.Text(
+        compute="_compute_last_sync_result",
+        help="The last sync's outcome, in the reader's language.",
+    )
     sync_number = fields.Integer(
         readonly=True, copy=False, help="Syncs so far; marks who each one saw."
     )
@@ -123,6 +148,35 @@ class MetaAudience(models.Model):
         compute="_compute_preview",
         help="Who the segment holds now, and who of them may and can be sent.",
     )
+
+    @api.depends(
+        "last_sync_at",
+        "last_sync_adds",
+        "last_sync_removes",
+        "last_sync_error",
+        "last_sync_error_detail",
+    )
+    @api.depends_context("lang")
+    def _compute_last_sync_result(self):
+        # written by the cron, read by people: rendered when read, in the
+        # reader's language, from what the sync stored
+        for audience in self:
+            if audience.last_sync_error:
+                audience.last_sync_result = audience_error_text(
+                    self.env,
+                    audience.last_sync_error,
+                    audience.last_sync_error_detail,
+                )
+            elif audience.last_sync_at:
+                # "1 to add or update": the numbers stand alone, which reads
+                # well in every plural form (Turkish has no plural after one)
+                audience.last_sync_result = self.env._(
+                    "%(adds)s to add or update, %(removes)s to remove.",
+                    adds=audience.last_sync_adds,
+                    removes=audience.last_sync_removes,
+                )
+            else:
+                audience.last_sync_result = False
 
     @api.depends("member_ids")
     def _compute_member_count(self):
@@ -216,6 +270,14 @@ class MetaAudience(models.Model):
                         keys=", ".join(sorted(unknown)),
                     )
                 )
+            no_data = set(schema) - self._meta_identifier_keys()
+            if no_data:
+                raise UserError(
+                    self.env._(
+                        "Odoo has no data for %(keys)s: Meta would receive them empty.",
+                        keys=", ".join(sorted(no_data)),
+                    )
+                )
             if not {"EMAIL", "PHONE"} & set(schema):
                 raise UserError(
                     self.env._(
@@ -235,6 +297,15 @@ class MetaAudience(models.Model):
         return super().write(vals)
 
     # ------------------------------------------------------------ segment
+
+    @api.model
+    def _meta_identifier_keys(self):
+        """The identifiers Odoo has data for (:meth:`_meta_person`): an
+        administrator picks among these only. A module sending a field of
+        its own (a gender, a birth date) extends :meth:`_meta_person`, and
+        its key is offered."""
+        # the keys it gives a person of whom nothing is known
+        return customer_file.fillable_keys(self._meta_person(defaultdict(str)))
 
     def _meta_consent_domain(self):
         """Partners who consented to Meta advertising audiences (their
@@ -295,8 +366,18 @@ class MetaAudience(models.Model):
             else values["state_name"],
             "ZIP": values["zip"],
             "COUNTRY": values["country_code"],
-            "EXTERN_ID": f"odoo-partner-{values['id']}",
+            "EXTERN_ID": self._meta_extern_id(values["id"]),
         }
+
+    @api.model
+    def _meta_extern_id(self, partner_id):
+        """The ``EXTERN_ID`` of a partner, the same at every sync of this
+        database and unlike any other database's (:data:`EXTERN_ID_FORMAT`)."""
+        # sudo: ir.config_parameter - the database's uuid, only digested
+        uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid")
+        return EXTERN_ID_FORMAT.format(
+            database=_database_key(uuid or ""), partner_id=partner_id
+        )
 
     def _meta_people(self, segment):
         """Yield the people of ``segment`` (a partner query) a page at a
@@ -425,25 +506,33 @@ class MetaAudience(models.Model):
         Member = self.env["meta.audience.member"].sudo()
         self.sync_number += 1
         number = self.sync_number
-        pending, adds = [], 0
+        pending, retiring, adds = [], [], 0
 
         def compare(chunk):
-            extern_ids = [extern_id for _p, extern_id, _r in chunk]
-            known = {
-                m["extern_id"]: m
-                for m in Member.search_read(
-                    [("audience_id", "=", self.id), ("extern_id", "in", extern_ids)],
-                    ["extern_id", "row_digest", "sent_at"],
-                    load=None,
-                )
-            }
-            Member._meta_mark_seen(self, extern_ids, number)
+            known = Member._meta_members_of(self, chunk)
+            Member._meta_mark_seen(self, [e for _p, e, _r in chunk], number)
             for partner_id, extern_id, row in chunk:
                 digest = customer_file.row_digest(row)
                 member = known.get(extern_id)
                 if member and member["row_digest"] == digest and member["sent_at"]:
                     continue
+                retired = member and customer_file.retired_row(
+                    schema, member["row"], row
+                )
+                if retired:
+                    retiring.append((partner_id, extern_id, retired, member["id"]))
                 pending.append((partner_id, extern_id, row, digest))
+
+        def send():
+            # what people no longer are (an old e-mail, phone or EXTERN_ID)
+            # leaves Meta before their new rows come, which bring them back
+            # were Meta to match them by what stayed
+            self._meta_enqueue_retired(schema, retiring)
+            retiring.clear()
+            self._meta_enqueue_batches("add_users", schema, pending, number)
+            sent = len(pending)
+            pending.clear()
+            return sent
 
         chunk = []
         for entry in self._meta_desired_rows():
@@ -452,13 +541,10 @@ class MetaAudience(models.Model):
                 compare(chunk)
                 chunk = []
             if len(pending) >= ROWS_PER_BATCH:
-                adds += len(pending)
-                self._meta_enqueue_batches("add_users", schema, pending, number)
-                pending = []
+                adds += send()
                 self._meta_release_memory()
         compare(chunk)
-        adds += len(pending)
-        self._meta_enqueue_batches("add_users", schema, pending, number)
+        adds += send()
         removes = Member.search(
             [
                 ("audience_id", "=", self.id),
@@ -480,13 +566,33 @@ class MetaAudience(models.Model):
         self.write(
             {
                 "last_sync_at": fields.Datetime.now(),
-                "last_sync_result": self.env._(
-                    "%(adds)s to add or update, %(removes)s to remove.",
-                    adds=adds,
-                    removes=len(removes),
-                ),
+                "last_sync_adds": adds,
+                "last_sync_removes": len(removes),
+                "last_sync_error": False,
+                "last_sync_error_detail": False,
             }
         )
+
+    def _meta_enqueue_retired(self, schema, retiring):
+        """Queue the removal of ``retiring`` rows (partner id, extern id,
+        retired row, member id): identifiers people no longer have. A value
+        another member of the audience still has is kept (two people may
+        share an e-mail)."""
+        if not retiring:
+            return
+        held = self.env["meta.audience.member"]._meta_values_held(
+            self,
+            {value for _p, _e, row, _m in retiring for value in row if value},
+            exclude_ids=[member_id for *_rest, member_id in retiring],
+        )
+        entries = []
+        for partner_id, extern_id, row, _member_id in retiring:
+            row = ["" if value in held else value for value in row]
+            if any(row):
+                entries.append(
+                    (partner_id, extern_id, row, customer_file.row_digest(row))
+                )
+        self._meta_enqueue_batches("remove_identifiers", schema, entries)
 
     def _meta_release_memory(self):
         """A batch is in the database (members, outbox): its rows need not
@@ -526,7 +632,7 @@ class MetaAudience(models.Model):
                 audience_api.get_audience, self.meta_audience_ref
             )
         except GraphError as error:  # Meta's refusal: shown, the sync goes on
-            self.last_sync_result = audience_error_text(self.env, error)
+            self.write(_error_values(error))
             return
         self.write(
             {
@@ -613,14 +719,7 @@ class MetaAudience(models.Model):
             if not self.ad_account_id._meta_call(
                 audience_api.terms_accepted, self.ad_account_id.external_id
             ):
-                self.write(
-                    {
-                        "state": "error",
-                        "last_sync_result": audience_error_text(
-                            self.env, "terms_not_accepted"
-                        ),
-                    }
-                )
+                self.write({"state": "error", **_error_values("terms_not_accepted")})
                 return False
             self.meta_audience_ref = self.ad_account_id._meta_call(
                 audience_api.create_audience,
@@ -638,9 +737,7 @@ class MetaAudience(models.Model):
         return True
 
     def _meta_fail(self, error):
-        self.write(
-            {"state": "error", "last_sync_result": audience_error_text(self.env, error)}
-        )
+        self.write({"state": "error", **_error_values(error)})
 
     def _meta_enqueue_batches(self, operation, schema, entries, sync_number=None):
         """Queue ``entries`` (partner id, extern id, row, digest; any
@@ -674,7 +771,9 @@ class MetaAudience(models.Model):
                     ("extern_id", "in", [extern_id for _p, extern_id, _r, _d in batch]),
                 ]
             ).removing = True
-        else:
+        elif operation != "remove_identifiers":
+            # (identifiers people no longer have: their members hold the
+            # new rows, on their way)
             Member._meta_upsert_many(self, batch, sync_number)
         self.env["meta.outbox"]._meta_enqueue(
             self.ad_account_id,
@@ -719,7 +818,8 @@ class MetaAudience(models.Model):
                     ("extern_id", "in", params.get("extern_ids") or []),
                 ]
             ).unlink()
-        else:
+        elif item.operation != "remove_identifiers":
+            # (identifiers people no longer have left: nobody left the audience)
             Member._meta_mark_sent(
                 self, params.get("extern_ids") or [], params.get("rows") or []
             )
@@ -741,7 +841,7 @@ class MetaAudience(models.Model):
                     ("extern_id", "in", (item.params or {}).get("extern_ids") or []),
                 ]
             ).removing = False
-        self.write({"state": "error", "last_sync_result": str(reason)})
+        self.write({"state": "error", **_error_values(str(reason))})
         self.env["meta.audience.log"]._meta_log(
             self,
             item.operation,
@@ -750,9 +850,40 @@ class MetaAudience(models.Model):
         )
 
 
-def audience_error_text(env, error):
-    """What an administrator can do about an audience error."""
-    kind = error if isinstance(error, str) else audience_api.explain(error)
+#: Audience errors explained in words of ours (:func:`audience_api.explain`).
+EXPLAINED_ERRORS = ("terms_not_accepted", "flagged", "schema_type_changed")
+
+
+@functools.lru_cache(maxsize=8)
+def _database_key(database_uuid):
+    """16 hex digits naming a database in EXTERN_IDs: a digest of its uuid,
+    so the uuid itself never leaves it."""
+    return customer_file.sha256_hex(f"meta-extern-id:{database_uuid}")[:16]
+
+
+def _error_values(error):
+    """What an audience keeps of an error, rendered when read
+    (:func:`audience_error_text`): one of :data:`EXPLAINED_ERRORS`, else
+    Meta's own words (``refused``), else the reason it failed (``failed``:
+    the outbox's reason, an unexpected error)."""
+    if isinstance(error, str):
+        kind, detail = (
+            (error, False) if error in EXPLAINED_ERRORS else ("failed", error)
+        )
+    elif isinstance(error, GraphError):
+        kind = audience_api.explain(error)
+        if kind in EXPLAINED_ERRORS:
+            detail = False
+        else:
+            kind, detail = "refused", refusal.words(error)
+    else:
+        kind, detail = "failed", str(error)
+    return {"last_sync_error": kind, "last_sync_error_detail": detail}
+
+
+def audience_error_text(env, kind, detail=None):
+    """What an administrator can do about an audience error, in ``env``'s
+    language."""
     texts = {
         "terms_not_accepted": env._(
             "The ad account has not accepted Meta's Custom Audience terms: "
@@ -767,4 +898,8 @@ def audience_error_text(env, error):
             "audience to send others."
         ),
     }
-    return texts.get(kind) or env._("Meta refused: %(error)s", error=quoted(error))
+    if kind in texts:
+        return texts[kind]
+    if kind == "refused":
+        return env._("Meta refused: %(error)s", error=f"“{detail}”")
+    return detail or ""

@@ -43,6 +43,70 @@ class MetaAudienceMember(models.Model):
     ]
 
     @api.model
+    def _meta_members_of(self, audience, chunk):
+        """The members of the people of ``chunk`` (partner id, extern id,
+        row), by the extern id they are wanted under.
+
+        A person's member is found by the partner: one sent under another
+        EXTERN_ID (``odoo-partner-<id>`` before EXTERN_IDs named their
+        database, or a copy of another database) is renamed to the wanted
+        one, its row kept as Meta has it, so the sync removes the old
+        EXTERN_ID at Meta before it sends the new row."""
+        wanted = {partner_id: extern_id for partner_id, extern_id, _row in chunk}
+        members = self.search_read(
+            [("audience_id", "=", audience.id), ("partner_id", "in", list(wanted))],
+            ["partner_id", "extern_id", "row", "row_digest", "sent_at", "removing"],
+            load=None,
+            order="id",
+        )
+        known = {member["extern_id"]: member for member in members}
+        renames = []
+        for member in members:
+            extern_id = wanted.get(member["partner_id"])
+            if (
+                extern_id
+                and extern_id not in known
+                # a removal on its way settles the member by its old id
+                and not member["removing"]
+            ):
+                renames.append((member["id"], extern_id))
+                known[extern_id] = {**member, "extern_id": extern_id}
+        if renames:
+            self.flush_model()
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE meta_audience_member member SET extern_id = new.extern_id "
+                    "FROM unnest(%s::int[], %s::varchar[]) AS new(id, extern_id) "
+                    "WHERE member.id = new.id",
+                    [member_id for member_id, _e in renames],
+                    [extern_id for _m, extern_id in renames],
+                )
+            )
+            self.invalidate_model(["extern_id"])
+        return known
+
+    @api.model
+    def _meta_values_held(self, audience, values, exclude_ids=()):
+        """Which of ``values`` (hashed identifiers, EXTERN_IDs) a member of
+        ``audience`` other than ``exclude_ids`` still has in its row."""
+        if not values:
+            return set()
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT value FROM meta_audience_member member, "
+                "jsonb_array_elements_text(member.row) AS value "
+                "WHERE member.audience_id = %s AND member.id != ALL(%s::int[]) "
+                "AND member.row ?| %s::text[] AND value = ANY(%s::text[])",
+                audience.id,
+                list(exclude_ids),
+                list(values),
+                list(values),
+            )
+        )
+        return {value for (value,) in self.env.cr.fetchall()}
+
+    @api.model
     def _meta_mark_seen(self, audience, extern_ids, sync_number):
         """Mark these people as still in the segment at this sync."""
         if not extern_ids:

@@ -1,6 +1,7 @@
 from odoo import api, models
 
-from ..graph import audience_api, conversions
+from ..graph import audience_api, conversions, refusal
+from ..graph.errors import InvalidRequestError
 
 #: Conversion Leads events: the item names the events, not their content.
 CONVERSIONS = "send_conversion_events"
@@ -39,6 +40,9 @@ class MetaOutbox(models.Model):
             **super()._meta_operations(),
             "add_users": _batch_sender(audience_api.add_users),
             "remove_users": _batch_sender(audience_api.remove_users),
+            # identifiers people no longer have (an old e-mail): nobody
+            # leaves the audience, only what Meta matched with them
+            "remove_identifiers": _batch_sender(audience_api.remove_users),
             "replace_users": _batch_sender(audience_api.replace_users),
             "create_lookalike": audience_api.create_lookalike,
             "delete_audience": audience_api.delete_audience,
@@ -50,7 +54,14 @@ class MetaOutbox(models.Model):
         # identifiers) is built when it leaves, after the consent, the
         # suppression list and the 7-day window are checked again.
         if self.operation != CONVERSIONS:
-            return super()._meta_run()
+            try:
+                return super()._meta_run()
+            except InvalidRequestError as error:
+                # the item dies with its error's text: Meta's words for
+                # people (error_user_title, error_user_msg) name what is
+                # wrong, its message alone ("Invalid parameter") does not
+                error.message = refusal.words(error)
+                raise
         events = self._meta_conversion_events().filtered(lambda e: e.state == "sending")
         if not events:
             return self.env._("Nothing left to send.")

@@ -1,3 +1,4 @@
+import hashlib
 import random
 from unittest.mock import patch
 
@@ -6,6 +7,10 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import MetaTransactionCase
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @tagged("post_install", "-at_install")
@@ -42,6 +47,9 @@ class TestAudienceSync(MetaTransactionCase):
         self.audience._meta_sync()
         self.send_outbox()
 
+    def extern(self, partner):
+        return self.audience._meta_extern_id(partner.id)
+
     def at_meta(self):
         ref = self.audience.meta_audience_ref
         return sorted(m["EXTERN_ID"] for m in self.simulator.audience_members(ref))
@@ -56,9 +64,7 @@ class TestAudienceSync(MetaTransactionCase):
             "audiences", True, "manual"
         )  # back, still suppressed
         self.sync()
-        self.assertEqual(
-            self.at_meta(), [f"odoo-partner-{ayse.id}", f"odoo-partner-{burak.id}"]
-        )
+        self.assertEqual(self.at_meta(), [self.extern(ayse), self.extern(burak)])
         # no readable e-mail ever left, and nobody who did not consent
         sent = " ".join(str(r.params) for r in self.simulator.requests)
         for plain in ("ayse@example.com", "cem@example.com", "deniz@example.com"):
@@ -70,9 +76,7 @@ class TestAudienceSync(MetaTransactionCase):
         elif_ = self.person("Elif Şahin", "elif@example.com")
         self.simulator.clear_requests()
         self.sync()
-        self.assertEqual(
-            self.at_meta(), [f"odoo-partner-{ayse.id}", f"odoo-partner-{elif_.id}"]
-        )
+        self.assertEqual(self.at_meta(), [self.extern(ayse), self.extern(elif_)])
         added = [
             r
             for r in self.simulator.requests
@@ -102,14 +106,21 @@ class TestAudienceSync(MetaTransactionCase):
         self.audience._meta_sync()
         ayse.email = "ayse.yilmaz@example.com"
         self.audience._meta_sync()
-        first, second = self.env["meta.outbox"].search(
-            [("operation", "=", "add_users")], order="id"
+        first, retire, second = self.env["meta.outbox"].search(
+            [("origin_model", "=", "meta.audience")], order="id"
+        )
+        # her old e-mail leaves Meta before her new row comes
+        self.assertEqual(
+            (first | retire | second).mapped("operation"),
+            ["add_users", "remove_identifiers", "add_users"],
         )
         first._meta_process()
         self.assertEqual(first.state, "done")
         member = self.env["meta.audience.member"].search(
             [("audience_id", "=", self.audience.id)]
         )
+        self.assertFalse(member.sent_at, "her new row is still on its way")
+        retire._meta_process()
         self.assertFalse(member.sent_at, "her new row is still on its way")
         second._meta_process()
         self.assertTrue(member.sent_at)
@@ -141,7 +152,7 @@ class TestAudienceSync(MetaTransactionCase):
         self.sync()
         ayse._meta_record_consent("audiences", False, "manual")
         self.send_outbox()
-        self.assertEqual(self.at_meta(), [f"odoo-partner-{burak.id}"])
+        self.assertEqual(self.at_meta(), [self.extern(burak)])
 
     def test_terms_not_accepted_is_said_in_words(self):
         self.simulator.set_custom_audience_tos(self.ad_account.external_id, False)
@@ -241,7 +252,7 @@ class TestAudienceSync(MetaTransactionCase):
             )
             suppressed = set(Suppression.search([]).mapped("key"))
             allowed = {
-                f"odoo-partner-{p.id}"
+                self.extern(p)
                 for p in alive
                 if self.tag in p.category_id
                 and states[p.id]["audiences"] == "granted"
@@ -278,7 +289,7 @@ class TestAudienceSync(MetaTransactionCase):
         other = self.person("Burak Kaya", "burak@example.com")
         other.phone = "0533 999 88 77"
         self.sync()
-        self.assertEqual(self.at_meta(), [f"odoo-partner-{other.id}"])
+        self.assertEqual(self.at_meta(), [self.extern(other)])
 
     def test_preview_counts_the_latest_decision_of_each_person(self):
         back = self.person("Ayşe Yılmaz", "ayse@example.com")
@@ -372,7 +383,7 @@ class TestAudienceSync(MetaTransactionCase):
             {"segment": "pipeline", "stage_ids": [(6, 0, proposal.ids)]}
         )
         self.sync()
-        self.assertEqual(self.at_meta(), [f"odoo-partner-{sent.id}"])
+        self.assertEqual(self.at_meta(), [self.extern(sent)])
 
     def test_a_lookalike_of_the_audience(self):
         for n in range(101):
@@ -470,13 +481,13 @@ class TestAudienceSync(MetaTransactionCase):
         burak.category_id = [(5,)]
         self.audience.with_user(self.meta_admin).action_full_refresh()
         self.send_outbox()
-        self.assertEqual(self.at_meta(), [f"odoo-partner-{ayse.id}"])
+        self.assertEqual(self.at_meta(), [self.extern(ayse)])
         replace = [
             r for r in self.simulator.requests if r.path.endswith("/usersreplace")
         ]
         self.assertEqual(len(replace), 1)
         self.assertEqual(
-            self.audience.member_ids.mapped("extern_id"), [f"odoo-partner-{ayse.id}"]
+            self.audience.member_ids.mapped("extern_id"), [self.extern(ayse)]
         )
         # then deltas again, from the refreshed state
         self.simulator.clear_requests()
@@ -506,7 +517,7 @@ class TestAudienceSync(MetaTransactionCase):
         self.send_outbox()
         self.audience.invalidate_recordset(["batches_waiting"])
         self.assertEqual(self.audience.batches_waiting, 0)
-        self.assertEqual(self.at_meta(), sorted(f"odoo-partner-{p.id}" for p in people))
+        self.assertEqual(self.at_meta(), sorted(self.extern(p) for p in people))
         uploads = [
             r
             for r in self.simulator.requests
@@ -529,9 +540,7 @@ class TestAudienceSync(MetaTransactionCase):
         ):
             self.audience.with_user(self.meta_admin).action_full_refresh()
         self.send_outbox()
-        self.assertEqual(
-            self.at_meta(), sorted(f"odoo-partner-{p.id}" for p in people[1:])
-        )
+        self.assertEqual(self.at_meta(), sorted(self.extern(p) for p in people[1:]))
         sessions = [
             r.json_param("session")
             for r in self.simulator.requests
@@ -566,3 +575,161 @@ class TestAudienceSync(MetaTransactionCase):
         self.send_outbox()
         self.assertEqual(broken.state, "error")
         self.assertEqual(len(self.at_meta()), 1)
+
+    # ------------------------------------------------ issue 20
+
+    def test_a_changed_email_or_phone_takes_the_old_one_out_at_meta(self):
+        ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
+        ayse.phone = "+90 532 111 22 33"
+        burak = self.person("Burak Kaya", "burak@example.com")
+        self.sync()
+        ref = self.audience.meta_audience_ref
+        old_email, old_phone = sha("ayse@example.com"), sha("905321112233")
+        self.assertTrue(self.simulator.audience_finds(ref, "EMAIL", old_email))
+        ayse.email = "ayse.yilmaz@example.com"
+        self.sync()
+        # Meta finds her by her new e-mail only; her phone and Burak stay
+        self.assertFalse(self.simulator.audience_finds(ref, "EMAIL", old_email))
+        self.assertTrue(
+            self.simulator.audience_finds(ref, "EMAIL", sha("ayse.yilmaz@example.com"))
+        )
+        self.assertTrue(self.simulator.audience_finds(ref, "PHONE", old_phone))
+        self.assertEqual(len(self.simulator.audience_members(ref)), 2)
+        ayse.phone = "+90 532 444 55 66"
+        self.sync()
+        self.assertFalse(self.simulator.audience_finds(ref, "PHONE", old_phone))
+        self.assertTrue(
+            self.simulator.audience_finds(ref, "EMAIL", sha("ayse.yilmaz@example.com"))
+        )
+        self.assertTrue(
+            self.simulator.audience_finds(ref, "EMAIL", sha("burak@example.com"))
+        )
+        self.assertEqual(len(self.audience.member_ids), 2)
+        # nothing changed: nothing sent
+        self.simulator.clear_requests()
+        self.sync()
+        self.assertFalse(
+            [r for r in self.simulator.requests if r.path.endswith("/users")]
+        )
+        self.assertTrue(burak)
+
+    def test_extern_id_is_unique_to_the_database_and_stable(self):
+        ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.sync()
+        [extern] = self.at_meta()
+        self.assertNotEqual(extern, f"odoo-partner-{ayse.id}")
+        self.assertTrue(extern.endswith(f"-{ayse.id}"))
+        self.assertNotIn(
+            self.env["ir.config_parameter"].sudo().get_param("database.uuid"),
+            extern,
+            "the database's uuid is not told to Meta",
+        )
+        # another database, the same partner id: another EXTERN_ID
+        self.env["ir.config_parameter"].sudo().set_param(
+            "database.uuid", "0c2a1a7e-5f7b-11ef-9d1e-0242ac120002"
+        )
+        self.env.registry.clear_cache()
+        other = self.env["meta.audience"]._meta_person(
+            {
+                **dict.fromkeys(("name", "email", "phone", "mobile", "city", "zip")),
+                **dict.fromkeys(("country_code", "state_code", "state_name")),
+                "id": ayse.id,
+            }
+        )["EXTERN_ID"]
+        self.assertNotEqual(other, extern)
+        self.assertTrue(other.endswith(f"-{ayse.id}"))
+
+    def test_a_member_synced_under_the_old_extern_id_moves_to_the_new_one(self):
+        from ..models.meta_audience import MetaAudience
+
+        ayse = self.person("Ayşe Yılmaz", "ayse@example.com")
+        burak = self.person("Burak Kaya", "burak@example.com")
+        current = MetaAudience._meta_person
+
+        def as_before(audience, values):
+            return {
+                **current(audience, values),
+                "EXTERN_ID": f"odoo-partner-{values['id']}",
+            }
+
+        with patch.object(MetaAudience, "_meta_person", as_before):
+            self.sync()
+        ref = self.audience.meta_audience_ref
+        self.assertEqual(
+            self.at_meta(),
+            sorted([f"odoo-partner-{ayse.id}", f"odoo-partner-{burak.id}"]),
+        )
+        burak.category_id = [(5,)]
+        self.sync()
+        # Burak's old row left; Ayşe is under her new EXTERN_ID only, still
+        # found by her e-mail
+        [extern] = self.at_meta()
+        self.assertNotEqual(extern, f"odoo-partner-{ayse.id}")
+        self.assertFalse(
+            self.simulator.audience_finds(ref, "EXTERN_ID", f"odoo-partner-{ayse.id}")
+        )
+        self.assertFalse(
+            self.simulator.audience_finds(ref, "EMAIL", sha("burak@example.com"))
+        )
+        self.assertTrue(
+            self.simulator.audience_finds(ref, "EMAIL", sha("ayse@example.com"))
+        )
+        self.assertEqual(self.audience.member_ids.mapped("extern_id"), [extern])
+        # and then a delta as usual
+        self.simulator.clear_requests()
+        self.sync()
+        self.assertFalse(
+            [r for r in self.simulator.requests if r.path.endswith("/users")]
+        )
+
+    def test_only_identifiers_odoo_has_data_for_are_offered(self):
+        from odoo.exceptions import UserError
+
+        codes = set(self.env["meta.audience.identifier"].search([]).mapped("code"))
+        self.assertFalse(codes & {"GEN", "DOBY", "DOBM", "DOBD", "MADID"})
+        self.assertLessEqual({"EMAIL", "PHONE", "FN", "LN", "CT", "ZIP"}, codes)
+        with self.assertRaises(UserError):
+            self.audience.schema = "EMAIL,GEN,EXTERN_ID"
+        with self.assertRaises(UserError):
+            self.audience.schema = "EMAIL,DOBY"
+
+    def test_the_sync_summary_is_in_the_readers_language(self):
+        self.speak_turkish(self.meta_admin)
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        # the cron syncs in its own (English) language
+        self.audience.with_context(lang="en_US")._meta_sync()
+        # the web client reads in its user's language
+        audience = self.audience.with_user(self.meta_admin).with_context(lang="tr_TR")
+        self.assertEqual(
+            audience.last_sync_result,
+            "1 eklenecek veya güncellenecek, 0 çıkarılacak.",
+        )
+        self.assertEqual(
+            self.audience.with_context(lang="en_US").last_sync_result,
+            "1 to add or update, 0 to remove.",
+        )
+        self.simulator.set_custom_audience_tos(self.ad_account.external_id, False)
+        fresh = self.audience.copy({"name": "Yeni"})
+        fresh.with_context(lang="en_US")._meta_sync()
+        self.assertEqual(fresh.state, "error")
+        self.assertIn("terms", fresh.with_context(lang="en_US").last_sync_result)
+        self.assertIn(
+            "koşullarını kabul etmedi",
+            fresh.with_user(self.meta_admin)
+            .with_context(lang="tr_TR")
+            .last_sync_result,
+        )
+
+    def test_meta_refusal_of_an_upload_shows_its_words(self):
+        self.person("Ayşe Yılmaz", "ayse@example.com")
+        self.sync()
+        self.simulator.flag_audience(self.audience.meta_audience_ref)
+        self.person("Burak Kaya", "burak@example.com")
+        self.sync()
+        self.assertEqual(self.audience.state, "error")
+        item = self.env["meta.outbox"].search(
+            [("operation", "=", "add_users"), ("state", "=", "dead")]
+        )
+        self.assertIn("Audience Upload Blocked", item.last_error)
+        self.assertIn("Audience Upload Blocked", self.audience.log_ids[0].error)
+        self.assertIn("Audience Upload Blocked", self.audience.last_sync_result)

@@ -77,7 +77,9 @@ class TestConsentPortal(MetaHttpCase):
 
         self.audience._meta_sync()
         self.send_outbox()
-        self.assertEqual(self.at_meta(), [f"odoo-partner-{self.person.id}"])
+        self.assertEqual(
+            self.at_meta(), [self.audience._meta_extern_id(self.person.id)]
+        )
 
         self.save()  # the box unticked: a withdrawal
         self.assertEqual(self.states()["audiences"], "withdrawn")

@@ -257,3 +257,40 @@ def test_users_params_for_one_batch():
         ca.users_params(
             ["EMAIL"], [["x"]] * 10_001, session_id=1, batch_seq=1, last_batch=True
         )
+
+
+def test_the_retired_row_holds_only_the_identifiers_a_person_no_longer_has():
+    schema = ["EMAIL", "PHONE", "FN", "COUNTRY", "EXTERN_ID"]
+    old = ["e1", "p1", "f1", "c1", "odoo-partner-7"]
+    assert ca.retired_row(schema, old, list(old)) is None
+    # a changed name or country matches nobody on its own: nothing to retire
+    assert (
+        ca.retired_row(schema, old, ["e1", "p1", "f2", "c2", "odoo-partner-7"]) is None
+    )
+    assert ca.retired_row(schema, old, ["e2", "p1", "f1", "c1", "odoo-partner-7"]) == [
+        "e1",
+        "",
+        "",
+        "",
+        "",
+    ]
+    # an e-mail cleared, an EXTERN_ID renamed
+    assert ca.retired_row(schema, old, ["", "p2", "f1", "c1", "odoo-x-partner-7"]) == [
+        "e1",
+        "p1",
+        "",
+        "",
+        "odoo-partner-7",
+    ]
+    # an identifier added is no retirement
+    assert ca.retired_row(schema, ["", "p1", "", "", "x"], old[:4] + ["x"]) is None
+    # a row of another width (another schema) is left alone
+    assert ca.retired_row(schema, old[:3], old) is None
+    assert ca.retired_row(schema, None, old) is None
+
+
+def test_fillable_keys_are_the_schema_keys_a_person_gives():
+    person = {"EMAIL": "", "PHONE": "", "FN": "", "CT": "", "EXTERN_ID": ""}
+    assert ca.fillable_keys(person) == {"EMAIL", "PHONE", "FN", "FI", "CT", "EXTERN_ID"}
+    assert {"DOBY", "DOBM", "DOBD"} <= ca.fillable_keys({"BIRTHDATE": ""})
+    assert "GEN" not in ca.fillable_keys(person)

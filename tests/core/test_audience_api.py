@@ -149,3 +149,24 @@ def test_more_than_meta_cap_is_refused_before_any_call():
 def test_explain_other_errors():
     assert api.explain(ValueError("x")) == "other"
     assert api.explain(GraphError("x", code=1)) == "other"
+
+
+def test_a_new_row_of_a_person_leaves_the_old_email_until_a_removal_names_it(sim, ads):
+    """Uploading never takes anyone out: Meta keeps whoever the old e-mail
+    matched; the retired row (the old e-mail alone) removes it."""
+    client, account = ads
+    audience_id = api.create_audience(client, account, "Teklif verildi")
+    old = person(1)
+    new = person(1, EMAIL="ayse.yilmaz@example.com")
+    api.add_users(client, audience_id, SCHEMA, [old], **session())
+    api.add_users(client, audience_id, SCHEMA, [new], **session(session_id=2))
+    assert sim.audience_finds(audience_id, "EMAIL", old[0])
+    retired = ca.retired_row(SCHEMA, old, new)
+    assert retired == [old[0], "", "", "", ""]
+    api.remove_users(client, audience_id, SCHEMA, [retired], **session(session_id=3))
+    api.add_users(client, audience_id, SCHEMA, [new], **session(session_id=4))
+    assert not sim.audience_finds(audience_id, "EMAIL", old[0])
+    assert sim.audience_finds(audience_id, "EMAIL", new[0])
+    assert [m["EXTERN_ID"] for m in sim.audience_members(audience_id)] == [
+        "odoo-partner-1"
+    ]
