@@ -11,7 +11,10 @@ Three steps, in the order a receiver must apply them:
 
 An envelope that is not a Meta delivery raises :class:`MalformedPayloadError`;
 a single bad item inside a good envelope becomes a :class:`MalformedEvent` so
-it cannot sink its 999 neighbours. Events can be rebuilt from their stored
+it cannot sink its 999 neighbours. That holds for values JSON itself cannot
+carry too (``NaN``, ``Infinity``, numbers of thousands of digits, a value
+nested too deeply): the body is parsed strictly and only the entry or item
+holding one is refused. Events can be rebuilt from their stored
 form with :func:`event_from_record`, so a queue can keep the raw item and
 parse it again when it processes it.
 """
@@ -19,6 +22,7 @@ parse it again when it processes it.
 import hashlib
 import hmac
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -415,6 +419,47 @@ _UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 #: Largest nesting we accept; Meta's deepest shape is ~6 levels. A hostile
 #: body nested 10,000 levels deep must be refused without a RecursionError.
 MAX_DEPTH = 32
+#: Longest number literal taken: Meta's ids and times are about 20 digits.
+#: Python refuses to read an int of more than 4300 digits, with a ValueError
+#: that would sink the whole delivery.
+MAX_NUMBER_CHARS = 64
+#: What a value nested deeper than MAX_DEPTH is replaced by before parsing: a
+#: string holding NUL, which no update of Meta's carries.
+_TOO_DEEP = "\x00nested too deeply"
+#: A JSON string, or one bracket outside strings.
+_STRUCTURE_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+#: Where the items of an entry are.
+_ITEM_TYPES = ("changes", "messaging", "standby")
+
+
+class _Refused:
+    """A value strict JSON does not hold (``NaN``, ``Infinity``, a number too
+    long or beyond a float): the update holding it is refused, alone."""
+
+    __slots__ = ("reason", "shown")
+
+    def __init__(self, reason, literal):
+        self.reason = reason
+        self.shown = literal if len(literal) <= 24 else f"{literal[:20]}…"
+
+
+def _strict_constant(literal):
+    return _Refused("a value is not a number (NaN or Infinity)", literal)
+
+
+def _strict_int(literal):
+    if len(literal) > MAX_NUMBER_CHARS:
+        return _Refused(f"a number has more than {MAX_NUMBER_CHARS} digits", literal)
+    return int(literal)
+
+
+def _strict_float(literal):
+    if len(literal) > MAX_NUMBER_CHARS:
+        return _Refused(f"a number has more than {MAX_NUMBER_CHARS} digits", literal)
+    value = float(literal)
+    if not math.isfinite(value):
+        return _Refused("a value is not a number (beyond a float)", literal)
+    return value
 
 
 def parse_delivery(body):
@@ -436,10 +481,19 @@ def parse_delivery(body):
     for entry in entries:
         if not isinstance(entry, dict):
             raise MalformedPayloadError("every entry must be a JSON object")
+        head = {
+            key: value
+            for key, value in entry.items()
+            if not (key in _ITEM_TYPES and isinstance(value, list))
+        }
+        if _refusal(head):
+            # its id or time cannot be read: none of its items can be routed
+            events.append(_checked(_malformed_entry(obj, entry)))
+            continue
         account_id = as_id(entry.get("id"))
         entry_time = parse_time(entry.get("time"))
         found = False
-        for item_type in ("changes", "messaging", "standby"):
+        for item_type in _ITEM_TYPES:
             items = entry.get(item_type)
             if items is None:
                 continue
@@ -466,41 +520,60 @@ def parse_delivery(body):
     return events
 
 
+def _malformed_entry(obj, entry):
+    return MalformedEvent(
+        object=obj,
+        account_id="",
+        item_type="entry",
+        item=entry,
+        reason="the entry holds a value JSON cannot carry",
+    )
+
+
 def _decode(body):
+    """The JSON of ``body``, strictly: a value strict JSON does not hold
+    becomes a :class:`_Refused` (or the ``_TOO_DEEP`` marker) where it
+    stood, so only the update holding it is refused."""
     if isinstance(body, bytes | bytearray):
         try:
             body = bytes(body).decode("utf-8")
         except UnicodeDecodeError:
             raise MalformedPayloadError("the body is not UTF-8") from None
-    if len(body) > 2 * MAX_DEPTH and _too_deep(body):
-        raise MalformedPayloadError("the body is nested too deeply")
+    if len(body) > 2 * MAX_DEPTH:
+        body = _cut_too_deep(body)
     try:
-        return json.loads(body)
+        return json.loads(
+            body,
+            parse_constant=_strict_constant,
+            parse_int=_strict_int,
+            parse_float=_strict_float,
+        )
     except (ValueError, RecursionError):
         raise MalformedPayloadError("the body is not valid JSON") from None
 
 
-def _too_deep(text):
-    """Cheap pre-scan: JSON nesting deeper than MAX_DEPTH (strings skipped)."""
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+def _cut_too_deep(text):
+    """``text`` with each value nested deeper than MAX_DEPTH replaced by the
+    ``_TOO_DEEP`` marker (strings skipped), so parsing never recurses deeper
+    and the rest of the delivery is kept."""
+    depth, start, kept, pieces = 0, None, 0, []
+    for match in _STRUCTURE_RE.finditer(text):
+        token = match.group()
+        if token in "[{":
             depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif char in "]}":
+            if depth == MAX_DEPTH + 1:
+                start = match.start()
+        elif token in "]}":
             depth -= 1
-    return False
+            if depth == MAX_DEPTH and start is not None:
+                pieces += [text[kept:start], json.dumps(_TOO_DEEP)]
+                kept, start = match.end(), None
+    if start is not None:  # never closed: the JSON is broken anyway
+        pieces += [text[kept:start], json.dumps(_TOO_DEEP)]
+        kept = len(text)
+    if not pieces:
+        return text
+    return "".join(pieces) + text[kept:]
 
 
 def parse_item(obj, account_id, entry_time, item_type, item):
@@ -514,6 +587,8 @@ def parse_item(obj, account_id, entry_time, item_type, item):
     }
     if not isinstance(item, dict):
         event = MalformedEvent(**base, reason=f"{item_type} item is not an object")
+    elif _refusal(item):
+        event = MalformedEvent(**base, reason="")  # _checked says why
     else:
         try:
             if item_type == "changes":
@@ -535,9 +610,12 @@ def _checked(event):
     copy of the update (those characters replaced) and a bounded key.
     """
     reason = getattr(event, "reason", "") if isinstance(event, MalformedEvent) else ""
-    unstorable = _has_unstorable(event.item)
+    refused = _refusal(event.item)
+    unstorable = bool(refused) or _has_unstorable(event.item)
     bad_account = bool(event.account_id) and not is_node_id(event.account_id)
-    if unstorable:
+    if refused:
+        reason = refused
+    elif unstorable:
         reason = "the update contains a NUL character or an unpaired surrogate"
     elif bad_account:
         reason = "the entry id is not a Meta object id"
@@ -573,7 +651,28 @@ def _has_unstorable(value):
     return False
 
 
+def _refusal(value):
+    """Why ``value`` holds something strict JSON does not (see
+    :func:`_decode`), or ''."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, _Refused):
+            return value.reason
+        if value == _TOO_DEEP:
+            return f"a value is nested too deeply (more than {MAX_DEPTH} levels)"
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return ""
+
+
 def _scrub(value):
+    """``value`` made storable: text PostgreSQL refuses replaced, a refused
+    value kept as the text it was."""
+    if isinstance(value, _Refused):
+        return value.shown
     if isinstance(value, str):
         return _UNSTORABLE_RE.sub("\ufffd", value)
     if isinstance(value, dict):

@@ -217,6 +217,49 @@ class TestWebhookController(MetaHttpCase):
                 )
                 self.assertEqual(len(self._events() - before), 3)
 
+    def test_a_value_json_cannot_hold_is_stored_dead_alone(self):
+        """NaN, Infinity, a 5,000-digit number or a value nested 40 levels
+        deep in one signed update: 200, that update dead, its neighbours
+        pending (Python's json takes NaN, PostgreSQL's jsonb does not)."""
+        bad_values = {
+            "NaN": "NaN",
+            "Infinity": "-Infinity",
+            "5000 digits": "9" * 5000,
+            "40 levels deep": "[" * 40 + "1" + "]" * 40,
+        }
+        for start, (name, raw) in enumerate(bad_values.items()):
+            with self.subTest(bad=name):
+                first, bad, last = (
+                    self._leadgen_change(str(900000000000200 + 10 * start + i))
+                    for i in (1, 2, 3)
+                )
+                bad["value"]["created_time"] = "@RAW@"
+                delivery = {
+                    "object": "page",
+                    "entry": [
+                        {
+                            "id": self.sim_page["id"],
+                            "time": 1790000000,
+                            "changes": [first, bad, last],
+                        }
+                    ],
+                }
+                body = self.encode(delivery).replace(b'"@RAW@"', raw.encode())
+                before = self._events()
+                response = self.post_delivery(body)
+                self.assertEqual(response.status_code, 200, response.text)
+                stored = self._events() - before
+                self.assertEqual(
+                    sorted(stored.mapped("state")), ["dead", "pending", "pending"]
+                )
+                dead = stored.filtered(lambda e: e.state == "dead")
+                self.assertEqual(dead.kind, "malformed")
+                self.assertTrue(dead.last_error)
+                self.assertEqual(
+                    dead.payload["item"]["value"]["leadgen_id"],
+                    str(900000000000202 + 10 * start),
+                )
+
     # ------------------------------------------------------- body and logs
 
     @mute_logger(CONTROLLER_LOGGER)

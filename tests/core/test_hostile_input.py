@@ -116,6 +116,81 @@ def test_one_bad_update_is_malformed_alone(bad_change, reason):
     assert isinstance(event_from_record(bad.to_record()), MalformedEvent)
 
 
+def _with_raw(payload, raw):
+    """``payload`` as Meta's bytes, its ``"@RAW@"`` placeholder replaced by
+    the JSON text ``raw`` (what ``json.dumps`` would never write)."""
+    return json.dumps(payload).replace('"@RAW@"', raw).encode()
+
+
+_DEEP = "[" * 40 + "1" + "]" * 40
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("NaN", "not a number"),
+        ("Infinity", "not a number"),
+        ("-Infinity", "not a number"),
+        ("1e999", "not a number"),
+        ("9" * 5000, "digits"),
+        ("-" + "9" * 5000, "digits"),
+        ("0." + "1" * 5000, "digits"),
+        (_DEEP, "nested too deeply"),
+        ("[" * 10000 + "]" * 10000, "nested too deeply"),
+    ],
+    ids=lambda value: value if len(value) < 20 else f"{value[:3]}…({len(value)})",
+)
+def test_a_value_json_cannot_hold_refuses_its_update_alone(raw, reason):
+    """NaN, Infinity, a number of thousands of digits (Python refuses above
+    4300) or a value nested 40 levels deep: the update holding it is
+    malformed, its neighbours are kept."""
+    bad = leadgen("900000000000002")
+    bad["value"]["created_time"] = "@RAW@"
+    body = _with_raw(
+        delivery(leadgen("900000000000001"), bad, leadgen("900000000000003")), raw
+    )
+    first, bad, last = parse_delivery(body)
+    assert isinstance(first, LeadgenEvent) and first.leadgen_id == "900000000000001"
+    assert isinstance(last, LeadgenEvent) and last.leadgen_id == "900000000000003"
+    assert isinstance(bad, MalformedEvent)
+    assert reason in bad.reason
+    assert storable(bad.to_record())
+    assert bad.item["value"]["leadgen_id"] == "900000000000002", "the rest is kept"
+    stored = event_from_record(json.loads(json.dumps(bad.to_record(), allow_nan=False)))
+    assert isinstance(stored, MalformedEvent)
+
+
+def test_a_bad_value_in_an_entry_refuses_that_entry_alone():
+    body = {
+        "object": "page",
+        "entry": [
+            {"id": PAGE, "time": "@RAW@", "changes": [leadgen("900000000000001")]},
+            {"id": PAGE, "time": 1790000000, "changes": [leadgen("900000000000002")]},
+        ],
+    }
+    bad, good = parse_delivery(_with_raw(body, "NaN"))
+    assert isinstance(bad, MalformedEvent) and bad.item_type == "entry"
+    assert "not a number" in bad.reason
+    assert storable(bad.to_record())
+    json.dumps(bad.to_record(), allow_nan=False)
+    assert isinstance(good, LeadgenEvent) and good.leadgen_id == "900000000000002"
+
+
+def test_a_bad_value_in_a_message_refuses_that_message_alone():
+    items = [
+        payloads.messenger_message(PAGE, "24000000000001", f"m_{i}", "Merhaba")[
+            "entry"
+        ][0]["messaging"][0]
+        for i in range(3)
+    ]
+    items[1]["timestamp"] = "@RAW@"
+    body = {"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": items}]}
+    first, bad, last = parse_delivery(_with_raw(body, "Infinity"))
+    assert (first.mid, last.mid) == ("m_0", "m_2")
+    assert isinstance(bad, MalformedEvent) and bad.item_type == "messaging"
+    json.dumps(bad.to_record(), allow_nan=False)
+
+
 def test_oversized_message_id_is_malformed_with_a_bounded_key():
     item = payloads.messenger_message(PAGE, "24000000000001", "m_" + "A" * 4000, "hi")
     (event,) = parse_delivery(json.dumps(item).encode())

@@ -409,12 +409,24 @@ def test_bad_items_become_malformed_events_not_errors(item):
         b'{"object": "page", "entry": [1]}',
         b'{"object": "page", "entry": [{"id": "1", "changes": {}}]}',
         b"[" * 10000 + b"]" * 10000,
-        b'{"object":"page","entry":[' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"]}",
+        b'{"object":"page","entry":[' + b"[" * 5000 + b"]" * 5000 + b"]}",
     ],
 )
 def test_malformed_envelopes_raise_a_clear_error(body):
     with pytest.raises(MalformedPayloadError):
         parse_delivery(body)
+
+
+def test_an_entry_nested_too_deeply_is_refused_alone():
+    """Nested 5,000 levels deep: no RecursionError, and only that entry is
+    refused, not the delivery."""
+    good = encode(entry_with("page", PAGE, {"field": "ratings", "value": {}}))
+    body = good.replace(
+        b'"entry":[', b'"entry":[' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b","
+    )
+    bad, kept = parse_delivery(body)
+    assert isinstance(bad, MalformedEvent) and "nested too deeply" in bad.reason
+    assert isinstance(kept, UnhandledEvent)
 
 
 def test_same_event_in_other_batches_has_the_same_key():
