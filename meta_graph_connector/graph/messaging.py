@@ -19,9 +19,7 @@ is closed **[U]** (Meta says "within 24 hours").
 from dataclasses import dataclass
 from datetime import timedelta
 
-import requests
-
-from . import ids
+from . import fetch, ids
 from .errors import UnknownGraphError
 from .ids import as_id, node_id
 from .social import read_page
@@ -204,31 +202,34 @@ def send_in_conversation(
 MAX_DOWNLOAD_BYTES = 25 * MB
 
 
-def download(url, *, max_bytes=MAX_DOWNLOAD_BYTES, timeout=20, allow_http=False):
+def download(
+    url,
+    *,
+    max_bytes=MAX_DOWNLOAD_BYTES,
+    allow_http=False,
+    allow=(),
+    timeout=fetch.TIMEOUT,
+    deadline=fetch.DEADLINE,
+):
     """The bytes of an attachment Meta links to (its links expire): (data,
-    MIME type, file name). Only ``https://`` links (``allow_http``: the
-    sandbox); ValueError above ``max_bytes`` or for another scheme, OSError
-    when the fetch fails."""
-    schemes = ("https://", "http://") if allow_http else ("https://",)
-    if not isinstance(url, str) or not url.startswith(schemes):
-        raise ValueError("only https links are fetched")
-    try:
-        with requests.get(url, stream=True, timeout=timeout) as answer:
-            answer.raise_for_status()
-            declared = int(answer.headers.get("Content-Length") or 0)
-            if declared > max_bytes:
-                raise ValueError("the file is larger than Meta's limit")
-            chunks, size = [], 0
-            for chunk in answer.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ValueError("the file is larger than Meta's limit")
-                chunks.append(chunk)
-            mimetype = (answer.headers.get("Content-Type") or "").split(";")[0]
-    except requests.RequestException as error:
-        raise OSError(f"download failed: {type(error).__name__}") from None
+    MIME type, file name).
+
+    Only ``https://`` links (``allow_http``: the sandbox) to addresses on the
+    public Internet, redirects included; ``allow``: the (address, port) of
+    the sandbox, reachable though it is not public
+    (:func:`fetch.sandbox_addresses`). The whole download ends by
+    ``deadline`` seconds. ValueError (:class:`fetch.DownloadRefused`) for a
+    link not fetched or above ``max_bytes``, OSError when the fetch fails."""
+    data, mimetype = fetch.fetch(
+        url,
+        max_bytes=max_bytes,
+        allow_http=allow_http,
+        allow=allow,
+        timeout=timeout,
+        deadline=deadline,
+    )
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1][:120]
-    return b"".join(chunks), mimetype or "application/octet-stream", name
+    return data, mimetype or "application/octet-stream", name
 
 
 # --------------------------------------------------------------- inbound

@@ -862,11 +862,17 @@ class DiscussChannel(models.Model):
             return None
         if not part.url:
             return None
+        # sudo: meta.app - the sandbox flag and address: the simulator serves
+        # its files over http from its own address (loopback, a private
+        # network), the only one of those a link may reach
+        app = self.env["meta.app"].sudo()._meta_get()
         try:
             data, mimetype, name = messaging.download(
                 part.url,
-                # sudo: meta.app - the sandbox flag (the simulator serves http)
-                allow_http=self.env["meta.app"].sudo()._meta_get().sandbox,
+                allow_http=app.sandbox,
+                allow=messaging.fetch.sandbox_addresses(app.graph_base_url)
+                if app.sandbox
+                else (),
             )
         except (OSError, ValueError) as error:
             _logger.info("Meta attachment not fetched: %s", error)

@@ -7,9 +7,9 @@ import requests
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..graph import const
+from ..graph import const, messaging
 from ..graph.webhook import sign
-from .common import APP_SECRET, VERIFY_TOKEN, MetaHttpCase, payloads
+from .common import APP_SECRET, PAGE_SCOPES, VERIFY_TOKEN, MetaHttpCase, payloads
 
 CONTROLLER_LOGGER = "odoo.addons.meta_graph_connector.controllers.main"
 
@@ -317,3 +317,82 @@ class TestWebhookController(MetaHttpCase):
         text = "\n".join(lines)
         self.assertIn("hub.verify_token=***", text)
         self.assertNotIn(VERIFY_TOKEN, text)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookAttachmentLinks(MetaHttpCase):
+    """A signed Messenger delivery names the files it carries by URL: Odoo
+    fetches them from the public Internet only (the sandbox: from the
+    simulator's own server), else keeps the link as text."""
+
+    PSID = "24000000000777"
+
+    def setUp(self):
+        super().setUp()
+        self.connection.granted_scopes = ",".join(PAGE_SCOPES)
+        self.page.inbox_team_id = self.env["crm.team"].create(
+            {"name": "Sosyal Medya", "member_ids": [(6, 0, self.salesman.ids)]}
+        )
+
+    def receive(self, *urls):
+        """The customer sends these links as images: Meta's signed delivery
+        reaches the webhook, the inbox cron files it."""
+        sent = self.simulator.receive_dm(
+            self.sim_page["id"],
+            self.PSID,
+            "Fotoğraflar",
+            attachments=[{"type": "image", "payload": {"url": url}} for url in urls],
+            deliver=False,
+        )
+        body = payloads.messenger_message(
+            self.sim_page["id"],
+            self.PSID,
+            sent["mid"],
+            "Fotoğraflar",
+            [{"type": "image", "payload": {"url": url}} for url in urls],
+        )
+        self.assertEqual(self.post_delivery(self.encode(body)).status_code, 200)
+        self.env["meta.webhook.event"]._cron_process_events()
+        channel = self.env["discuss.channel"].search(
+            [
+                ("channel_type", "=", "meta"),
+                ("meta_contact_id.scoped_id", "=", self.PSID),
+            ]
+        )
+        (message,) = channel.message_ids.filtered(lambda m: m.message_type == "comment")
+        return channel, message
+
+    def test_a_link_to_odoo_itself_stays_a_link(self):
+        own_page = f"{self.base_url()}/web/database/selector"
+        photo = self.simulator.add_cdn_file(b"\x89PNG foto", "image/png", "foto.png")
+        channel, message = self.receive(photo, own_page)
+        # the simulator's own file is kept; Odoo's page is not fetched
+        self.assertEqual(
+            message.attachment_ids.mapped("name"), ["foto.png"], "one file kept"
+        )
+        self.assertEqual(message.attachment_ids.raw, b"\x89PNG foto")
+        self.assertFalse(
+            self.env["ir.attachment"].search(
+                [
+                    ("res_model", "=", "discuss.channel"),
+                    ("res_id", "=", channel.id),
+                    ("mimetype", "like", "html"),
+                ]
+            )
+        )
+        self.assertIn(own_page, message.body, "shown as a link, as text")
+        self.assertIn("Fotoğraflar", message.body)
+
+    def test_outside_a_loopback_sandbox_no_loopback_link_is_fetched(self):
+        """Meta (or any Graph address on the public Internet) configured: a
+        file on this machine is not fetched, the simulator's included."""
+        channel, _message = self.receive()
+        photo = self.simulator.add_cdn_file(b"\x89PNG foto", "image/png", "foto.png")
+        # an address on the public Internet that is not Meta's: still the
+        # sandbox's http, but none of this machine's addresses
+        self.meta_app.graph_base_url = "http://93.184.215.14"
+        for url in (photo, f"{self.base_url()}/web/database/selector"):
+            with self.subTest(url=url):
+                self.assertFalse(channel._meta_fetch_part(messaging.Part("image", url)))
+        self.meta_app.graph_base_url = self.simulator.base_url
+        self.assertTrue(channel._meta_fetch_part(messaging.Part("image", photo)))

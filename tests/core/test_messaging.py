@@ -248,19 +248,49 @@ def test_a_history_message_its_direction_and_its_attachments():
         messaging.history_message("1111", {"message": "x"})
 
 
+def _server(handler_class, host="127.0.0.1"):
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer((host, 0), handler_class)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture
 def cdn():
     """A local web server standing in for Meta's CDN: ``/small`` (a PNG),
     ``/big`` (declares a size above the limit), ``/liar`` (declares none,
-    sends too much), ``/gone`` (404)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    sends too much), ``/gone`` (404), ``/to?<url>`` (302 to that URL),
+    ``/trickle`` (a body of one byte every 0.1 s), ``/slow-head`` (its
+    headers one byte every 0.1 s); ``.hits`` counts the requests."""
+    import time
+    from http.server import BaseHTTPRequestHandler
+    from urllib.parse import unquote
+
+    hits = []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            if self.path.startswith("/to?"):
+                self.send_response(302)
+                self.send_header("Location", unquote(self.path[4:]))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.path == "/trickle":
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+                self._trickle(b"x" * 300)
+                return
+            if self.path == "/slow-head":
+                self._trickle(b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 300)
+                return
             if self.path.startswith("/small"):
                 body, length = b"\x89PNG" + b"x" * 100, None
             elif self.path == "/big":
@@ -276,29 +306,156 @@ def cdn():
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+        def _trickle(self, data):
+            for byte in data:  # 30 s at most, however long the client waits
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    server = _server(Handler)
+    url = f"http://127.0.0.1:{server.server_port}"
+    url_hits = type("Cdn", (str,), {})(url)
+    url_hits.hits = hits
+    yield url_hits
     server.shutdown()
 
 
 def test_an_attachment_is_downloaded_within_meta_limits(cdn):
+    sandbox = messaging.fetch.sandbox_addresses(cdn)
     data, mimetype, name = messaging.download(
-        f"{cdn}/small/photo.png?x=1", allow_http=True
+        f"{cdn}/small/photo.png?x=1", allow_http=True, allow=sandbox
     )
     assert data.startswith(b"\x89PNG") and len(data) == 104
     assert (mimetype, name) == ("image/png", "photo.png")
     with pytest.raises(ValueError, match="https"):
-        messaging.download(f"{cdn}/small/photo.png")  # plain http outside the sandbox
+        # plain http outside the sandbox
+        messaging.download(f"{cdn}/small/photo.png", allow=sandbox)
     with pytest.raises(ValueError, match="https"):
         messaging.download("javascript:alert(1)", allow_http=True)
     with pytest.raises(ValueError, match="limit"):
-        messaging.download(f"{cdn}/big", allow_http=True)
+        messaging.download(f"{cdn}/big", allow_http=True, allow=sandbox)
     with pytest.raises(ValueError, match="limit"):
-        messaging.download(f"{cdn}/liar", max_bytes=1000, allow_http=True)
+        messaging.download(
+            f"{cdn}/liar", max_bytes=1000, allow_http=True, allow=sandbox
+        )
     with pytest.raises(OSError, match="HTTPError"):
-        messaging.download(f"{cdn}/gone", allow_http=True)
+        messaging.download(f"{cdn}/gone", allow_http=True, allow=sandbox)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:{port}",  # this machine (Odoo's own pages)
+        "localhost:{port}",
+        "[::ffff:127.0.0.1]:{port}",  # IPv4-mapped IPv6
+        "[::1]:{port}",
+        "2130706433:{port}",  # 127.0.0.1 as one number
+        "0.0.0.0:{port}",
+        "169.254.169.254",  # a cloud's metadata service
+        "[fe80::1]",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",
+        "100.64.0.1",  # carrier-grade NAT
+        "[fd00::1]",
+        "224.0.0.1",
+        "[ff02::1]",
+        "240.0.0.1",
+        "[2002:7f00:1::]",  # 6to4 of 127.0.0.1
+    ],
+)
+def test_a_link_inside_this_machine_or_network_is_never_fetched(cdn, host):
+    port = cdn.rsplit(":", 1)[1]
+    url = f"http://{host.format(port=port)}/small/photo.png"
+    with pytest.raises(messaging.fetch.DownloadRefused, match="public Internet"):
+        messaging.download(url, allow_http=True, timeout=1)
+    assert not cdn.hits, "refused before connecting"
+
+
+def test_the_sandbox_allows_its_own_server_only(cdn):
+    """The simulator on loopback serves its files; another port of the same
+    machine (Odoo itself) stays out of reach, redirects included."""
+    from http.server import BaseHTTPRequestHandler
+
+    class Other(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"secret")
+
+    other = _server(Other)
+    try:
+        sandbox = messaging.fetch.sandbox_addresses(cdn)
+        elsewhere = f"http://127.0.0.1:{other.server_port}/web/database/selector"
+        with pytest.raises(messaging.fetch.DownloadRefused, match="public Internet"):
+            messaging.download(elsewhere, allow_http=True, allow=sandbox)
+        for target in (
+            elsewhere,
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:10.0.0.1]/",
+        ):
+            with pytest.raises(
+                messaging.fetch.DownloadRefused, match="public Internet"
+            ):
+                messaging.download(
+                    f"{cdn}/to?{target}", allow_http=True, allow=sandbox, timeout=1
+                )
+        # a redirect to an https-only link from plain http is refused too
+        with pytest.raises(ValueError, match="https"):
+            messaging.download(f"{cdn}/to?ftp://x/y", allow_http=True, allow=sandbox)
+        # within the sandbox, redirects are followed, a few of them
+        data, _mimetype, _name = messaging.download(
+            f"{cdn}/to?/small/photo.png", allow_http=True, allow=sandbox
+        )
+        assert data.startswith(b"\x89PNG")
+        with pytest.raises(OSError, match="redirects"):
+            messaging.download(
+                f"{cdn}/to?/to?/to?/to?/to?/to?/to?/small",
+                allow_http=True,
+                allow=sandbox,
+            )
+    finally:
+        other.shutdown()
+
+
+def test_the_checked_address_is_the_one_connected_to(cdn, monkeypatch):
+    """A name that resolves to an allowed address when checked and to
+    another one a moment later (DNS rebinding) is fetched from the first."""
+    import socket
+
+    port = int(cdn.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1", "10.255.255.1", "10.255.255.1"])
+
+    def rebinding(host, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        address = next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    data, _mimetype, _name = messaging.download(
+        f"http://rebind.example:{port}/small/photo.png",
+        allow_http=True,
+        allow={("127.0.0.1", port)},
+        timeout=1,
+    )
+    assert data.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("path", ["/trickle", "/slow-head"])
+def test_a_download_ends_at_its_deadline_however_slowly_it_comes(cdn, path):
+    """One byte every 0.1 s never trips the 10 s socket timeout: the
+    deadline of the whole download ends it."""
+    sandbox = messaging.fetch.sandbox_addresses(cdn)
+    with pytest.raises(OSError, match="longer than 1 s"):
+        messaging.download(
+            f"{cdn}{path}", allow_http=True, allow=sandbox, timeout=10, deadline=1
+        )
 
 
 @pytest.mark.parametrize(
@@ -317,3 +474,66 @@ def test_conversation_ids_of_both_platforms_are_taken(value):
 def test_a_conversation_id_never_becomes_another_path(value):
     with pytest.raises(Exception, match="not a Meta conversation id"):
         messaging.conversation_messages_page(_Answers(), value)
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_name(tmp_path, monkeypatch):
+    """The connection is made to the address that was checked, and TLS
+    still checks the certificate against the link's name (SNI)."""
+    import shutil
+    import socket
+    import ssl
+    import subprocess
+    from http.server import BaseHTTPRequestHandler
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl makes the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", key, "-out", cert, "-subj", "/CN=cdn.example",
+         "-addext", "subjectAltName=DNS:cdn.example"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "8")
+            self.end_headers()
+            self.wfile.write(b"\x89PNG tls")
+
+    server = _server(Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    port = server.server_port
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host in ("cdn.example", "other.example"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    def trusting():
+        trusted = ssl.create_default_context()
+        trusted.load_verify_locations(cert)
+        return trusted
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(messaging.fetch, "_tls_context", trusting)
+    allow = {("127.0.0.1", port)}
+    try:
+        data, mimetype, name = messaging.download(
+            f"https://cdn.example:{port}/p.png", allow=allow, timeout=5
+        )
+        assert (data, mimetype, name) == (b"\x89PNG tls", "image/png", "p.png")
+        with pytest.raises(OSError, match="download failed: SSLCertVerification"):
+            messaging.download(
+                f"https://other.example:{port}/p.png", allow=allow, timeout=5
+            )
+    finally:
+        server.shutdown()
