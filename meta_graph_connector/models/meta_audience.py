@@ -511,17 +511,23 @@ class MetaAudience(models.Model):
         def compare(chunk):
             known = Member._meta_members_of(self, chunk)
             Member._meta_mark_seen(self, [e for _p, e, _r in chunk], number)
+            changed = []
             for partner_id, extern_id, row in chunk:
                 digest = customer_file.row_digest(row)
                 member = known.get(extern_id)
                 if member and member["row_digest"] == digest and member["sent_at"]:
                     continue
-                retired = member and customer_file.retired_row(
-                    schema, member["row"], row
+                if member and member["row_digest"] != digest:
+                    changed.append((partner_id, extern_id, row, member["id"]))
+                pending.append((partner_id, extern_id, row, digest))
+            # the rows Meta has are read for the people whose row changed only
+            sent_rows = Member._meta_rows(m for *_rest, m in changed)
+            for partner_id, extern_id, row, member_id in changed:
+                retired = customer_file.retired_row(
+                    schema, sent_rows.get(member_id), row
                 )
                 if retired:
-                    retiring.append((partner_id, extern_id, retired, member["id"]))
-                pending.append((partner_id, extern_id, row, digest))
+                    retiring.append((partner_id, extern_id, retired, member_id))
 
         def send():
             # what people no longer are (an old e-mail, phone or EXTERN_ID)

@@ -55,7 +55,7 @@ class MetaAudienceMember(models.Model):
         wanted = {partner_id: extern_id for partner_id, extern_id, _row in chunk}
         members = self.search_read(
             [("audience_id", "=", audience.id), ("partner_id", "in", list(wanted))],
-            ["partner_id", "extern_id", "row", "row_digest", "sent_at", "removing"],
+            ["partner_id", "extern_id", "row_digest", "sent_at", "removing"],
             load=None,
             order="id",
         )
@@ -84,6 +84,17 @@ class MetaAudienceMember(models.Model):
             )
             self.invalidate_model(["extern_id"])
         return known
+
+    @api.model
+    def _meta_rows(self, member_ids):
+        """The rows sent of these members, by member id."""
+        ids = list(member_ids)
+        if not ids:
+            return {}
+        return {
+            member["id"]: member["row"]
+            for member in self.browse(ids).read(["row"], load=None)
+        }
 
     @api.model
     def _meta_values_held(self, audience, values, exclude_ids=()):
