@@ -156,8 +156,8 @@ class MetaLead(models.Model):
         test_ids = {n.lead_id for n in normalized if n.is_test}
         keys = {n.lead_id: Mapper._meta_match_keys(form, n) for n in normalized}
         # a test lead's placeholders (test@fb.com) are nobody's: never matched
-        partners = Binding.env["res.partner"]._meta_find_customers(
-            {i: k for i, k in keys.items() if i not in test_ids}, form.company_id
+        partners = Binding._meta_find_people(
+            form, {i: k for i, k in keys.items() if i not in test_ids}
         )
         vals_list = [
             Mapper._meta_lead_values(form, n, partners.get(n.lead_id))
@@ -207,6 +207,37 @@ class MetaLead(models.Model):
                 bodies=quiet_logs
             )
         return bindings
+
+    @api.model
+    def _meta_find_people(self, form, keys):
+        """The customers the leads are from (Meta lead id -> partner), by
+        their e-mail and phone keys. When the form makes customers of new
+        people, the people not found are held (``res.partner``'s
+        ``_meta_find_or_create_people``) until this transaction ends, in
+        which ``_meta_create_customers`` makes them: the same new person
+        submitting twice at once gets one customer."""
+        company_id = form.company_id.id
+
+        def find(env, lead_ids):
+            return env["res.partner"]._meta_find_customers(
+                {lead_id: keys[lead_id] for lead_id in lead_ids},
+                env["res.company"].browse(company_id),
+            )
+
+        Partner = self.env["res.partner"]
+        if not form.create_partner:
+            return find(self.env, keys)
+        people = {
+            lead_id: [
+                f"{kind}:{key}"
+                for kind, key in zip(("email", "phone"), lead_keys, strict=True)
+                if key
+            ]
+            for lead_id, lead_keys in keys.items()
+        }
+        return Partner._meta_find_or_create_people(
+            {lead_id: idents for lead_id, idents in people.items() if idents}, find
+        )
 
     @api.model
     def _meta_import_batch(self, form, graph_leads, source, skipped=None):

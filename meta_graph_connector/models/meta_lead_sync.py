@@ -15,6 +15,7 @@ from ..graph.errors import (
     quoted,
 )
 from ..graph.times import parse_time, to_naive_utc
+from .meta_queue_mixin import CONTENTION_ERRORS, quiet_sql_errors
 
 _logger = logging.getLogger(__name__)
 
@@ -26,6 +27,9 @@ WATERMARK_OVERLAP = timedelta(hours=1)
 #: event processing's RUN_TIME_BUDGET for why runs stay short).
 SYNC_TIME_BUDGET = 10
 IMPORT_BATCH = 200
+#: times a batch is imported again, in a new transaction, when another worker
+#: made the same people or leads at the same moment
+CONTENTION_RETRIES = 3
 #: Leads asked per Graph page (Meta serves 25 unless told, up to 100).
 LEADS_PAGE_SIZE = 100
 
@@ -148,16 +152,27 @@ class MetaLeadSync(models.AbstractModel):
             )
             source = "backfill" if backfill else "reconciliation"
             for batch in split_every(IMPORT_BATCH, leads, list):
-                with form.env.cr.savepoint():
-                    bindings = form.env["meta.lead"]._meta_import_batch(
-                        form, batch, source, skipped
-                    )
-                    run.observe(parse_time(g.get("created_time")) for g in batch)
-                    form.write(
-                        self._meta_progress_values(
-                            form, run, backfill, len(batch), bindings
-                        )
-                    )
+                for retry in range(CONTENTION_RETRIES):
+                    try:
+                        with quiet_sql_errors(), form.env.cr.savepoint():
+                            bindings = form.env["meta.lead"]._meta_import_batch(
+                                form, batch, source, skipped
+                            )
+                            run.observe(
+                                parse_time(g.get("created_time")) for g in batch
+                            )
+                            form.write(
+                                self._meta_progress_values(
+                                    form, run, backfill, len(batch), bindings
+                                )
+                            )
+                        break
+                    except CONTENTION_ERRORS:
+                        # a lane made one of these people (or leads) at the
+                        # same moment: a new transaction sees what it made
+                        if not auto_commit or retry == CONTENTION_RETRIES - 1:
+                            raise
+                        form.env.cr.commit()  # pylint: disable=invalid-commit
                 if auto_commit:
                     # per batch: progress is visible and work is not redone
                     form.env.cr.commit()  # pylint: disable=invalid-commit

@@ -1,12 +1,14 @@
 import logging
 import random
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
-from psycopg2.errors import SerializationFailure
+from psycopg2.errors import DeadlockDetected, LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models, modules
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from ..graph.errors import (
     AppError,
@@ -16,9 +18,54 @@ from ..graph.errors import (
     MissingPermissionError,
     RateLimitError,
     TokenError,
+    TransientError,
 )
 
 _logger = logging.getLogger(__name__)
+
+
+class MetaContention(TransientError):
+    """Another worker did the same thing at the same moment (made the same
+    new person, the same campaign) after this transaction's snapshot: what it
+    made is invisible here, and is found when the same work runs again in a
+    new transaction. Expected with parallel lanes: a queue runs the item
+    again at once, quietly, without counting an attempt."""
+
+
+#: Errors of two transactions meeting on the same rows: expected when several
+#: lanes work at once, never the item's fault, gone in a new transaction.
+CONTENTION_ERRORS = (
+    MetaContention,
+    SerializationFailure,
+    DeadlockDetected,
+    LockNotAvailable,
+)
+
+
+class _QuietSqlErrors(logging.Filter):
+    def __init__(self, error_types):
+        super().__init__()
+        self.error_types = error_types
+
+    def filter(self, record):
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(arg, self.error_types) for arg in args)
+
+
+@contextmanager
+def quiet_sql_errors(*error_types):
+    """Keep out of the log the "bad query" ERROR that Odoo's cursor writes
+    for a failed statement when the failure is one of ``error_types`` (by
+    default: contention), a conflict the caller expects and handles. Any
+    other failed query is still logged, unlike with ``mute_logger``."""
+    logger = logging.getLogger("odoo.sql_db")
+    quiet = _QuietSqlErrors(error_types or CONTENTION_ERRORS)
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
 
 DEFAULT_MAX_ATTEMPTS = 10
 RETRY_BASE_SECONDS = 60
@@ -30,6 +77,12 @@ RETRY_MAX_SECONDS = 6 * 3600
 #: stays inside it.
 RUN_TIME_BUDGET = 10
 DEFAULT_EVENTS_PER_RUN = 1000
+#: What :meth:`MetaQueueMixin._meta_process` returns for an item that met
+#: another lane's work and is to run again in a new transaction.
+CONTENDED = "contended"
+#: Contended claims and items a run retries in new transactions before it
+#: ends and wakes its lane again (the lane goes on at once, in a new run).
+CONTENTION_RETRIES_PER_RUN = 50
 #: Connection states in which nothing is sent to Meta for it: items wait.
 BLOCKING_STATES = (
     "needs_reconnect",
@@ -68,6 +121,9 @@ class MetaQueueMixin(models.AbstractModel):
     _meta_lane_crons = ()
     #: column whose values take turns when claiming (fairness), or None
     _meta_fair_column = None
+    #: states of an item that no longer hold back the later items of its
+    #: ordering key
+    _meta_key_released_states = ("done", "ignored")
 
     state = fields.Selection(
         [
@@ -106,6 +162,23 @@ class MetaQueueMixin(models.AbstractModel):
         string="Result ID", model_field="res_model", readonly=True
     )
 
+    def init(self):
+        super().init()
+        if self._abstract:
+            return
+        # The claim asks, for each candidate, whether an earlier item of its
+        # key is unfinished: one probe of this index, however long the key's
+        # history (a conversation of thousands of messages).
+        create_index(
+            self.env.cr,
+            f"{self._table}_key_unfinished_idx",
+            self._table,
+            ["ordering_key", "id"],
+            where=self.env.cr.mogrify(
+                "state NOT IN %s", [tuple(self._meta_key_released_states)]
+            ).decode(),
+        )
+
     # ------------------------------------------------------------ lanes
 
     @api.model
@@ -138,7 +211,9 @@ class MetaQueueMixin(models.AbstractModel):
     # -------------------------------------------------------- processing
 
     @api.model
-    def _meta_process_queue(self, max_items=None, time_budget=RUN_TIME_BUDGET):
+    def _meta_process_queue(
+        self, max_items=None, time_budget=RUN_TIME_BUDGET, commit=None
+    ):
         """Process due items, committing each one; report what remains.
 
         One item per claim and per commit: a lead is visible the moment it
@@ -146,32 +221,61 @@ class MetaQueueMixin(models.AbstractModel):
         never released early by a commit, so no other lane can take it.
         With a fair column, its values take turns: a storm of one kind does
         not make the others wait; the values are read again after each round.
+
+        Contention with another lane (a claim that lost a race, an item whose
+        rows another lane changed meanwhile) is retried in a new transaction,
+        which sees what the other lane committed: a run never ends with work
+        left because of it. Should it go on, the run ends and wakes its lane
+        again at once rather than at its next interval.
+
+        :param time_budget: seconds after which no new item is started, or
+            None for no limit (tests drain a queue by count, not by time).
+        :param commit: commit each item (None: always, except inside tests,
+            whose transaction must not be committed).
         """
         max_items = max_items or DEFAULT_EVENTS_PER_RUN
-        # Tests run inside one transaction that must not be committed.
-        auto_commit = not modules.module.current_test
+        if commit is None:
+            commit = not modules.module.current_test
         started = time.monotonic()
-        processed = 0
+        processed = contended = 0
         rotation, claimed = [], True
-        while processed < max_items and time.monotonic() - started < time_budget:
+        while processed < max_items and (
+            time_budget is None or time.monotonic() - started < time_budget
+        ):
             if not rotation:
                 if not claimed:
                     break  # a whole round found nothing due (retries wait)
                 rotation, claimed = self._meta_fair_values(), False
                 if not rotation:
                     break
-            item = self._meta_claim_due(1, fair_value=rotation.pop(0))
-            if not item:
-                continue
-            claimed = True
-            item._meta_process()
-            processed += 1
-            if auto_commit:
+            try:
+                item = self._meta_claim_due(1, fair_value=rotation.pop(0))
+            except MetaContention:
+                # another lane committed on a due row after this snapshot
+                # (REPEATABLE READ): a new transaction sees what it did
+                outcome = CONTENDED
+            else:
+                if not item:
+                    continue
+                outcome = item._meta_process()
+            if outcome is CONTENDED:
+                contended += 1
+                rotation, claimed = [], True  # read again, in a new snapshot
+            else:
+                claimed = True
+                processed += 1
+            if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
                 # committed: what the item read (an audience batch holds
                 # 10,000 rows) need not stay cached for the next one
                 self.env.invalidate_all()
+            if contended and (not commit or contended >= CONTENTION_RETRIES_PER_RUN):
+                break
         remaining = self.search_count(self._meta_due_domain())
+        if contended and remaining:
+            # not ended for want of work: the lane runs again now, not at
+            # its next interval (Odoo reads "0 done" as "nothing to do")
+            self._meta_trigger()
         self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
         return processed
 
@@ -242,24 +346,27 @@ class MetaQueueMixin(models.AbstractModel):
                             SELECT 1 FROM %(table)s p
                              WHERE p.ordering_key = q.ordering_key
                                AND p.id < q.id
-                               AND p.state NOT IN ('done', 'ignored')))
+                               AND p.state NOT IN %(released)s))
                  ORDER BY q.id
                     LIMIT %(limit)s
                FOR UPDATE OF q SKIP LOCKED""",
             table=SQL.identifier(self._table),
             now=now,
             fair=fair,
+            released=tuple(self._meta_key_released_states),
             limit=limit,
         )
         try:
             # Another lane may have updated (and committed) a due row after
             # this transaction's snapshot: locking it is then a serialization
-            # failure under REPEATABLE READ. Nothing is claimed this time; the
-            # run ends and the next one, in a new snapshot, takes it.
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            # failure under REPEATABLE READ, which says nothing of the work
+            # left: the caller claims again in a new transaction.
+            with quiet_sql_errors(SerializationFailure), self.env.cr.savepoint():
                 rows = self.env.execute_query(query)
-        except SerializationFailure:
-            return self.browse()
+        except SerializationFailure as error:
+            raise MetaContention(
+                "Another lane changed a due item meanwhile: claim again."
+            ) from error
         return self.browse([row[0] for row in rows])
 
     def _meta_process(self):
@@ -269,8 +376,10 @@ class MetaQueueMixin(models.AbstractModel):
         if blocked:
             return self._meta_set_parked(blocked)
         try:
-            with self.env.cr.savepoint():
+            with quiet_sql_errors(), self.env.cr.savepoint():
                 result = self._meta_run()
+        except CONTENTION_ERRORS as error:
+            return self._meta_set_contended(error)
         except MalformedPayloadError as error:
             # Meta's data itself is wrong: retrying cannot help; keep it visible.
             return self._meta_set_dead(str(error))
@@ -327,6 +436,15 @@ class MetaQueueMixin(models.AbstractModel):
         raise NotImplementedError
 
     # ---------------------------------------------------------- outcomes
+
+    def _meta_set_contended(self, error):
+        """Another lane worked on the same rows at the same moment: the
+        savepoint undid this item's work, which runs again in the lane's next
+        transaction. Not the item's fault: no attempt counted, no wait, no
+        error logged."""
+        _logger.debug("%s %s met another lane: %s", self._description, self.id, error)
+        self.write({"next_attempt_at": False})
+        return CONTENDED
 
     def _meta_set_parked(self, reason):
         self.write({"state": "parked", "next_attempt_at": False, "last_error": reason})

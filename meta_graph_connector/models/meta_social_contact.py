@@ -1,10 +1,10 @@
-from psycopg2 import IntegrityError
+from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 from ..graph import social
-from ..graph.errors import GraphError, RateLimitError, TransientError
+from ..graph.errors import GraphError, RateLimitError
+from .meta_queue_mixin import MetaContention, quiet_sql_errors
 
 
 class MetaSocialContact(models.Model):
@@ -90,19 +90,38 @@ class MetaSocialContact(models.Model):
         self, asset, platform, scoped_id, name="", username="", label=""
     ):
         """The contact of ``scoped_id`` on ``asset``: the existing link, else
-        a new one with a new partner (:meth:`_meta_partner_for`). Safe
-        against two events of a newcomer processed at once: the unique key
-        decides, the loser reads."""
-        contact = self.search(
-            [("asset_id", "=", asset.id), ("scoped_id", "=", scoped_id)], limit=1
+        a new one with a new partner (:meth:`_meta_partner_for`), found or
+        made the way every person is (``res.partner``'s
+        ``_meta_find_or_create_people``): two events of a newcomer processed
+        at once by two lanes make one contact and one partner."""
+
+        def find(env, refs):
+            contact = env[self._name].search(
+                [("asset_id", "=", asset.id), ("scoped_id", "=", scoped_id)], limit=1
+            )
+            return {scoped_id: contact} if contact else {}
+
+        def create(refs):
+            self.env.ref("meta_graph_connector.ir_cron_meta_social_profiles")._trigger()
+            return {
+                scoped_id: self._meta_create_contact(
+                    asset, platform, scoped_id, name, username, label
+                )
+            }
+
+        contacts = self.env["res.partner"]._meta_find_or_create_people(
+            {scoped_id: [f"meta:{asset.id}:{scoped_id}"]}, find, create
         )
-        if contact:
-            contact._meta_refresh_names(name, username)
-            return contact
-        self.env.ref("meta_graph_connector.ir_cron_meta_social_profiles")._trigger()
+        contact = contacts[scoped_id]
+        contact._meta_refresh_names(name, username)
+        return contact
+
+    @api.model
+    def _meta_create_contact(self, asset, platform, scoped_id, name, username, label):
         try:
-            # a lost race is expected and handled below: not a database error
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            # the unique key stays the last word should a path make a contact
+            # without the lock: its conflict is expected, not a database error
+            with quiet_sql_errors(UniqueViolation), self.env.cr.savepoint():
                 return self.create(
                     {
                         "asset_id": asset.id,
@@ -120,19 +139,16 @@ class MetaSocialContact(models.Model):
                         "username": username or False,
                     }
                 )
-        except IntegrityError:
-            # another worker created them meanwhile; their partner is the one
+        except UniqueViolation:
             contact = self.search(
                 [("asset_id", "=", asset.id), ("scoped_id", "=", scoped_id)], limit=1
             )
-            if not contact:
-                # committed after this transaction's snapshot: invisible here,
-                # the event is retried in a new transaction, which sees it
-                raise TransientError(
-                    "This person was recorded by another worker at the same "
-                    "moment: retried."
-                ) from None
-            return contact
+            if contact:
+                return contact
+            raise MetaContention(
+                "This person was recorded by another worker at the same "
+                "moment: retried."
+            ) from None
 
     def _meta_refresh_names(self, name, username):
         vals = {}

@@ -7,7 +7,15 @@ from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..graph.errors import MalformedPayloadError
-from ..graph.webhook import MalformedEvent, event_from_record
+from ..graph.webhook import (
+    InstagramCommentEvent,
+    InstagramMentionEvent,
+    LeadgenEvent,
+    MalformedEvent,
+    MessagingEvent,
+    PageCommentEvent,
+    event_from_record,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -41,6 +49,9 @@ class MetaWebhookEvent(models.Model):
         "meta_graph_connector.ir_cron_meta_process_events_lane_2",
     )
     _meta_fair_column = "kind"
+    # a dead event (malformed, refused by Meta) must not stop its
+    # conversation forever: the events after it go on
+    _meta_key_released_states = ("done", "ignored", "dead")
 
     key = fields.Char(required=True, readonly=True, index=True)
     # The words of graph.webhook.KINDS (a test keeps both lists equal); the
@@ -89,6 +100,7 @@ class MetaWebhookEvent(models.Model):
     ]
 
     def init(self):
+        super().init()
         # the claim and the due-kinds scan read only what is still to do
         create_index(
             self.env.cr,
@@ -103,6 +115,27 @@ class MetaWebhookEvent(models.Model):
             event.payload_text = json.dumps(
                 event.payload, indent=2, ensure_ascii=False, sort_keys=True
             )
+
+    @api.model
+    def _meta_ordering_key(self, event):
+        """What the event is part of, whose events run one at a time and
+        oldest first (``meta.queue.mixin``): a conversation, a comment thread,
+        a lead. Two lanes never work on one conversation at once (they would
+        update the same rows and one would fail on the other), and a reply is
+        never filed before the comment it answers. None: no order to keep."""
+        if isinstance(event, MessagingEvent):
+            return f"conversation:{event.account_id}:{event.customer_id}"
+        if isinstance(event, PageCommentEvent):
+            thread = event.parent_id if event.is_reply else event.comment_id
+            return f"comment:{event.account_id}:{thread}"
+        if isinstance(event, InstagramCommentEvent):
+            return f"comment:{event.account_id}:{event.parent_id or event.comment_id}"
+        if isinstance(event, InstagramMentionEvent):
+            thread = event.comment_id or event.media_id
+            return f"comment:{event.account_id}:{thread}"
+        if isinstance(event, LeadgenEvent):
+            return f"lead:{event.leadgen_id}"
+        return None
 
     # ------------------------------------------------------------ routing
 
@@ -157,6 +190,9 @@ class MetaWebhookEvent(models.Model):
         events = [event for event in events if event.key not in known]
         if not events:
             return []
+        # ids give the order in which the events of a conversation run: the
+        # older first, whatever order the delivery listed them in
+        events.sort(key=lambda e: e.occurred_at.timestamp() if e.occurred_at else 0)
         assets = self.env["meta.asset"]._meta_by_external_id(
             {e.account_id for e in events}
         )
@@ -168,6 +204,7 @@ class MetaWebhookEvent(models.Model):
             asset = assets.get(event.account_id)
             occurred = event.occurred_at
             state, reason, record = "pending", None, event.to_record()
+            ordering_key = self._meta_ordering_key(event)
             if isinstance(event, MalformedEvent):
                 state, reason = "dead", event.reason
             elif event.kind not in handled:
@@ -176,9 +213,10 @@ class MetaWebhookEvent(models.Model):
             pending = pending or state == "pending"
             rows.append(
                 SQL(
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, 0, %s::jsonb, %s, %s, %s,"
-                    " %s, %s, %s, %s, %s, %s)",
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s::jsonb, %s, %s,"
+                    " %s, %s, %s, %s, %s, %s, %s)",
                     event.key,
+                    ordering_key if state == "pending" else None,
                     event.kind,
                     event.object,
                     event.account_id,
@@ -206,7 +244,8 @@ class MetaWebhookEvent(models.Model):
                 for row in self.env.execute_query(
                     SQL(
                         """INSERT INTO meta_webhook_event
-                             (key, kind, meta_object, external_account_id,
+                             (key, ordering_key, kind, meta_object,
+                              external_account_id,
                               asset_id, connection_id, company_id, state,
                               attempts, payload, body_sha256, received_at,
                               occurred_at, last_error, processed_at, create_uid,

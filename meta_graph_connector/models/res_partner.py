@@ -1,6 +1,20 @@
+import hashlib
+
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .meta_consent import CONSENT_PURPOSES
+from .meta_queue_mixin import MetaContention
+
+
+def _person_lock_id(identity):
+    """A stable signed 64-bit number of an identity key, for PostgreSQL's
+    advisory locks (the same in every worker and every Python run, which
+    ``hash()`` is not); namespaced so as not to meet another addon's locks."""
+    digest = hashlib.blake2b(
+        f"meta_graph_connector.person:{identity}".encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class ResPartner(models.Model):
@@ -103,6 +117,58 @@ class ResPartner(models.Model):
             # withdrawn: out of every audience at Meta now, not at the next sync
             self.env["meta.audience"]._meta_remove_partners(self)
         return decisions
+
+    @api.model
+    def _meta_find_or_create_people(self, people, find, create=None):
+        """The partner of each person, found or else created: one partner per
+        person even when several workers meet the same new person at the same
+        instant (two lanes, two submissions of one person; a comment and a
+        message of a newcomer). The one way leads, comments and conversations
+        make people.
+
+        Finding and creating are serialised per identity: a transaction-level
+        advisory lock on each normalised identity key of the people not found
+        (every key of a person, in sorted order, so that two workers never
+        wait on each other), then a search again, then the creation, under the
+        locks until the transaction ends. The search again is made in a new
+        transaction: this one reads a snapshot (REPEATABLE READ) that may
+        predate the commit of whoever held the lock before.
+
+        :param dict people: a reference of each person (a Meta lead id, a
+            scoped id) -> their normalised identity keys (``email:<e-mail
+            normalized>``, ``phone:<E.164>``, ``meta:<asset id>:<scoped id>``).
+        :param find: ``find(env, refs) -> {ref: record}``, who is known
+            already, in that environment (its cursor).
+        :param create: ``create(refs) -> {ref: record}``, making those not
+            found; None when the caller makes them itself later in this
+            transaction (crm makes a lead's customer from the lead), the locks
+            holding until it ends.
+        :return: ``{ref: record}`` of those found, and of those created.
+        :raise MetaContention: another worker made one of them after this
+            transaction began; the work is to run again in a new transaction,
+            which finds them.
+        """
+        found = find(self.env, list(people))
+        missing = [ref for ref in people if ref not in found]
+        if not missing:
+            return found
+        keys = {key for ref in missing for key in people[ref] if key}
+        for lock_id in sorted({_person_lock_id(key) for key in keys}):
+            self.env.execute_query(SQL("SELECT pg_advisory_xact_lock(%s)", lock_id))
+        with self.env.registry.cursor() as cr:
+            # a new snapshot: it sees what a former holder of the locks made.
+            # The registry at hand, not looked up by name: that waits on the
+            # lock of a thread loading the registry (Odoo's tests run so).
+            cr.transaction = api.Transaction(self.env.registry)
+            made_meanwhile = find(self.env(cr=cr), missing)
+        if made_meanwhile:
+            raise MetaContention(
+                "This person was recorded by another worker at the same "
+                "moment: retried."
+            )
+        if create is None:
+            return found
+        return {**found, **create(missing)}
 
     @api.model
     def _meta_find_customers(self, keys, company):

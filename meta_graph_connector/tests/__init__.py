@@ -1,5 +1,6 @@
 from . import test_webhook_controller
 from . import test_event_processing
+from . import test_concurrency
 from . import test_meta_connection
 from . import test_error_scope
 from . import test_security

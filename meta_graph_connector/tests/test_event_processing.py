@@ -9,6 +9,7 @@ from odoo.tools import mute_logger
 
 from ..graph.errors import RateLimitError, TransientError
 from ..graph.webhook import KINDS, parse_delivery
+from ..models.meta_queue_mixin import MetaContention
 from .common import MetaTransactionCase, payloads
 
 EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_queue_mixin"
@@ -260,10 +261,10 @@ class TestEventProcessing(MetaTransactionCase):
                     "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
                 )
 
-    def test_a_row_another_lane_just_updated_waits_for_the_next_run(self):
+    def test_a_row_another_lane_just_updated_is_claimed_in_a_new_transaction(self):
         """A lane whose snapshot predates another lane's commit on a due row
-        cannot lock that row (REPEATABLE READ): it claims nothing, raises
-        nothing, and the next run takes the row."""
+        cannot lock that row (REPEATABLE READ): its claim says so (contention,
+        not an error of the queue), and a new transaction takes the row."""
         delivery = self.leadgen_delivery(2, page_id="777000779", start=900)
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -277,7 +278,8 @@ class TestEventProcessing(MetaTransactionCase):
                 )
                 lane2.commit()
                 worker = api.Environment(lane1, SUPERUSER_ID, {})["meta.webhook.event"]
-                self.assertFalse(worker._meta_claim_due(10))
+                with self.assertRaises(MetaContention):
+                    worker._meta_claim_due(10)
                 lane1.rollback()
                 self.assertEqual(sorted(worker._meta_claim_due(10).ids), sorted(ids))
                 lane1.rollback()
