@@ -187,7 +187,7 @@ class TestLeadAdsWebhookHttp(LeadAdsMixin, MetaHttpCase):
             shuffle=True,
         )
         self.assertFalse(report.dropped)
-        self.Event._cron_process_events()
+        self.drain_queue(self.Event)
         bindings = self.env["meta.lead"].search([("form_id", "=", self.form.id)])
         self.assertEqual(sorted(bindings.mapped("leadgen_id")), sorted(expected))
         leads = self.Lead.search([("meta_form_id", "=", self.form.id)])
@@ -207,7 +207,13 @@ class TestLeadAdsWebhookHttp(LeadAdsMixin, MetaHttpCase):
 class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
     def test_lead_is_attributed_assigned_and_notified(self):
         bus_before = self.env["bus.bus"].search([], order="id desc", limit=1).id or 0
-        sim_lead = self.submit()
+        # submitted 12 min 34 s before the lead is made (the transaction's
+        # time, which stamps what it creates)
+        made_at = self.env.cr.now()
+        submitted_at = made_at.replace(microsecond=0) - timedelta(seconds=754)
+        sim_lead = self.submit(
+            created_time=int(submitted_at.replace(tzinfo=timezone.utc).timestamp())
+        )
         self.deliver(sim_lead)
         lead = self.lead_of(sim_lead)
         root = self.env.ref("base.user_root")
@@ -238,9 +244,12 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertNotIn("<script>", note.body)
         self.assertNotIn("<script>", lead.meta_answers_html)
         self.assertIn("Notlarınız", lead.meta_answers_html)
-        # speed to lead
-        self.assertTrue(lead.meta_submitted_at)
-        self.assertGreaterEqual(lead.meta_speed_to_lead, 0)
+        # speed to lead: from Meta's created_time to the lead
+        self.assertEqual(lead.meta_submitted_at, submitted_at)
+        self.assertEqual(lead.create_date, made_at)
+        self.assertAlmostEqual(
+            lead.meta_speed_to_lead, 754 + made_at.microsecond / 1e6, places=3
+        )
 
     def test_unassigned_form_leaves_the_lead_unowned(self):
         self.form.write({"user_id": False, "team_id": False})
