@@ -88,8 +88,23 @@ class GraphError(MetaError):
         self.user_message = user_message
         self.path = path
 
+    @property
+    def words(self):
+        """Meta's words about this error for the person who can fix it: its
+        ``error_user_title`` and ``error_user_msg``, written for people,
+        which name the field and what is wrong ("Server-side API parameter
+        error: The parameter $['data'][0]['event_time'] …"), when Meta gave
+        them; else its ``message`` ("Invalid parameter")."""
+        said = [_clean(part) for part in (self.user_title, self.user_message)]
+        said = [part for part in said if part]
+        if said:
+            return ": ".join(said)
+        return _clean(self.message) or type(self).__name__
+
     def __str__(self):
-        parts = [self.message or self.__class__.__name__]
+        parts = [self.words]
+        if self.message and _clean(self.message) != parts[0]:
+            parts.append(self.message)
         if self.code is not None:
             code = f"code {self.code}"
             if self.subcode:
@@ -176,6 +191,19 @@ class UnknownGraphError(GraphError):
     """Any other answer in Meta's error shape, or an unexpected body."""
 
 
+def _clean(text):
+    """One line, without the closing full stop Meta ends its messages with."""
+    return " ".join(str(text or "").split()).rstrip(" .")
+
+
+def words(error):
+    """Meta's words about ``error`` (:attr:`GraphError.words`); any other
+    exception's own text."""
+    if isinstance(error, GraphError):
+        return error.words
+    return _clean(error)
+
+
 def quoted(error):
     """Meta's own words about ``error``, to sit inside a sentence of ours.
 
@@ -184,9 +212,5 @@ def quoted(error):
     Quoted, without the closing stop and the technical suffix (code, HTTP
     status and trace id stay in ``str(error)`` for the logs), it reads as
     a quotation in any language."""
-    if isinstance(error, GraphError):
-        text = error.message or type(error).__name__
-    else:
-        text = str(error)
-    text = " ".join(str(text).split()).rstrip(" .")
+    text = words(error)
     return f"“{text}”" if text else ""

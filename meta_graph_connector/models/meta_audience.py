@@ -10,7 +10,7 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..graph import audience as customer_file
-from ..graph import audience_api, refusal
+from ..graph import audience_api, errors
 from ..graph.errors import GraphError
 from .meta_suppression import MATCH_FIELDS
 
@@ -881,7 +881,7 @@ def _error_values(error):
         if kind in EXPLAINED_ERRORS:
             detail = False
         else:
-            kind, detail = "refused", refusal.words(error)
+            kind, detail = "refused", errors.words(error)
     else:
         kind, detail = "failed", str(error)
     return {"last_sync_error": kind, "last_sync_error_detail": detail}

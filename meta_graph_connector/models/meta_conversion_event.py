@@ -5,8 +5,7 @@ from odoo import api, fields, models
 from odoo.tools import split_every
 
 from ..graph import conversions
-from ..graph.errors import InvalidRequestError
-from ..graph.refusal import quoted_words
+from ..graph.errors import InvalidRequestError, quoted
 
 _logger = logging.getLogger(__name__)
 
@@ -282,7 +281,7 @@ class MetaConversionEvent(models.Model):
             "Meta refused the request %(error)s: %(failed)s event(s) failed, "
             "%(again)s queued again.",
             # Meta's title and message for people: they name the field
-            error=quoted_words(error),
+            error=quoted(error),
             failed=len(bad),
             again=len(self - bad),
         )
@@ -292,7 +291,7 @@ class MetaConversionEvent(models.Model):
         kind = conversions.explain(error)
         if kind == "event_too_old":
             return self.env._("Meta refused it: older than 7 days.")
-        return self.env._("Meta refused it: %(error)s.", error=quoted_words(error))
+        return self.env._("Meta refused it: %(error)s.", error=quoted(error))
 
     def _meta_outbox_gave_up(self, reason):
         """The outbox gave up on the request carrying these events."""

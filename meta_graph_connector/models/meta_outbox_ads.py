@@ -1,7 +1,6 @@
 from odoo import api, models
 
-from ..graph import audience_api, conversions, refusal
-from ..graph.errors import InvalidRequestError
+from ..graph import audience_api, conversions
 
 #: Conversion Leads events: the item names the events, not their content.
 CONVERSIONS = "send_conversion_events"
@@ -54,14 +53,9 @@ class MetaOutbox(models.Model):
         # identifiers) is built when it leaves, after the consent, the
         # suppression list and the 7-day window are checked again.
         if self.operation != CONVERSIONS:
-            try:
-                return super()._meta_run()
-            except InvalidRequestError as error:
-                # the item dies with its error's text: Meta's words for
-                # people (error_user_title, error_user_msg) name what is
-                # wrong, its message alone ("Invalid parameter") does not
-                error.message = refusal.words(error)
-                raise
+            # the item dies with its error's text, which carries Meta's words
+            # for people (GraphError.words): they name what is wrong
+            return super()._meta_run()
         events = self._meta_conversion_events().filtered(lambda e: e.state == "sending")
         if not events:
             return self.env._("Nothing left to send.")

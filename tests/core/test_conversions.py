@@ -200,7 +200,7 @@ def test_metas_refusal_names_the_event(sim, dataset):
 
 
 def test_metas_words_for_people_name_the_field(sim, dataset):
-    from graph import refusal
+    from graph import errors
 
     client, pixel = dataset
     now = int(sim.clock.now())
@@ -208,12 +208,14 @@ def test_metas_words_for_people_name_the_field(sim, dataset):
         capi.send_events(client, pixel, [event(event_time=now + 3600)])
     error = caught.value
     assert error.message == "Invalid parameter"
-    words = refusal.words(error)
+    words = errors.words(error)
     assert words.startswith("Server-side API parameter error: ")
     assert "$['data'][0]" in words and "in the future" in words
-    assert refusal.quoted_words(error) == f"“{words}”"
+    assert errors.quoted(error) == f"“{words}”"
+    # the queue's text of the failure carries them too
+    assert str(error).startswith(words)
     # without words for people, Meta's message
-    assert refusal.words(GraphError("Invalid parameter.", code=100)) == (
+    assert errors.words(GraphError("Invalid parameter.", code=100)) == (
         "Invalid parameter"
     )
-    assert refusal.words(ValueError("boom")) == "boom"
+    assert errors.words(ValueError("boom")) == "boom"

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from graph.client import appsecret_proof, error_from_body, scrub_url
 from graph import errors
+from graph.client import appsecret_proof, error_from_body, scrub_url
 from graph.errors import (
     AppError,
     InvalidRequestError,
