@@ -66,6 +66,9 @@ CONVERSATIONS_PER_SECOND = 2
 
 CONVERSATION_NODE = store.CONVERSATION_NODE
 MESSAGE_NODE = store.MESSAGE_NODE
+PAGE_PERSON_NODE = store.PAGE_PERSON_NODE
+#: What Messenger's User Profile API answers without ``fields`` (§6.1).
+PROFILE_DEFAULT_FIELDS = ("first_name", "last_name", "profile_pic", "id")
 
 #: The webhook field of each event, on a Page and on Instagram (None: Meta
 #: sends none); while another app owns the thread every one is ``standby``.
@@ -90,6 +93,43 @@ _REACTIONS = {
     "👍": ("like", "like"),
     "👎": ("dislike", "other"),
 }
+
+
+@dataclass
+class MessengerPerson:
+    """Someone who wrote to a Page, by their Page-scoped id: Messenger's User
+    Profile API answers their name and picture (writing to the Page is the
+    consent, §6.1)."""
+
+    id: str
+    page_id: str
+    name: str
+
+    def profile(self) -> dict:
+        first, _, last = self.name.partition(" ")
+        return {
+            "id": self.id,
+            "first_name": first,
+            "last_name": last,
+            "profile_pic": f"https://scontent.example/messenger/people/{self.id}.jpg",
+        }
+
+
+def messenger_person(sim, conversation) -> None:
+    """The person of a Messenger conversation wrote: their profile becomes
+    readable (the store lock is held)."""
+    found = sim.store.lookup(conversation.user_id)
+    if found is None:
+        sim.store.register(
+            PAGE_PERSON_NODE,
+            MessengerPerson(
+                id=conversation.user_id,
+                page_id=conversation.page_id,
+                name=conversation.name,
+            ),
+        )
+    elif found[0] == PAGE_PERSON_NODE:
+        found[1].name = conversation.name
 
 
 @dataclass

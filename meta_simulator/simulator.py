@@ -1847,6 +1847,8 @@ class MetaSimulator:
         conversation.username = username or conversation.username
         if person and conversation.channel == inbox.INSTAGRAM:
             self._dm_ig_person(conversation)
+        elif person:
+            inbox.messenger_person(self, conversation)
         return conversation
 
     def _dm_ig_person(self, conversation) -> None:

@@ -45,10 +45,12 @@ MEDIA_NODE = "ig_media"
 COMMENT_NODE = "comment"
 IG_COMMENT_NODE = "ig_comment"
 IG_PERSON_NODE = "ig_scoped_user"
+PAGE_PERSON_NODE = "page_scoped_user"
 CONVERSATION_NODE = "conversation"
 MESSAGE_NODE = "message"
 #: Posts, media, comments, the people who wrote them (by their
-#: Instagram-scoped id), conversations and their messages belong to a Page
+#: Instagram-scoped id), the people who wrote to a Page (by their Page-scoped
+#: id), conversations and their messages belong to a Page
 #: (or its Instagram account): its Page token reaches them.
 SOCIAL_NODES = (
     POST_NODE,
@@ -56,6 +58,7 @@ SOCIAL_NODES = (
     COMMENT_NODE,
     IG_COMMENT_NODE,
     IG_PERSON_NODE,
+    PAGE_PERSON_NODE,
     CONVERSATION_NODE,
     MESSAGE_NODE,
 )
@@ -77,6 +80,7 @@ NODE_LABELS = {
     COMMENT_NODE: "Comment",
     IG_COMMENT_NODE: "IGComment",
     IG_PERSON_NODE: "User",
+    PAGE_PERSON_NODE: "User",
     CONVERSATION_NODE: "Conversation",
     MESSAGE_NODE: "Message",
 }

@@ -21,7 +21,7 @@ from ..faults import Throttle
 from ..fields import FieldSel, project
 from ..graph import ROUTES
 from ..paging import encode_cursor, paginate, parse_limit
-from ..store import PAGE_NODE
+from ..store import PAGE_NODE, PAGE_PERSON_NODE
 
 CONVERSATION_DEFAULT_FIELDS = ("updated_time", "id")
 MESSAGE_DEFAULT_FIELDS = ("id", "created_time")
@@ -286,3 +286,16 @@ def _fields_text(selection) -> str:
             text += "{" + _fields_text(sel.sub) + "}"
         parts.append(text)
     return ",".join(parts)
+
+
+# --- Messenger's User Profile API ------------------------------------------
+
+
+@ROUTES.node("GET", PAGE_PERSON_NODE)
+def page_person(call):
+    """``GET {psid}``: the name and picture of someone who wrote to the
+    Page (Page token, ``pages_messaging``; §6.1)."""
+    call.require_page_token()
+    call.require_scope("pages_messaging")
+    person = call.node
+    return call.render(person.profile(), inbox.PROFILE_DEFAULT_FIELDS, PAGE_PERSON_NODE)

@@ -476,6 +476,32 @@ def test_a_conversation_id_never_becomes_another_path(value):
         messaging.conversation_messages_page(_Answers(), value)
 
 
+def test_a_messenger_person_is_named_once_they_wrote(sim):
+    """Messenger's User Profile API, through the same piece as Instagram's:
+    first and last name make the name; someone who never wrote is an error
+    about that one person."""
+    from graph import social
+    from graph.errors import OBJECT
+
+    page = sim.add_page("Anadolu Mobilya")
+    user = sim.add_user_token(pages=[page["id"]])
+    client = GraphClient(
+        sim.page_token(user, page["id"]),
+        app_secret=APP_SECRET,
+        base_url=sim.base_url,
+        max_retries=0,
+    )
+    sim.receive_dm(
+        page["id"], "24000000000000008", "Merhaba", name="Ayşe Yılmaz", deliver=False
+    )
+    profile = social.get_profile(client, "24000000000000008", platform="facebook")
+    assert profile["name"] == "Ayşe Yılmaz"
+    assert profile["picture_url"].startswith("https://")
+    with pytest.raises(GraphError) as unknown:
+        social.get_profile(client, "24000000000000000", platform="facebook")
+    assert unknown.value.scope == OBJECT
+
+
 def test_https_goes_to_the_checked_address_and_verifies_the_name(tmp_path, monkeypatch):
     """The connection is made to the address that was checked, and TLS
     still checks the certificate against the link's name (SNI)."""

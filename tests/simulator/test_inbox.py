@@ -108,3 +108,23 @@ def test_standby_events_need_the_standby_field(world, receiver):
     [entry] = json.loads(receiver.posts[0].body)["entry"]
     assert "messaging" not in entry
     assert entry["standby"][0]["message"]["mid"] == mid
+
+
+def test_messenger_names_a_person_who_wrote_to_the_page(world, graph):
+    """Messenger's User Profile API: ``GET {psid}`` answers the name and
+    picture of someone who wrote to the Page (writing is the consent)."""
+    world.sim.receive_dm(
+        world.page_id, "PSID_5", "Merhaba", name="Ayşe Yılmaz", deliver=False
+    )
+    profile = graph.get("PSID_5", fields="first_name,last_name,profile_pic").json()
+    assert (profile["first_name"], profile["last_name"]) == ("Ayşe", "Yılmaz")
+    assert profile["profile_pic"].startswith("https://")
+    assert set(graph.get("PSID_5").json()) == {
+        "id",
+        "first_name",
+        "last_name",
+        "profile_pic",
+    }
+    # someone who never wrote to the Page is nobody it may look up
+    unknown = graph.get("PSID_6", fields="first_name").json()["error"]
+    assert unknown["code"] == 803
