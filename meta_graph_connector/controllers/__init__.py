@@ -1,3 +1,4 @@
+from . import discuss
 from . import main
 from . import oauth
 from . import portal

@@ -1,6 +1,7 @@
 import html
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from markupsafe import Markup
@@ -10,8 +11,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger, plaintext2html
 
-from ..graph import messaging
-from ..graph.errors import TransientError
+from ..graph import messaging, social
+from ..graph.errors import GraphError, TransientError
 
 _logger = logging.getLogger(__name__)
 
@@ -42,6 +43,38 @@ REACTION_EMOJIS = {
 }
 #: What marks our own sends in their echo (the Send API's ``metadata``).
 METADATA_PREFIX = "odoo:mail.message:"
+#: The fields of a conversation Meta's events own: only the system writes
+#: them (the inbox consumer, in sudo), never a user, not even on their own
+#: conversation (a salesperson moving the window would message a person
+#: Meta does not let the business message).
+META_OWNED_FIELDS = (
+    "channel_type",
+    "meta_asset_id",
+    "meta_platform",
+    "meta_contact_id",
+    "meta_partner_id",
+    "meta_last_inbound_at",
+    "meta_ad_opened_at",
+    "meta_ad_id",
+    "meta_standby",
+)
+
+
+@dataclass(frozen=True)
+class PostedByHand:
+    """Said by Discuss's post route (``controllers/discuss.py``) and only
+    there: a person typed this message in the web client, in this
+    conversation. Meta takes the ``HUMAN_AGENT`` tag only for such a message;
+    a cron, a server action, an automation rule or a script calling
+    ``message_post`` is not a person answering, whichever user it runs as. An
+    object, not a JSON value, so that no RPC caller can pass it in a context."""
+
+    channel_id: int
+
+
+def posted_by_hand(channel_id):
+    """The context of a message a person posts by hand in ``channel_id``."""
+    return {"meta_posted_by_hand": PostedByHand(channel_id)}
 
 
 class DiscussChannel(models.Model):
@@ -129,20 +162,60 @@ class DiscussChannel(models.Model):
     def _to_store(self, store, **kwargs):
         result = super()._to_store(store, **kwargs)
         for channel in self.filtered(lambda c: c.channel_type == "meta"):
-            refusal = channel._meta_send_refusal()
-            store.add(
-                channel,
-                {
-                    "meta_platform": channel.meta_platform,
-                    "meta_send_refusal": refusal or False,
-                    "meta_window_closes_at": fields.Datetime.to_string(
-                        channel._meta_send_rule().closes_at
-                    )
-                    if not refusal
-                    else False,
-                },
-            )
+            store.add(channel, channel._meta_composer_values())
         return result
+
+    def _meta_composer_values(self):
+        """What Discuss's composer shows of Meta's rule now, in the words of
+        the reader's language: why nothing can be sent (the composer is
+        then blocked), else whether the answer goes with the Human Agent
+        tag (only where Meta allows it: a person, the app's feature)."""
+        self.ensure_one()
+        refusal = self._meta_send_refusal()
+        rule = None if refusal else self._meta_send_rule()
+        return {
+            "meta_platform": self.meta_platform,
+            "meta_send_refusal": refusal or False,
+            "meta_window_closes_at": fields.Datetime.to_string(_naive(rule.closes_at))
+            if rule
+            else False,
+            "meta_human_agent_note": self.env._(
+                "More than 24 hours after the customer's last message: your "
+                "answer goes with Meta's Human Agent tag, for a person "
+                "answering by hand."
+            )
+            if rule and rule.tag == messaging.HUMAN_AGENT
+            else False,
+        }
+
+    def _meta_push_composer(self):
+        """The composer's state changed (the customer wrote, another app
+        took or gave back the thread): shown live to each agent in their
+        language."""
+        for channel in self:
+            channel._meta_push_to_agents(
+                channel,
+                lambda lang, channel=channel: channel.with_context(
+                    lang=lang
+                )._meta_composer_values(),
+            )
+
+    def _meta_push_to_agents(self, record, values_in):
+        """Push ``values_in(lang)`` of ``record`` live to the agents of the
+        conversation, rendered in each one's language: words computed by a
+        worker (a receipt, a customer's message) would else reach everyone
+        in the worker's language."""
+        self.ensure_one()
+        # sudo: discuss.channel.member - who follows the conversation now
+        partners = self.sudo().channel_member_ids.partner_id.filtered(
+            lambda p: any(not u.share for u in p.user_ids)
+        )
+        fallback = self.meta_company_id.partner_id.lang or self.env.lang
+        for lang in set(partners.mapped("lang")):
+            values = values_in(lang or fallback)
+            partners.filtered(lambda p, lang=lang: p.lang == lang)._bus_send_store(
+                record, values
+            )
 
     # ------------------------------------------------------------ the window
 
@@ -217,11 +290,9 @@ class DiscussChannel(models.Model):
         # the user, not the environment: Discuss posts in sudo for everyone
         if not self.env.user._is_internal():
             raise AccessError(self.env._("Only the company's agents answer here."))
-        # a person typing, not the cron, a server action nor a bot: only a
-        # person may answer with the HUMAN_AGENT tag
-        human = not (
-            self.env.user._is_superuser() or self.env.context.get("meta_automated")
-        )
+        # only a person typing in Discuss may answer with the HUMAN_AGENT tag:
+        # a cron runs as its owner, so the user says nothing about who wrote
+        human = self._meta_posted_by_hand()
         refusal = self._meta_send_refusal(human=human)
         if refusal:
             raise UserError(refusal)
@@ -245,11 +316,27 @@ class DiscussChannel(models.Model):
         for attachment in attachments.sudo():
             # sudo: ir.attachment - the size and type of the agent's own upload
             self._meta_check_attachment(attachment)
-        message = super().message_post(**kwargs)
+        # what this message sets off (an automation rule posting in turn) is
+        # not typed by the person
+        message = super(DiscussChannel, self._meta_not_by_hand()).message_post(**kwargs)
         # sudo: mail.message - its delivery state and the outbox items are the
         # system's; the agent's right to post was checked above
         message.sudo()._meta_queue_send(self, rule, text, attachments)
         return message
+
+    def _meta_posted_by_hand(self):
+        """Whether a person types this message in Discuss now (the marker of
+        :class:`PostedByHand`, for this conversation), and nothing says it is
+        automated."""
+        marker = self.env.context.get("meta_posted_by_hand")
+        return (
+            isinstance(marker, PostedByHand)
+            and marker.channel_id == self.id
+            and not self.env.context.get("meta_automated")
+        )
+
+    def _meta_not_by_hand(self):
+        return self.with_context(meta_posted_by_hand=None)
 
     def _meta_check_attachment(self, attachment):
         try:
@@ -334,7 +421,40 @@ class DiscussChannel(models.Model):
         ):
             raise AccessError(self.env._("Only salespeople answer conversations."))
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(
+            vals.get("channel_type") == "meta"
+            or any(vals.get(name) for name in META_OWNED_FIELDS[1:])
+            for vals in vals_list
+        ):
+            # a conversation exists because the person wrote (Meta's event):
+            # one made by hand would message someone who never did
+            raise AccessError(
+                self.env._(
+                    "Messenger and Instagram conversations open when the "
+                    "customer writes; nobody creates them in Odoo."
+                )
+            )
+        return super().create(vals_list)
+
     def write(self, vals):
+        if not self.env.su and (
+            any(name in vals for name in META_OWNED_FIELDS[1:])
+            or (
+                "channel_type" in vals
+                and (
+                    vals["channel_type"] == "meta"
+                    or any(c.channel_type == "meta" for c in self)
+                )
+            )
+        ):
+            raise AccessError(
+                self.env._(
+                    "What Meta says of a conversation (its account, customer, "
+                    "window, ad and owner app) changes only with Meta's events."
+                )
+            )
         if vals.get("meta_agent_id") and not self.env.su:
             # reassigning makes someone a member: only a salesperson who sees
             # the conversation does it, and only to an agent of its company
@@ -482,19 +602,40 @@ class DiscussChannel(models.Model):
             "postback",
         ):
             channel.meta_standby = event.standby
+            channel._meta_push_composer()
         handler = getattr(channel, f"_meta_on_{event.action}")
         return handler(event) or channel
 
     @api.model
     def _meta_conversation_for(self, asset, platform, scoped_id, name=""):
         """The conversation of ``scoped_id`` on ``asset``, created (and
-        assigned) on first sight; safe against two first messages at once."""
+        assigned) on first sight; safe against two first messages at once.
+        A new one asks Meta the person's name and picture first (the User
+        Profile API answers for people who wrote), else is titled in the
+        company's language until Meta names them."""
+        contact_platform = "instagram" if platform == "instagram" else "facebook"
+        # sudo: discuss.channel - the system files the customer's message
+        known = self.sudo().search_count(
+            [
+                ("meta_asset_id", "=", asset.id),
+                ("meta_contact_id.scoped_id", "=", scoped_id),
+            ],
+            limit=1,
+        )
+        profile = None
+        if not known and not name:
+            profile = self._meta_profile_of(asset, contact_platform, scoped_id)
+        fallback = self._meta_fallback_title(asset, platform, scoped_id)
         contact = self.env["meta.social.contact"]._meta_contact_of(
             asset,
-            "instagram" if platform == "instagram" else "facebook",
+            contact_platform,
             scoped_id,
-            name=name,
+            name=name or (profile or {}).get("name", ""),
+            username=(profile or {}).get("username", ""),
+            label=name or (profile or {}).get("name", "") or fallback,
         )
+        if profile:
+            contact._meta_apply_profile(profile)
         domain = [
             ("meta_asset_id", "=", asset.id),
             ("meta_contact_id", "=", contact.id),
@@ -510,7 +651,9 @@ class DiscussChannel(models.Model):
                     .with_context(mail_create_nolog=True)
                     .create(
                         {
-                            "name": contact.display_label,
+                            "name": contact.name
+                            or (contact.username and f"@{contact.username}")
+                            or fallback,
                             "channel_type": "meta",
                             "meta_asset_id": asset.id,
                             "meta_platform": platform,
@@ -545,6 +688,42 @@ class DiscussChannel(models.Model):
         channel._meta_assign()
         channel._meta_note_on_partner()
         return channel
+
+    @api.model
+    def _meta_profile_of(self, asset, contact_platform, scoped_id):
+        """The person's profile from Meta's User Profile API (``{"name",
+        "username", "picture_url"}``), or None. Optional: Meta answers only
+        for people who wrote and only to an app granted the inbox's
+        permissions; any answer about this one person (error 230, no such
+        person) leaves the conversation to open without it."""
+        needed = (
+            "instagram_manage_messages"
+            if contact_platform == "instagram"
+            else "pages_messaging"
+        )
+        connection = asset.connection_id
+        if connection.state != "connected" or needed not in (
+            connection.granted_scopes or ""
+        ).split(","):
+            return None
+        try:
+            return asset._meta_call(
+                social.get_profile, scoped_id, platform=contact_platform
+            )
+        except GraphError as error:
+            _logger.info("Meta's profile of a person not read: %s", error)
+            return None
+
+    @api.model
+    def _meta_fallback_title(self, asset, platform, scoped_id):
+        """A conversation's title until Meta names the person, in the
+        company's language (the worker filing it has none)."""
+        lang = asset.company_id.partner_id.lang or self.env.lang
+        return self.with_context(lang=lang).env._(
+            "%(platform)s customer …%(end)s",
+            platform=dict(PLATFORMS)[platform],
+            end=str(scoped_id)[-4:],
+        )
 
     def _meta_note_on_partner(self):
         """The customer's card tells that a conversation began, with a link
@@ -601,18 +780,29 @@ class DiscussChannel(models.Model):
         if vals:
             # sudo: discuss.channel - the window's times are the system's
             self.sudo().write(vals)
+            self._meta_push_composer()
 
     def _meta_on_message(self, event):
         existing = self._meta_message_by_mid(event.mid)
         if event.is_deleted:
-            if existing:
-                existing._meta_erase_content(
-                    self.env._("The customer deleted this message.")
+            if not existing:
+                # Meta may tell the deletion before the message: its trace is
+                # kept under its id (a tombstone), so that the message, when
+                # it comes, is filed erased (and the history import too)
+                existing = self._meta_post_from_meta(
+                    self.meta_partner_id, "", (), mid=event.mid, date=event.timestamp
                 )
-            return existing or self.env._("A message Odoo never had was deleted.")
-        if existing:
-            return existing  # a redelivery, or the history import was first
+            existing._meta_erase_content(
+                self.env._("The customer deleted this message.")
+            )
+            return existing
         self._meta_inbound_seen(event.timestamp, messaging.referral_ad_id(event.item))
+        if existing:
+            if existing.meta_erased and event.timestamp:
+                # a tombstone: the message takes its own place in time
+                # sudo: mail.message - the date of the customer's message
+                existing.sudo().date = _naive(event.timestamp)
+            return existing  # a redelivery, or the history import was first
         return self._meta_post_from_meta(
             self.meta_partner_id,
             event.text,
@@ -724,6 +914,10 @@ class DiscussChannel(models.Model):
         messages._meta_set_delivery(state)
 
     def _meta_on_reaction(self, event):
+        if event.reaction_action != "unreact":
+            # Meta counts a reaction among the actions that open the standard
+            # window (docs/meta-facts.md §6); taking one back is not reacting
+            self._meta_inbound_seen(event.timestamp)
         message = self._meta_message_by_mid(event.mid)
         if not message:
             return self.env._("A reaction to a message Odoo does not have.")

@@ -1,6 +1,7 @@
 from markupsafe import Markup
 
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 DELIVERY_STATES = [
     ("queued", "Queued"),
@@ -11,6 +12,14 @@ DELIVERY_STATES = [
 ]
 #: A receipt never moves a message back (a late "delivered" after "read").
 _RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+#: What Meta's answers and events set on a message, never a user.
+META_OWNED_FIELDS = (
+    "meta_mid",
+    "meta_delivery_state",
+    "meta_delivery_error",
+    "meta_parts_sent",
+    "meta_erased",
+)
 
 
 class MailMessage(models.Model):
@@ -49,6 +58,26 @@ class MailMessage(models.Model):
             "ON mail_message (meta_mid) WHERE meta_mid IS NOT NULL"
         )
         return result
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(
+            vals.get(name) for vals in vals_list for name in META_OWNED_FIELDS
+        ):
+            raise AccessError(self._meta_owned_refusal())
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # Meta's id and how far the message went are what Meta answered: an
+        # author editing their message never sets them
+        if not self.env.su and any(name in vals for name in META_OWNED_FIELDS):
+            raise AccessError(self._meta_owned_refusal())
+        return super().write(vals)
+
+    def _meta_owned_refusal(self):
+        return self.env._(
+            "Meta's id and delivery state of a message change only with Meta's answers."
+        )
 
     def _to_store(self, store, /, *, fields=None, **kwargs):
         result = super()._to_store(store, fields=fields, **kwargs)
@@ -147,10 +176,17 @@ class MailMessage(models.Model):
             moving._meta_push_delivery()
 
     def _meta_push_delivery(self):
-        """Show the new state live to whoever has the conversation open."""
+        """Show the new state live to the conversation's agents, each in
+        their own language (a receipt is applied by a worker, whose language
+        is nobody's)."""
         for message in self:
             channel = self.env["discuss.channel"].browse(message.res_id)
-            channel._bus_send_store(message, message._meta_delivery_values())
+            channel._meta_push_to_agents(
+                message,
+                lambda lang, message=message: message.with_context(
+                    lang=lang
+                )._meta_delivery_values(),
+            )
 
     def _meta_error_words(self, reason):
         """Meta's refusal said so that an agent can act on it (§6.2)."""

@@ -1,5 +1,7 @@
+import json
 import time
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -7,6 +9,8 @@ from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery, sign
+from odoo.addons.meta_graph_connector.models import meta_conversation_import
+from odoo.addons.meta_graph_connector.models.discuss_channel import posted_by_hand
 from odoo.addons.meta_graph_connector.tests.common import (
     APP_SECRET,
     PAGE_SCOPES,
@@ -30,9 +34,13 @@ class InboxCase(MetaTransactionCase):
         self.Channel = self.env["discuss.channel"]
         self.page_id = self.sim_page["id"]
         self.ig_id = self.sim_page["ig_account_id"]
-        self.connection.granted_scopes = ",".join(
-            [*PAGE_SCOPES, "instagram_basic", "instagram_manage_messages"]
+        scopes = [*PAGE_SCOPES, "instagram_basic", "instagram_manage_messages"]
+        self.connection.granted_scopes = ",".join(scopes)
+        # the Page's token at Meta has what the connection says it was granted
+        manager = self.simulator.add_user_token(
+            scopes=scopes, pages=[self.page_id], token_type="SYSTEM_USER"
         )
+        self.page.access_token = self.simulator.page_token(manager, self.page_id)
         self.team = self.env["crm.team"].create(
             {"name": "Sosyal Medya", "member_ids": [(6, 0, self.salesman.ids)]}
         )
@@ -60,6 +68,7 @@ class InboxCase(MetaTransactionCase):
         at=None,
         attachments=None,
         ad_id=None,
+        name=None,
     ):
         """The customer writes: the simulator knows the conversation (its
         Send API checks the window), Odoo receives its webhook."""
@@ -72,6 +81,7 @@ class InboxCase(MetaTransactionCase):
             at=at,
             ad_id=ad_id,
             attachments=attachments,
+            name=name,
             deliver=False,
         )
         if channel == "instagram":
@@ -107,10 +117,13 @@ class InboxCase(MetaTransactionCase):
         ).sorted("id")
 
     def agent_writes(self, channel, text, user=None, **kwargs):
+        """An agent types in Discuss: as its post route does, by hand
+        (``controllers/discuss.py``), in sudo."""
         user = user or self.salesman
         return (
             channel.with_user(user)
-            .sudo()  # as Discuss's controller posts
+            .with_context(**posted_by_hand(channel.id))
+            .sudo()
             .message_post(
                 body=text,
                 message_type="comment",
@@ -319,6 +332,70 @@ class TestInbox(InboxCase):
         self.assertNotIn("Yanlış mesaj", message.body)
         self.assertTrue(message.meta_erased)
         self.assertEqual(message.meta_mid, mid)
+
+    def test_a_deletion_told_before_its_message_erases_it(self):
+        # Meta delivers out of order: the deletion first, then the message
+        at = time.time() - 60
+        sent = self.simulator.receive_dm(
+            self.page_id, IGSID, "Yanlış mesaj", channel="instagram", at=at,
+            deliver=False,
+        )  # fmt: skip
+        self.deliver(
+            payloads.instagram_message(self.ig_id, IGSID, sent["mid"], is_deleted=True)
+        )
+        self.deliver(
+            payloads.instagram_message(
+                self.ig_id, IGSID, sent["mid"], "Yanlış mesaj",
+                timestamp_ms=int(at * 1000),
+            )
+        )  # fmt: skip
+        channel = self.conversation(IGSID)
+        (message,) = self.comments(channel)
+        self.assertNotIn("Yanlış mesaj", message.body)
+        self.assertTrue(message.meta_erased)
+        self.assertEqual(message.meta_mid, sent["mid"])
+        self.assertEqual(message.author_id, channel.meta_partner_id)
+        self.assertEqual(
+            message.date,
+            datetime.fromtimestamp(int(at * 1000) / 1000, UTC).replace(tzinfo=None),
+            "in its place in the conversation",
+        )
+        self.assertTrue(channel.meta_last_inbound_at, "the customer did write")
+
+    def test_a_reaction_reopens_the_window(self):
+        mid = self.write_in("Merhaba", at=time.time() - 3 * 86400)
+        channel = self.conversation()
+        with self.assertRaisesRegex(UserError, "Human Agent"):
+            self.agent_writes(channel, "Geç cevap")
+        reacted_at = time.time()
+        self.simulator.receive_reaction(
+            self.page_id, PSID, mid, emoji="👍", at=reacted_at, deliver=False
+        )
+        self.deliver(
+            payloads.messenger_reaction(
+                self.page_id,
+                PSID,
+                mid,
+                "like",
+                "👍",
+                timestamp_ms=int(reacted_at * 1000),
+            )
+        )
+        self.assertIsNone(channel._meta_send_refusal())
+        self.agent_writes(channel, "Beğeniniz için teşekkürler")
+        self.send_outbox()
+        (sent,) = self.sent_at_meta()
+        self.assertEqual(sent["text"], "Beğeniniz için teşekkürler")
+        self.assertIsNone(sent["tag"], "a response inside the window")
+        # taking a reaction back is not reacting
+        opened = channel.meta_last_inbound_at
+        self.deliver(
+            payloads.messenger_reaction(
+                self.page_id, PSID, mid, action="unreact",
+                timestamp_ms=int(reacted_at * 1000) + 5000,
+            )
+        )  # fmt: skip
+        self.assertEqual(channel.meta_last_inbound_at, opened)
 
     def test_standby_is_shown_and_not_answered(self):
         at = time.time()
@@ -608,6 +685,63 @@ class TestInbox(InboxCase):
         (sent,) = self.sent_at_meta()
         self.assertEqual(sent["tag"], "HUMAN_AGENT")
 
+    def test_a_turkish_agent_sees_the_live_state_in_turkish(self):
+        self.speak_turkish(self.salesman)
+        self.write_in("Merhaba")
+        channel = self.conversation()
+        message = self.agent_writes(channel, "Merhaba, buyurun")
+        self.env.cr.precommit.run()
+        self.env["bus.bus"].sudo().search([]).unlink()
+        self.send_outbox()  # the worker, in English, applies Meta's answer
+        self.assertEqual(message.meta_delivery_state, "sent")
+        self.env.cr.precommit.run()
+        pushed = [
+            (json.loads(note.channel), json.loads(note.message))
+            for note in self.env["bus.bus"].sudo().search([])
+        ]
+        labels = [
+            (target, record["meta_delivery_label"])
+            for target, note in pushed
+            for record in note["payload"].get("mail.message", [])
+            if record.get("id") == message.id and "meta_delivery_label" in record
+        ]
+        self.assertEqual(
+            labels,
+            [
+                (
+                    [self.env.cr.dbname, "res.partner", self.salesman.partner_id.id],
+                    "Gönderildi",
+                )
+            ],
+        )
+
+    # ------------------------------------------------------------ the person
+
+    def test_a_new_conversation_bears_the_persons_name(self):
+        self.write_in("Merhaba", name="Ayşe Yılmaz")
+        channel = self.conversation()
+        self.assertEqual(channel.name, "Ayşe Yılmaz")
+        self.assertEqual(channel.meta_partner_id.name, "Ayşe Yılmaz")
+        self.assertTrue(channel.meta_contact_id.picture_url)
+        self.write_in("Merhaba", psid=IGSID, channel="instagram", name="Elif Kaya")
+        self.assertEqual(self.conversation(IGSID).name, "Elif Kaya")
+
+    def test_an_unknown_profile_never_stops_a_conversation(self):
+        # Meta tells a message of someone it will not describe (an error
+        # about that one person): the conversation opens all the same
+        self.env.company.partner_id.lang = "en_US"
+        self.deliver(
+            payloads.messenger_message(
+                self.page_id, "24000000000000077", "m_unknown_1", "Merhaba"
+            )
+        )
+        channel = self.conversation("24000000000000077")
+        self.assertEqual(len(self.comments(channel)), 1)
+        self.assertEqual(channel.name, "Messenger customer …0077")
+        self.assertEqual(channel.meta_partner_id.name, channel.name)
+        self.assertEqual(self.connection.state, "connected")
+        self.assertFalse(self.connection.last_error)
+
     # ------------------------------------------------------------ CRM
 
     def test_a_lead_from_the_conversation_carries_its_ad(self):
@@ -709,6 +843,55 @@ class TestInboxAccess(InboxCase):
         channel.with_user(self.salesman).write({"meta_agent_id": mate.id})
         self.assertIn(mate.partner_id, channel.channel_member_ids.partner_id)
 
+    def test_nobody_opens_a_conversation_nor_moves_what_meta_said(self):
+        """Only Meta's events open a conversation and set its account,
+        customer, window, ad and owner app: a salesperson by RPC would
+        message someone who never wrote, or reopen a closed window."""
+        self.write_in("Merhaba", at=time.time() - 8 * 86400)
+        mine = self.conversation()
+        self.assertEqual(mine.meta_agent_id, self.salesman)
+        stranger = (
+            self.env["meta.social.contact"]
+            .sudo()
+            ._meta_contact_of(self.page, "facebook", "24000000000000099")
+        )
+        with self.assertRaises(AccessError):
+            self.Channel.with_user(self.salesman).create(
+                {
+                    "name": "Hiç yazmamış biri",
+                    "channel_type": "meta",
+                    "meta_asset_id": self.page.id,
+                    "meta_platform": "messenger",
+                    "meta_contact_id": stranger.id,
+                    "meta_partner_id": stranger.partner_id.id,
+                    "meta_team_id": self.team.id,
+                    "meta_last_inbound_at": fields.Datetime.now(),
+                }
+            )
+        self.assertFalse(self.conversation("24000000000000099"))
+        for vals in (
+            {"meta_last_inbound_at": fields.Datetime.now()},
+            {"meta_ad_opened_at": fields.Datetime.now(), "meta_ad_id": "6100"},
+            {"meta_standby": True},
+            {"meta_contact_id": stranger.id},
+            {"channel_type": "channel"},
+        ):
+            with self.assertRaises(AccessError):
+                mine.with_user(self.salesman).write(vals)
+        with self.assertRaises(AccessError):
+            self.Channel.with_user(self.salesman).create(
+                {"name": "Kılık değiştirmiş", "meta_asset_id": self.page.id}
+            )
+        self.assertIn("7 days", mine._meta_send_refusal(), "the window stays closed")
+        # what is the agents' stays theirs: the name, the team
+        mine.with_user(self.salesman).write({"name": "Ayşe (koltuk)"})
+        self.assertEqual(mine.name, "Ayşe (koltuk)")
+        # nor does anyone say Meta took or delivered a message
+        (received,) = self.comments(mine)
+        for vals in ({"meta_delivery_state": "read"}, {"meta_mid": "m_forged"}):
+            with self.assertRaises(AccessError):
+                received.with_user(self.salesman).write(vals)
+
     def test_a_portal_customer_never_reads_nor_writes_the_conversation(self):
         self.write_in("Merhaba")
         channel = self.conversation()
@@ -789,6 +972,88 @@ class TestInboxTour(InboxCase, HttpCase):
             "meta_graph_connector_inbox_read",
             login=self.salesman.login,
         )
+        # 30 hours: a person typing here answers with the Human Agent tag
+        self.meta_app.human_agent_enabled = True
+        channel.sudo().meta_last_inbound_at = fields.Datetime.now() - timedelta(
+            hours=30
+        )
+        self.start_tour(
+            "/odoo/action-mail.action_discuss",
+            "meta_graph_connector_inbox_human_agent",
+            login=self.salesman.login,
+        )
+        late = self.comments(channel)[-1]
+        item = self.env["meta.outbox"].search([("origin_id", "=", late.id)])
+        self.assertEqual(item.params["tag"], "HUMAN_AGENT", "typed by hand")
+
+
+@tagged("post_install", "-at_install")
+class TestInboxHumanAgent(InboxCase, HttpCase):
+    """Meta's HUMAN_AGENT tag is for a person answering by hand: a message
+    typed in Discuss, never one a cron, a server action or a script posts,
+    whichever user it runs as."""
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.human_agent_enabled = True
+        self.meta_app.human_agent_enabled = True
+        self.write_in("Dün yazdım", at=time.time() - 30 * 3600)
+        self.channel = self.conversation()
+        self.outbox = self.env["meta.outbox"]
+
+    def test_a_cron_of_a_salesperson_is_not_a_person_answering(self):
+        cron = self.env["ir.cron"].create(
+            {
+                "name": "Hatırlatma",
+                "model_id": self.env.ref("mail.model_discuss_channel").id,
+                "state": "code",
+                "code": f"env['discuss.channel'].browse({self.channel.id})"
+                ".message_post(body='Otomatik hatırlatma', message_type='comment')",
+                "user_id": self.salesman.id,
+                "interval_number": 1,
+                "interval_type": "days",
+            }
+        )
+        # what the cron worker runs (ir.cron._callback): its server action,
+        # as the cron's owner, with the cron's context
+        job = cron.ir_actions_server_id.with_user(cron.user_id).with_context(
+            lastcall=cron.lastcall, cron_id=cron.id
+        )
+        with self.assertRaisesRegex(UserError, "not an automated message"):
+            job.run()
+        self.assertFalse(self.outbox.search([("origin_model", "=", "mail.message")]))
+        self.assertEqual(len(self.comments(self.channel)), 1, "nothing posted")
+        # nor a script calling the method by RPC as the salesperson
+        with self.assertRaisesRegex(UserError, "not an automated message"):
+            self.channel.with_user(self.salesman).message_post(
+                body="Betikten", message_type="comment"
+            )
+        self.send_outbox()
+        self.assertFalse(self.sent_at_meta())
+
+    def test_a_salesperson_typing_in_discuss_answers_with_human_agent(self):
+        self.authenticate(self.salesman.login, self.salesman.login)
+        self.make_jsonrpc_request(
+            "/mail/message/post",
+            {
+                "thread_model": "discuss.channel",
+                "thread_id": self.channel.id,
+                "post_data": {
+                    "body": "Kusura bakmayın, geç kaldık",
+                    "message_type": "comment",
+                    "subtype_xmlid": "mail.mt_comment",
+                },
+            },
+        )
+        item = self.outbox.search([("origin_model", "=", "mail.message")])
+        self.assertEqual(
+            (item.params["messaging_type"], item.params["tag"]),
+            ("MESSAGE_TAG", "HUMAN_AGENT"),
+        )
+        self.send_outbox()
+        (sent,) = self.sent_at_meta()
+        self.assertEqual(sent["tag"], "HUMAN_AGENT")
+        self.assertEqual(sent["text"], "Kusura bakmayın, geç kaldık")
 
 
 @tagged("post_install", "-at_install")
@@ -864,10 +1129,30 @@ class TestInboxHistory(InboxCase):
             self.assertEqual(len(self.comments(self.conversation(psid))), 3)
 
     def test_the_import_paces_itself_at_two_calls_a_second(self):
-        started = time.monotonic()
-        self.Import._cron_import_conversations()
-        # 1 list + 2 conversations' messages: at least 2 waits of 0.5 s
-        self.assertGreaterEqual(time.monotonic() - started, 1.0)
+        """On a clock that moves only when the import waits: each call of a
+        Page after its first waits half a second, whatever the machine."""
+
+        class Clock:
+            now = 1000.0
+            waits = []
+
+            @classmethod
+            def monotonic(cls):
+                return cls.now
+
+            @classmethod
+            def sleep(cls, seconds):
+                cls.waits.append(seconds)
+                cls.now += seconds
+
+        with (
+            patch.object(meta_conversation_import, "time", Clock),
+            patch.dict(type(self.Import)._last_call, clear=True),
+        ):
+            self.assertTrue(self.Import._cron_import_conversations())
+        # 1 list + 2 conversations' messages: the 2nd and 3rd calls wait
+        self.assertEqual(Clock.waits, [0.5, 0.5])
+        self.assertEqual(len(self.conversation("24000000000000021")), 1)
 
 
 @tagged("post_install", "-at_install")

@@ -62,8 +62,44 @@ registry.category("web_tour.tours").add("meta_graph_connector_inbox_read", {
             trigger: ".o-mail-Message:contains('size nasıl yardımcı') .o-meta-delivery[data-state='read']:contains('Okundu')",
         },
         {
-            content: "7 days after the customer's last message the composer says why it cannot send",
-            trigger: ".o-mail-Composer-input[placeholder*='7 günden eski']",
+            content: "7 days after the customer's last message the composer says why, in full and in Turkish",
+            trigger: ".o-meta-ComposerBlocked:contains('Müşterinin son mesajı 7 günden eski: Meta artık işletmenin önce yazmasına izin vermiyor. Müşterinin yazmasını bekleyin.')",
+        },
+        {
+            content: "and takes nothing",
+            trigger: ".o-mail-Composer-input[readonly]",
+            run() {
+                const send = document.querySelector(".o-mail-Composer-send");
+                if (send && !send.disabled) {
+                    throw new Error("a message could be sent outside Meta's window");
+                }
+            },
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("meta_graph_connector_inbox_human_agent", {
+    url: "/odoo/action-mail.action_discuss",
+    steps: () => [
+        {
+            trigger: ".o-mail-DiscussSidebarChannel:contains('Eve')",
+            run: "click",
+        },
+        {
+            content: "30 hours after the customer's message a person may still answer, with the Human Agent tag, and is told so",
+            trigger: ".o-meta-ComposerHumanAgent:contains('Human Agent')",
+        },
+        {
+            trigger: ".o-mail-Composer-input:not([readonly])",
+            run: "edit Geç cevap için kusura bakmayın",
+        },
+        {
+            trigger: ".o-mail-Composer-send:enabled",
+            run: "click",
+        },
+        {
+            content: "the message is posted (no longer pending)",
+            trigger: ".o-mail-Message:contains('Geç cevap için') .o-mail-Message-content:not(.opacity-50)",
         },
     ],
 });
