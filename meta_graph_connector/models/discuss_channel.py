@@ -72,6 +72,13 @@ class PostedByHand:
     channel_id: int
 
 
+#: What the inbox itself files (a customer's message, an echo, history read
+#: back from Meta): posted as any author, sent nowhere. An object, not a JSON
+#: value, so that no RPC caller can pass it in a context and post in a
+#: customer's name.
+FROM_META = object()
+
+
 def posted_by_hand(channel_id):
     """The context of a message a person posts by hand in ``channel_id``."""
     return {"meta_posted_by_hand": PostedByHand(channel_id)}
@@ -276,7 +283,7 @@ class DiscussChannel(models.Model):
     def message_post(self, **kwargs):
         if (
             self.channel_type != "meta"
-            or self.env.context.get("meta_from_meta")
+            or self.env.context.get("meta_from_meta") is FROM_META
             or kwargs.get("message_type", "notification") != "comment"
         ):
             return super().message_post(**kwargs)
@@ -316,6 +323,8 @@ class DiscussChannel(models.Model):
         for attachment in attachments.sudo():
             # sudo: ir.attachment - the size and type of the agent's own upload
             self._meta_check_attachment(attachment)
+        # an agent's message is the agent's: never in the customer's name
+        kwargs["author_id"] = self.env.user.partner_id.id
         # what this message sets off (an automation rule posting in turn) is
         # not typed by the person
         message = super(DiscussChannel, self._meta_not_by_hand()).message_post(**kwargs)
@@ -594,7 +603,7 @@ class DiscussChannel(models.Model):
             return self.env._("No customer in this event.")
         channel = self._meta_conversation_for(
             asset, event.channel, event.customer_id
-        ).with_context(meta_from_meta=True)
+        ).with_context(meta_from_meta=FROM_META)
         if channel.meta_partner_id and not inbox_event.partner_id:
             inbox_event.partner_id = channel.meta_partner_id
         if channel.meta_standby != event.standby and event.action in (
@@ -940,7 +949,7 @@ class DiscussChannel(models.Model):
     def _meta_import_history(self, messages):
         """File messages read back from Meta (oldest first), each once."""
         self.ensure_one()
-        channel = self.with_context(meta_from_meta=True)
+        channel = self.with_context(meta_from_meta=FROM_META)
         business = self.meta_company_id.partner_id or self.env.company.partner_id
         for message in messages:
             if not message.readable or channel._meta_message_by_mid(message.mid):
@@ -1011,7 +1020,7 @@ class DiscussChannel(models.Model):
         # sudo: discuss.channel - the system files what Meta reported
         message = (
             self.sudo()
-            .with_context(meta_from_meta=True)
+            .with_context(meta_from_meta=FROM_META)
             .message_post(
                 author_id=author.id,
                 body=body,

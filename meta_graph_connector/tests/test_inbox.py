@@ -843,6 +843,28 @@ class TestInboxAccess(InboxCase):
         channel.with_user(self.salesman).write({"meta_agent_id": mate.id})
         self.assertIn(mate.partner_id, channel.channel_member_ids.partner_id)
 
+    def test_nobody_posts_in_the_customers_name(self):
+        """The flag that files what Meta reported (not sent, any author) is
+        the system's: a salesperson passing it in a context over RPC posts
+        an agent's message under Meta's rules, never one in the customer's
+        name that Meta never delivered."""
+        self.write_in("Merhaba")
+        mine = self.conversation()
+        customer = mine.meta_partner_id
+        before = len(self.simulator.requests)
+        message = (
+            mine.with_user(self.salesman)
+            .with_context(meta_from_meta=True)
+            .message_post(
+                body="Ben müşteriyim, siparişi iptal edin",
+                author_id=customer.id,
+                message_type="comment",
+            )
+        )
+        self.assertNotEqual(message.author_id, customer)
+        self.assertEqual(message.meta_delivery_state, "queued", "an agent's message")
+        self.assertEqual(len(self.simulator.requests), before)
+
     def test_nobody_opens_a_conversation_nor_moves_what_meta_said(self):
         """Only Meta's events open a conversation and set its account,
         customer, window, ad and owner app: a salesperson by RPC would
