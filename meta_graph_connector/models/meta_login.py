@@ -1,3 +1,5 @@
+import hashlib
+import threading
 import time
 
 from odoo import api, models
@@ -12,6 +14,15 @@ LOGIN_MAX_SECONDS = 15 * 60
 
 #: Features an administrator may ask permissions for (graph.const.FEATURE_SCOPES).
 LOGIN_FEATURES = ("lead_ads", "page_comments", "messenger", "instagram", "audiences")
+
+#: The token each login code was exchanged for, by the code's digest, until
+#: the code would have expired anyway. Odoo runs a request again after a
+#: serialization failure (odoo/service/model.py retrying(): the database
+#: rolled back, the session read again) and Meta's code is single-use: the
+#: retry takes the token from here instead of spending the code twice. The
+#: retry runs in the same process, so memory is where it looks.
+_EXCHANGED = {}
+_EXCHANGED_LOCK = threading.Lock()
 
 
 class MetaLogin(models.AbstractModel):
@@ -82,22 +93,14 @@ class MetaLogin(models.AbstractModel):
         ):
             raise oauth.LoginStateMismatch("expired or started by someone else")
         code = oauth.parse_callback(params)
-        config = self.env["meta.app"]._meta_config()
-        app_client = self.env["meta.connection"]._meta_app_client()
-        credentials = {"app_id": config["app_id"], "app_secret": config["app_secret"]}
-        short = oauth.exchange_code(
-            app_client, redirect_uri=login["redirect_uri"], code=code, **credentials
-        )
-        token = oauth.exchange_long_lived(
-            app_client, token=short.access_token, **credentials
-        )
+        access_token = self._meta_token_for_code(code, login)
         wizard = self.env["meta.connect.wizard"].create(
             {
                 "company_id": login["company_id"],
                 **{f"feature_{name}": True for name in login.get("features") or ()},
             }
         )
-        connection, pages = wizard._meta_connect_token(token.access_token)
+        connection, pages = wizard._meta_connect_token(access_token)
         wizard.write(
             {
                 "step": "pages",
@@ -107,6 +110,38 @@ class MetaLogin(models.AbstractModel):
             }
         )
         return wizard
+
+    @api.model
+    def _meta_token_for_code(self, code, login):
+        """The long-lived user token of ``login``'s ``code``: exchanged at
+        Meta once, even when Odoo runs the callback again (see _EXCHANGED).
+        Kept under the login's own state and user, which only its session
+        holds: a code seen elsewhere (a history, a log) gets nothing here."""
+        key = hashlib.sha256(
+            f"{self.env.uid}:{login['state']}:{code}".encode()
+        ).hexdigest()
+        now = time.monotonic()
+        with _EXCHANGED_LOCK:
+            for old in [k for k, (until, _t) in _EXCHANGED.items() if until < now]:
+                del _EXCHANGED[old]
+            kept = _EXCHANGED.get(key)
+        # once the login's work is committed, no retry can come (a rollback
+        # drops this hook: the retry adds it again)
+        self.env.cr.postcommit.add(lambda: _EXCHANGED.pop(key, None))
+        if kept:
+            return kept[1]
+        config = self.env["meta.app"]._meta_config()
+        app_client = self.env["meta.connection"]._meta_app_client()
+        credentials = {"app_id": config["app_id"], "app_secret": config["app_secret"]}
+        short = oauth.exchange_code(
+            app_client, redirect_uri=login["redirect_uri"], code=code, **credentials
+        )
+        token = oauth.exchange_long_lived(
+            app_client, token=short.access_token, **credentials
+        ).access_token
+        with _EXCHANGED_LOCK:
+            _EXCHANGED[key] = (now + LOGIN_MAX_SECONDS, token)
+        return token
 
     @api.model
     def _meta_login_error_message(self, error):

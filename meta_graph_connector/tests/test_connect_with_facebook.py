@@ -1,4 +1,5 @@
 import re
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -6,6 +7,7 @@ import requests
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
+from odoo.tools import mute_logger
 
 from .common import MetaCase
 
@@ -115,6 +117,42 @@ class TestConnectWithFacebook(MetaCase, HttpCase):
         self.send_outbox()
         self.assertIn("leadgen", self.simulator.subscriptions(self.sim_page["id"]))
         self.assertEqual(self.simulator.subscriptions(self.other_page["id"]), [])
+
+    def test_a_retried_callback_spends_the_code_once(self):
+        """Odoo runs a request again after a serialization failure (busy
+        crons are enough): the retry connects with the token already
+        obtained, and Meta sees one exchange of its single-use code."""
+        Wizard = type(self.env["meta.connect.wizard"])
+        connect_token = Wizard._meta_connect_token
+        attempts = []
+
+        def busy_database(wizard, token):
+            attempts.append(token)
+            if len(attempts) == 1:
+                # what PostgreSQL says when a concurrent transaction wrote
+                # the same rows: Odoo's retrying() rolls back and runs the
+                # whole request again
+                wizard.env.cr.execute(
+                    "DO $$ BEGIN RAISE EXCEPTION 'could not serialize access'"
+                    " USING ERRCODE = 'serialization_failure'; END $$"
+                )
+            return connect_token(wizard, token)
+
+        self.authenticate("meta_admin", "meta_admin")
+        location = self.press(self.start())
+        with (
+            patch.object(Wizard, "_meta_connect_token", busy_database),
+            mute_logger("odoo.service.model", "odoo.sql_db"),
+        ):
+            answer = self.callback(location)
+        self.assertEqual(answer.status_code, 303, answer.text)
+        self.assertEqual(len(attempts), 2, "Odoo ran the callback again")
+        self.assertEqual(attempts[0], attempts[1], "with the same token")
+        self.assertEqual(len(self.code_exchanges()), 1, "one exchange at Meta")
+        wizard_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+        wizard = self.env["meta.connect.wizard"].browse(wizard_id)
+        self.assertEqual(wizard.connection_id.state, "connected")
+        self.assertEqual(wizard.connection_id.meta_user_id, self.person["id"])
 
     def test_a_callback_with_a_wrong_state_is_refused_and_no_code_is_spent(self):
         self.authenticate("meta_admin", "meta_admin")
