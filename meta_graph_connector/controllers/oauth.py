@@ -55,6 +55,8 @@ class MetaLoginController(http.Controller):
                 else Login._meta_login_error_message(error)
             )
             return self._meta_login_page(message)
+        # the web client opens the Page picker as the dialog it is: its
+        # action's target is "new"
         return request.redirect(
             f"/odoo/action-meta_graph_connector.meta_connect_pages_action/{wizard.id}",
             code=303,

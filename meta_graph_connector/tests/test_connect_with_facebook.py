@@ -118,6 +118,25 @@ class TestConnectWithFacebook(MetaCase, HttpCase):
         self.assertIn("leadgen", self.simulator.subscriptions(self.sim_page["id"]))
         self.assertEqual(self.simulator.subscriptions(self.other_page["id"]), [])
 
+    def test_the_pages_to_pick_open_in_a_dialog(self):
+        """Not a bare page titled "meta.connect.wizard,3" with a New button
+        and a pager: the web client opens the wizard's action as a dialog."""
+        self.authenticate("meta_admin", "meta_admin")
+        answer = self.callback(self.press(self.start()))
+        self.assertEqual(answer.status_code, 303, answer.text)
+        # the web client's URL of an action and the record it opens
+        odoo, action_part, wizard_id = (
+            urlsplit(answer.headers["Location"]).path.strip("/").split("/")
+        )
+        self.assertEqual(odoo, "odoo")
+        self.assertTrue(action_part.startswith("action-"), action_part)
+        action = self.env.ref(action_part.removeprefix("action-"))
+        self.assertEqual(action.type, "ir.actions.act_window")
+        self.assertEqual(action.res_model, "meta.connect.wizard")
+        self.assertEqual(action.target, "new", "a dialog")
+        wizard = self.env["meta.connect.wizard"].browse(int(wizard_id))
+        self.assertEqual(wizard.step, "pages")
+
     def test_a_retried_callback_spends_the_code_once(self):
         """Odoo runs a request again after a serialization failure (busy
         crons are enough): the retry connects with the token already

@@ -45,16 +45,23 @@ registry.category("web_tour.tours").add("meta_graph_connector_connect_with_faceb
 registry.category("web_tour.tours").add("meta_graph_connector_pick_pages", {
     steps: () => [
         {
-            content: "the Pages Facebook granted, to pick from",
-            trigger: ".o_form_view .o_field_widget[name='page_ids'] label:contains('Üsküdar Mağaza')",
+            content: "the Pages Facebook granted, to pick from, in a dialog",
+            trigger: ".modal .modal-title:contains('Pick your Pages')",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='page_ids'] label:contains('Üsküdar Mağaza')",
+        },
+        {
+            content: "no record page: no New button, no pager",
+            trigger: "body:not(:has(.o_form_button_create)):not(:has(.o_pager))",
         },
         {
             content: "leave the second Page out",
-            trigger: ".o_form_view .o_field_widget[name='page_ids'] .form-check:contains('Üsküdar Mağaza') input",
+            trigger: ".modal .o_field_widget[name='page_ids'] .form-check:contains('Üsküdar Mağaza') input",
             run: "click",
         },
         {
-            trigger: ".o_form_view button[name='action_use_pages']",
+            trigger: ".modal button[name='action_use_pages']",
             run: "click",
         },
         {
