@@ -137,7 +137,7 @@ class MetaWebhookController(http.Controller):
         # sudo: meta.deletion.request - a public route acting on a verified
         # request of Meta's; the model limits what it touches.
         request.env["meta.deletion.request"].sudo()._meta_receive(
-            "deauthorize", verified.user_id
+            "deauthorize", verified
         )
         return self._plain("OK", 200)
 
@@ -159,7 +159,7 @@ class MetaWebhookController(http.Controller):
         deletion = (
             request.env["meta.deletion.request"]
             .sudo()
-            ._meta_receive("data_deletion", verified.user_id)
+            ._meta_receive("data_deletion", verified)
         )
         return request.make_json_response(
             {
@@ -200,7 +200,12 @@ class MetaWebhookController(http.Controller):
         )
 
     def _meta_verify_signed_request(self):
-        """The verified signed_request of the posted form, or None."""
+        """The verified signed_request of the posted form, or None.
+
+        The parser refuses a request issued more than a day ago or dated
+        ahead of the clock (graph.signed_request.MAX_AGE_SECONDS,
+        FUTURE_SKEW_SECONDS): an old request, replayed, must not disconnect
+        a connection made again since."""
         config = request.env["meta.app"]._meta_config()
         value = request.httprequest.form.get("signed_request")
         try:

@@ -23,7 +23,15 @@ from .times import parse_time
 
 #: Meta's signed requests are a few hundred bytes; anything far larger is not one.
 MAX_LENGTH = 8 * 1024
-#: A request issued this far in the future is refused (clocks differ a little).
+#: Age past which a request is refused (seconds). Meta posts the callback
+#: when the person acts; a day leaves room for Odoo being down or behind a
+#: slow proxy for hours, while a request captured in transit or logged
+#: somewhere cannot be replayed months later (one of 400 days disconnected
+#: a connection made again since). The check is on by default: a caller that
+#: forgets it is exactly how the callbacks once ran without one.
+MAX_AGE_SECONDS = 24 * 3600
+#: A request dated this far in the future is refused: clocks differ a
+#: little, Meta does not date its requests ahead.
 FUTURE_SKEW_SECONDS = 300
 
 
@@ -60,14 +68,27 @@ def sign_request(payload, secret):
     return f"{_b64encode(signature)}.{encoded}"
 
 
-def parse_signed_request(value, secrets, *, now=None, max_age=None):
+def _check_age(issued_at, now, max_age):
+    if issued_at is None:
+        raise SignedRequestError("signed_request has no issued_at")
+    age = now - issued_at.timestamp()
+    if age < -FUTURE_SKEW_SECONDS:
+        raise SignedRequestError("signed_request is dated in the future")
+    if age > max_age:
+        raise SignedRequestError("signed_request is stale")
+
+
+def parse_signed_request(value, secrets, *, now=None, max_age=MAX_AGE_SECONDS):
     """Verify ``value`` against the app ``secrets`` and return its content.
 
     :param secrets: the current app secret, then the previous one during a
         rotation; empty ones are ignored. Every secret is compared (constant
         time, no early exit), like webhook signatures.
-    :param max_age: seconds; when given, a request issued longer ago (or more
-        than 5 minutes in the future) is refused.
+    :param now: Unix time to judge the age by (tests); the clock otherwise.
+    :param max_age: seconds (a day by default): a request issued longer ago,
+        dated more than :data:`FUTURE_SKEW_SECONDS` ahead or without
+        ``issued_at`` is refused. ``None`` turns the check off (tools that
+        read an old request, never a callback route).
     :raises SignedRequestError: with a reason that never contains a secret
         or the value itself.
     """
@@ -109,12 +130,7 @@ def parse_signed_request(value, secrets, *, now=None, max_age=None):
         raise SignedRequestError("signed_request has no valid user_id")
     issued_at = parse_time(payload.get("issued_at"))
     if max_age is not None:
-        now = time.time() if now is None else now
-        if issued_at is None:
-            raise SignedRequestError("signed_request has no issued_at")
-        age = now - issued_at.timestamp()
-        if age > max_age or age < -FUTURE_SKEW_SECONDS:
-            raise SignedRequestError("signed_request is stale")
+        _check_age(issued_at, time.time() if now is None else now, max_age)
     return SignedRequest(
         user_id=user_id,
         algorithm=algorithm.upper(),

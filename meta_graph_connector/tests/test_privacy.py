@@ -1,4 +1,5 @@
 import hashlib
+import time
 
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -97,6 +98,81 @@ class TestPrivacy(LeadAdsMixin, MetaHttpCase):
             self._url("/meta/deauthorize"), self.meta_user_id
         )
         self.assertEqual(result.status, 200)
+
+    def _reconnect(self):
+        """The person connects again: a new token of theirs through the
+        connection wizard, as an administrator does."""
+        wizard = (
+            self.env["meta.connect.wizard"]
+            .with_user(self.meta_admin)
+            .create({"access_token": self.system_token})
+        )
+        wizard.action_connect()
+        self.assertEqual(self.connection.state, "connected")
+        self.env.flush_all()
+
+    def _alerts(self):
+        return self.connection.message_ids.filtered(
+            lambda m: m.subject and "removed the app" in m.subject
+        )
+
+    def test_a_request_delivered_twice_acts_once(self):
+        issued_at = int(time.time())
+        first = self.simulator.send_data_deletion(
+            self._url("/meta/data_deletion"), self.meta_user_id, issued_at=issued_at
+        )
+        again = self.simulator.send_data_deletion(
+            self._url("/meta/data_deletion"), self.meta_user_id, issued_at=issued_at
+        )
+        self.assertTrue(again.valid, again.error)
+        self.assertEqual(again.answer, first.answer, "the same code and page")
+        removed = [
+            self.simulator.send_deauthorize(
+                self._url("/meta/deauthorize"), self.meta_user_id, issued_at=issued_at
+            )
+            for _attempt in range(2)
+        ]
+        self.assertEqual([r.status for r in removed], [200, 200])
+        self.env.invalidate_all()  # written by the requests
+        requests = self.env["meta.deletion.request"].search([])
+        self.assertEqual(
+            sorted(requests.mapped("kind")), ["data_deletion", "deauthorize"]
+        )
+        self.assertEqual(len(self.connection.message_ids.filtered("subject")), 1)
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_stale_and_future_requests_change_nothing(self):
+        now = int(time.time())
+        for issued_at in (now - 400 * 24 * 3600, now + 3600):
+            for path, send in (
+                ("/meta/deauthorize", self.simulator.send_deauthorize),
+                ("/meta/data_deletion", self.simulator.send_data_deletion),
+            ):
+                result = send(self._url(path), self.meta_user_id, issued_at=issued_at)
+                self.assertEqual(result.status, 403, (path, issued_at))
+        self.env.invalidate_all()
+        self.assertEqual(self.connection.state, "connected")
+        self.assertEqual(self.connection.meta_user_id, self.meta_user_id)
+        self.assertFalse(self.env["meta.deletion.request"].search([]))
+
+    def test_a_removal_older_than_the_reconnection_leaves_it_connected(self):
+        issued_before = int(time.time()) - 600
+        self._reconnect()
+        result = self.simulator.send_deauthorize(
+            self._url("/meta/deauthorize"), self.meta_user_id, issued_at=issued_before
+        )
+        self.assertEqual(result.status, 200, "acknowledged")
+        self.env.invalidate_all()
+        self.assertEqual(self.connection.state, "connected")
+        self.assertFalse(self._alerts())
+        request = self.env["meta.deletion.request"].search([])
+        self.assertEqual((request.kind, request.connection_count), ("deauthorize", 0))
+        # a removal issued after the reconnection does disconnect it
+        result = self.simulator.send_deauthorize(
+            self._url("/meta/deauthorize"), self.meta_user_id
+        )
+        self.env.invalidate_all()
+        self.assertEqual(self.connection.state, "disconnected")
 
     def test_privacy_lookup_finds_and_erases_a_person_s_meta_data(self):
         sim_lead = self.submit(
