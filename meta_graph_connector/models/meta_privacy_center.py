@@ -5,6 +5,7 @@ import io
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.tools.i18n import format_list
 
 from . import meta_privacy_texts as texts
 
@@ -29,6 +30,7 @@ class MetaPrivacyCenter(models.TransientModel):
 
     _name = "meta.privacy.center"
     _description = "Meta Privacy Centre"
+    _inherit = ["meta.admin.mixin"]
 
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company
@@ -78,6 +80,10 @@ class MetaPrivacyCenter(models.TransientModel):
     gdpr_notice_tr = fields.Html(
         string="GDPR Notice (Turkish)", compute="_compute_notices", sanitize=False
     )
+    missing_details = fields.Char(
+        compute="_compute_notices",
+        help="What the texts need from the company and it lacks.",
+    )
     record_file = fields.Binary(string="Processing Record", readonly=True)
     record_filename = fields.Char(readonly=True)
 
@@ -89,13 +95,10 @@ class MetaPrivacyCenter(models.TransientModel):
             )
 
     @api.model
-    def _meta_check_privacy_admin(self):
-        # the screen and its texts are for the Meta administrators only
-        self.env["meta.connection"]._meta_check_admin()
-
-    @api.model
     def action_open(self):
-        self._meta_check_privacy_admin()
+        # the screen and its texts are for the Meta administrators only; the
+        # centre is of the current company, and the record rules keep it so
+        self._meta_check_admin()
         center = self.create({})
         return {
             "type": "ir.actions.act_window",
@@ -109,10 +112,57 @@ class MetaPrivacyCenter(models.TransientModel):
     # ------------------------------------------------------------ features
 
     def _meta_features(self):
-        """The features the company uses (the Meta App's App Review list)."""
+        """The features the company uses: those of the Meta App's App Review
+        list, and those its data shows in use whatever the list says (an
+        Instagram account connected has its comments and messages
+        processed): a notice that leaves out what is done misleads."""
         # sudo: meta.app - which features are used; no secret is read
         app_sudo = self.env["meta.app"].sudo()._meta_get()
-        return [f for f in NOTICE_FEATURES if app_sudo[f"review_{f}"]]
+        in_use = self._meta_features_in_use()
+        return [f for f in NOTICE_FEATURES if app_sudo[f"review_{f}"] or f in in_use]
+
+    def _meta_features_in_use(self):
+        """The features the company's connections and records show in use."""
+        company = self.company_id
+        count = self._meta_count
+        instagram = count(
+            "meta.asset",
+            [("company_id", "=", company.id), ("asset_type", "=", "instagram")],
+        )
+        evidence = {
+            "lead_ads": count("meta.lead", [("company_id", "=", company.id)]),
+            "page_comments": count(
+                "meta.social.comment",
+                [("company_id", "=", company.id), ("platform", "=", "facebook")],
+            ),
+            "instagram_comments": instagram
+            or count(
+                "meta.social.comment",
+                [("company_id", "=", company.id), ("platform", "=", "instagram")],
+            ),
+            "messenger": count(
+                "discuss.channel",
+                [
+                    ("channel_type", "=", "meta"),
+                    ("meta_company_id", "=", company.id),
+                    ("meta_platform", "=", "messenger"),
+                ],
+            ),
+            "instagram_messages": instagram
+            or count(
+                "discuss.channel",
+                [
+                    ("channel_type", "=", "meta"),
+                    ("meta_company_id", "=", company.id),
+                    ("meta_platform", "=", "instagram"),
+                ],
+            ),
+            "audiences": count("meta.audience", [("company_id", "=", company.id)]),
+            "conversions": count(
+                "meta.conversion.event", [("company_id", "=", company.id)]
+            ),
+        }
+        return {feature for feature, used in evidence.items() if used}
 
     # ------------------------------------------------------------ overview
 
@@ -179,7 +229,7 @@ class MetaPrivacyCenter(models.TransientModel):
                 self.env._("Custom Audiences members (e-mail, phone, name, country)"),
                 self.env._("Meta Platforms Ireland Limited"),
                 self.env._("Hashed (SHA-256), only with audiences consent"),
-                count("meta.audience.member"),
+                count("meta.audience.member", [("company_id", "=", company.id)]),
             ),
             (
                 self.env._(
@@ -195,16 +245,21 @@ class MetaPrivacyCenter(models.TransientModel):
                 self.env._("Replies to comments and messages"),
                 self.env._("Meta Platforms Ireland Limited"),
                 self.env._("Plain text: they are read by the customer on Meta"),
-                count("meta.outbox"),
+                count("meta.outbox", [("company_id", "=", company.id)]),
             ),
         ]
 
-    def _meta_count(self, model, domain=()):
-        # sudo: counting records for the overview, whatever the record rules
-        return self.env[model].sudo().search_count(list(domain))
+    def _meta_count(self, model, domain):
+        # sudo: counting the centre's company's records for the overview,
+        # whatever the administrator's own rules (crm's "own leads" ones);
+        # who may see this company's centre is checked first.
+        return self.env[model].sudo().search_count(domain)
 
     @api.depends("company_id")
     def _compute_overview(self):
+        # a centre being edited (onchange) has no record rule yet to stop it
+        # showing another company's counts: check its company here too
+        self._meta_check_admin("read")
         for center in self:
             center.inventory_html = center._meta_table(
                 (
@@ -243,11 +298,16 @@ class MetaPrivacyCenter(models.TransientModel):
                 }.items()
             )
         ]
+        company_domain = [("company_id", "=", self.company_id.id)]
+        # sudo: meta.deletion.request, meta.suppression - counts of the
+        # centre's company, checked by the caller
         Request = self.env["meta.deletion.request"].sudo()
         request_states = dict(Request._fields["state"]._description_selection(self.env))
         rows += [
             (self.env._("Meta data deletion requests"), request_states[state], count)
-            for state, count in Request._read_group([], ["state"], ["__count"])
+            for state, count in Request._read_group(
+                company_domain, ["state"], ["__count"]
+            )
         ]
         Suppression = self.env["meta.suppression"].sudo()
         reasons = dict(Suppression._fields["reason"]._description_selection(self.env))
@@ -257,7 +317,9 @@ class MetaPrivacyCenter(models.TransientModel):
                 reasons.get(reason, reason),
                 count,
             )
-            for reason, count in Suppression._read_group([], ["reason"], ["__count"])
+            for reason, count in Suppression._read_group(
+                company_domain, ["reason"], ["__count"]
+            )
         ] or [(self.env._("Suppression list (never sent to Meta again)"), "", 0)]
         return self._meta_table(
             (self.env._("What"), self.env._("State"), self.env._("Records")), rows
@@ -278,17 +340,39 @@ class MetaPrivacyCenter(models.TransientModel):
 
     # ------------------------------------------------------------ notices
 
-    def _meta_notice_values(self, lang, features):
+    def _meta_address(self):
         company = self.company_id
-        address = ", ".join(
+        return ", ".join(
             part
-            for part in (
-                company.street,
-                company.city,
-                company.country_id.name,
-            )
+            for part in (company.street, company.city, company.country_id.name)
             if part
         )
+
+    def _meta_missing_details(self):
+        """What the texts name and the company lacks, in the user's words."""
+        labels = []
+        if not self._meta_address():
+            labels.append(self.env._("address"))
+        if not self.company_id.email:
+            labels.append(self.env._("e-mail"))
+        if not labels:
+            return False
+        return self.env._(
+            "The texts below lack the company's %(details)s: add them to the "
+            "company (Settings > Companies) before publishing the texts; "
+            "until then the texts say what is missing.",
+            details=format_list(self.env, labels),
+        )
+
+    @staticmethod
+    def _meta_gap(detail, lang):
+        return (
+            Markup('<mark class="text-danger">%s</mark>') % texts.MISSING[detail][lang]
+        )
+
+    def _meta_notice_values(self, lang, features):
+        company = self.company_id
+        address = self._meta_address()
         purposes = [texts.PURPOSES[f][lang] for f in features]
         days = company.meta_inbox_retention_days
         retention = (
@@ -298,8 +382,9 @@ class MetaPrivacyCenter(models.TransientModel):
         )
         return {
             "company": company.name,
-            "address": address or "-",
-            "email": company.email or "-",
+            # never a "-" that passes for a detail: the gap shows in the text
+            "address": address or self._meta_gap("address", lang),
+            "email": company.email or self._meta_gap("email", lang),
             "purposes": Markup("").join(Markup("<li>%s</li>") % p for p in purposes),
             "purpose_list": "; ".join(purposes),
             "retention": retention,
@@ -323,7 +408,9 @@ class MetaPrivacyCenter(models.TransientModel):
 
     @api.depends("company_id")
     def _compute_notices(self):
+        self._meta_check_admin("read")  # see _compute_overview
         for center in self:
+            center.missing_details = center._meta_missing_details()
             features = center._meta_features()
             lead_side = [f for f in features if f not in ("audiences", "conversions")]
             ad_side = [f for f in features if f in ("audiences", "conversions")]
@@ -355,8 +442,8 @@ class MetaPrivacyCenter(models.TransientModel):
     def action_export_processing_record(self):
         """The data-processing record (what, why, where, how long) as a CSV
         the company copies into VERBİS or its GDPR Art. 30 register."""
-        self._meta_check_privacy_admin()
         self.ensure_one()
+        self._meta_check_admin()
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(

@@ -6,8 +6,22 @@ text, not a translation of the other; the company reviews them before
 publishing (they are templates, not legal advice).
 
 Placeholders: ``{company}``, ``{address}``, ``{email}``; the purposes are
-those of the features the company uses (the Meta App's features).
+those of the features the company uses (the Meta App's features, and those
+its data shows in use). A detail the company lacks is written as missing,
+in the text's language, never left blank or as a dash that passes for one.
 """
+
+#: What a text says in place of a detail the company lacks.
+MISSING = {
+    "address": {
+        "tr_TR": "[şirketin adresi eksik]",
+        "en_US": "[the company's address is missing]",
+    },
+    "email": {
+        "tr_TR": "[şirketin e-posta adresi eksik]",
+        "en_US": "[the company's e-mail address is missing]",
+    },
+}
 
 #: Purpose of each feature, per language.
 PURPOSES = {

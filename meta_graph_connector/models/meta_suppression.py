@@ -14,6 +14,10 @@ class MetaSuppression(models.Model):
     normalised e-mail and phone (the values Meta matches on, docs/meta-facts.md
     §7.5), nothing readable: should they come back as a new contact with the
     same e-mail or phone, no audience uploads them.
+
+    Each entry belongs to the company the person objected to or was erased
+    by (its Privacy Centre counts it); the membership test spans every
+    company: a person suppressed by one is sent to Meta by none.
     """
 
     _name = "meta.suppression"
@@ -35,9 +39,20 @@ class MetaSuppression(models.Model):
         readonly=True,
     )
     suppressed_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        readonly=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
 
     _sql_constraints = [
-        ("key_unique", "unique(key)", "This person is already suppressed."),
+        (
+            "key_unique",
+            "unique(company_id, key)",
+            "This person is already suppressed.",
+        ),
     ]
 
     @api.model
@@ -60,21 +75,35 @@ class MetaSuppression(models.Model):
 
     @api.model
     def _meta_suppress(self, partners, reason):
-        """Suppress ``partners`` for good (idempotent: a known hash stays)."""
-        keys = self._meta_keys_of(partners)
+        """Suppress ``partners`` for good (idempotent: a known hash stays),
+        in the partner's company, else the current one."""
         # sudo: meta.suppression - the list is written by the privacy flows
         # of any user (an erasure, an objection); nobody reads a person in it.
         Suppression = self.sudo()
-        known = set(
-            Suppression.search([("key", "in", [k for _kind, k in keys])]).mapped("key")
-        )
-        Suppression.create(
-            [
-                {"key": key, "kind": kind, "reason": reason}
-                for kind, key in sorted(keys)
-                if key not in known
-            ]
-        )
+        for company, people in partners.grouped(
+            lambda p: p.company_id or self.env.company
+        ).items():
+            keys = self._meta_keys_of(people)
+            known = set(
+                Suppression.search(
+                    [
+                        ("company_id", "=", company.id),
+                        ("key", "in", [k for _kind, k in keys]),
+                    ]
+                ).mapped("key")
+            )
+            Suppression.create(
+                [
+                    {
+                        "key": key,
+                        "kind": kind,
+                        "reason": reason,
+                        "company_id": company.id,
+                    }
+                    for kind, key in sorted(keys)
+                    if key not in known
+                ]
+            )
 
     @api.model
     def _meta_suppressed_keys(self, keys):

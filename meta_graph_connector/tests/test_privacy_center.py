@@ -27,6 +27,7 @@ class TestPrivacyCenter(MetaTransactionCase):
         self.Center = self.env["meta.privacy.center"].with_user(self.meta_admin)
 
     def test_the_texts_name_the_company_and_only_the_purposes_enabled(self):
+        self.instagram.active = False  # no Instagram account: none of its uses
         center = self.Center.create({})
         tr = str(center.notice_lead_ads_tr)
         self.assertIn("Anadolu Mobilya A.Ş.", tr)
@@ -62,6 +63,7 @@ class TestPrivacyCenter(MetaTransactionCase):
         self.assertIn("Erasure", str(center.consent_html))
 
     def test_the_processing_record_lists_what_why_where_how_long(self):
+        self.instagram.active = False  # its uses would add two rows
         center = self.Center.create({})
         center.action_export_processing_record()
         rows = base64.b64decode(center.record_file).decode("utf-8-sig").splitlines()
@@ -75,3 +77,42 @@ class TestPrivacyCenter(MetaTransactionCase):
         center = self.Center.create({})
         with self.assertRaises(AccessError):
             center.with_user(self.salesman).read(["notice_lead_ads_tr"])
+
+    def test_instagram_is_a_purpose_when_an_account_is_connected(self):
+        """The App Review list leaves Instagram out, but the company's
+        Instagram account is connected: its comments and messages are
+        processed, and the texts say so."""
+        self.assertTrue(self.instagram.active)
+        center = self.Center.create({})
+        for field in ("notice_lead_ads_tr", "gdpr_notice_tr"):
+            self.assertIn("Instagram hesabımızdaki", str(center[field]), field)
+            self.assertIn("direkt mesajları", str(center[field]), field)
+        self.assertIn(
+            "direct messages you send us on Instagram", str(center.gdpr_notice_en)
+        )
+        center.action_export_processing_record()
+        rows = base64.b64decode(center.record_file).decode("utf-8-sig").splitlines()
+        self.assertTrue(any("Instagram" in row for row in rows[1:]))
+
+    def test_missing_address_and_e_mail_are_said_not_dashed(self):
+        self.env.company.write(
+            {"street": False, "city": False, "country_id": False, "email": False}
+        )
+        center = self.Center.create({})
+        self.assertIn("address", center.missing_details)
+        self.assertIn("e-mail", center.missing_details)
+        tr, en = str(center.notice_lead_ads_tr), str(center.notice_lead_ads_en)
+        self.assertIn("şirketin adresi eksik", tr)
+        self.assertIn("şirketin e-posta adresi eksik", tr)
+        self.assertIn("address is missing", en)
+        for text in (tr, en, str(center.gdpr_notice_en)):
+            self.assertNotIn("(-)", text)
+            self.assertNotIn(" - adresine", text)
+            self.assertNotIn("Write to -", text)
+        # complete details: no warning, the details in the texts
+        self.env.company.write(
+            {"street": "Atatürk Cad. 1", "city": "İzmir", "email": "kvkk@x.tr"}
+        )
+        center = self.Center.create({})
+        self.assertFalse(center.missing_details)
+        self.assertIn("Atatürk Cad. 1, İzmir", str(center.notice_lead_ads_tr))

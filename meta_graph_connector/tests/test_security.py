@@ -174,6 +174,91 @@ class TestSecurity(MetaTransactionCase):
         with self.assertRaises(AccessError):
             self.meta_app.with_user(self.meta_admin).action_regenerate_verify_token()
 
+    def test_another_company_s_administrator_acts_on_nothing_of_this_one(self):
+        """An administrator of company B names company A's records over RPC:
+        every action is refused before any sudo or Graph call; A's data
+        stays, the simulator receives nothing, B sees no count of A's."""
+        company_b = self.env["res.company"].create({"name": "B Şirketi"})
+        admin_b = new_test_user(
+            self.env,
+            login="meta_admin_b",
+            groups="base.group_user,meta_graph_connector.group_meta_admin",
+            company_id=company_b.id,
+            company_ids=[(6, 0, company_b.ids)],
+            name="B Admin",
+        )
+        form = self._form()
+        Event = self.env["meta.webhook.event"]
+        event = Event.browse(
+            Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
+        )
+        self.assertEqual(event.company_id, self.env.company)
+        partner = self.env["res.partner"].create(
+            {"name": "Ayşe", "email": "ayse@example.com"}
+        )
+        self.env["meta.suppression"]._meta_suppress(partner, "objection")
+        deletion = self.env["meta.deletion.request"].create(
+            {"kind": "deauthorize", "confirmation_code": "a-code"}
+        )
+        center = self.env["meta.privacy.center"].with_user(self.meta_admin).create({})
+        wizard = self.env["meta.connect.wizard"].create(
+            {"access_token": self.system_token}
+        )
+        Center = self.env["meta.privacy.center"].with_user(admin_b)
+        self.simulator.clear_requests()
+        actions = {
+            "purge events": lambda u: event.with_user(u).action_purge(),
+            "replay events": lambda u: event.with_user(u).action_replay(),
+            "check health": lambda u: self.connection.with_user(
+                u
+            ).action_check_health(),
+            "fetch assets": lambda u: self.connection.with_user(
+                u
+            ).action_fetch_assets(),
+            "try next version": lambda u: self.connection.with_user(
+                u
+            ).action_try_next_version(),
+            "disconnect": lambda u: self.connection.with_user(u).action_disconnect(),
+            "subscribe": lambda u: self.page.with_user(u).action_subscribe_webhooks(),
+            "sync forms": lambda u: self.page.with_user(u).action_sync_lead_forms(),
+            "sync now": lambda u: form.with_user(u).action_sync_now(),
+            "test lead": lambda u: form.with_user(u).action_send_test_lead(),
+            "connect in A": lambda u: wizard.with_user(u).action_connect(),
+            "open A's centre": lambda u: center.with_user(u).read(["inventory_html"]),
+            "A's centre record": lambda u: center.with_user(
+                u
+            ).action_export_processing_record(),
+            "a centre for A": lambda u: Center.with_user(u).create(
+                {"company_id": self.env.company.id}
+            ),
+            # an unsaved centre (the form's onchange) computes counts too
+            "counts of A": lambda u: (
+                Center.with_user(u)
+                .new({"company_id": self.env.company.id})
+                .consent_html
+            ),
+            "A's deletion requests": lambda u: deletion.with_user(u).read(["state"]),
+        }
+        for name, action in actions.items():
+            with self.subTest(action=name), self.assertRaises(AccessError):
+                action(admin_b)
+        self.assertEqual(self.simulator.requests, [])
+        self.assertTrue(event.exists())
+        self.assertEqual(event.state, "pending")
+        self.assertEqual(self.connection.state, "connected")
+        self.assertTrue(self.page.active)
+        self.assertFalse(self.env["meta.outbox"].search([]), "nothing queued")
+        self.assertFalse(form.sync_requested)
+        self.assertFalse(
+            self.env["meta.deletion.request"].with_user(admin_b).search([])
+        )
+        self.assertFalse(self.env["meta.suppression"].with_user(admin_b).search([]))
+        # B's own centre counts B's records only
+        own = Center.create({})
+        self.assertEqual(own.company_id, company_b)
+        self.assertNotIn("Objection", str(own.consent_html))
+        self.assertIn("Objection", str(center.consent_html))
+
     def test_meta_admin_runs_the_administration_actions(self):
         form = self._form()
         form.with_user(self.meta_admin).action_sync_now()

@@ -27,6 +27,7 @@ class MetaConsentWizard(models.TransientModel):
     def action_record(self):
         self.ensure_one()
         self._meta_check_admin()
+        self.partner_id.check_access("read")  # a person of the user's companies
         self.partner_id._meta_record_consent(
             self.purpose,
             self.decision == "granted",
