@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 ODOO_PY = $(if $(ODOO_PYTHON),$(ODOO_PYTHON),$$($(PYTHON) tools/odoo_venv.py --odoo "$(ODOO)" | tail -n 1))
 ADDON := meta_graph_connector
 
-.PHONY: help venv lint test test-odoo bench-intake bench-leads bench-throttle bench-audiences bench-comments bench-inbox demo clean
+.PHONY: help venv lint test test-odoo bench-intake bench-leads bench-two-servers bench-throttle bench-audiences bench-comments bench-inbox demo clean
 
 help:
 	@echo "make test                      lints + core/simulator pytest suite with coverage"
 	@echo "make test-odoo ODOO=<odoo18>   addon tests on a real Odoo 18 [ODOO_PYTHON=... TAGS=...]"
 	@echo "make bench-intake ODOO=<odoo18> webhook intake figures against a running Odoo"
 	@echo "make bench-leads ODOO=<odoo18>  speed-to-lead (webhook -> committed lead) and backfill"
+	@echo "make bench-two-servers ODOO=<odoo18> two Odoo servers drain 2,000 leads: lost, duplicated, processed twice"
 	@echo "make bench-comments ODOO=<odoo18> Page comment webhook -> on the customer card [N=200 RATE=10]"
 	@echo "make bench-inbox ODOO=<odoo18>   Messenger webhook -> agent's Discuss, answer -> Send API [N=200 RATE=5 SENDS=40]"
 	@echo "make bench-throttle ODOO=<odoo18> a throttled connection waits, the others flow"
@@ -62,6 +63,10 @@ bench-leads:
 	@test -n "$(ODOO)" || { echo "usage: make bench-leads ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...] [N=200 RATE=10]"; exit 2; }
 	@py=$(ODOO_PY) && $$py tools/bench_leads.py --odoo "$(ODOO)" --python "$$py" \
 		--n $(or $(N),200) --rate $(or $(RATE),10)
+
+bench-two-servers:
+	@test -n "$(ODOO)" || { echo "usage: make bench-two-servers ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
+	@py=$(ODOO_PY) && $$py tools/bench_two_servers.py --odoo "$(ODOO)" --python "$$py"
 
 bench-throttle:
 	@test -n "$(ODOO)" || { echo "usage: make bench-throttle ODOO=<Odoo 18 source tree> [ODOO_PYTHON=...]"; exit 2; }
