@@ -298,7 +298,7 @@ class _RawReader(io.RawIOBase):
     def close(self):
         if not self.closed:
             self._sock._reader_closed()
-        super().close()
+        return super().close()
 
 
 def _read(answer, max_bytes):

@@ -4,7 +4,6 @@ from . import meta_event_consumer
 from . import meta_queue_mixin
 from . import meta_connection
 from . import meta_connection_health
-from . import meta_connection_reconnection
 from . import meta_login
 from . import meta_asset
 from . import meta_outbox

@@ -115,6 +115,14 @@ class MetaConnection(models.Model):
     feature_messenger = fields.Boolean(string="Messenger")
     feature_instagram = fields.Boolean(string="Instagram")
     feature_audiences = fields.Boolean(string="Custom Audiences")
+    connected_at = fields.Datetime(
+        string="Connected On",
+        readonly=True,
+        copy=False,
+        help="When a token was last stored on this connection (connected or "
+        "reconnected). Meta's app-removal and deletion requests issued "
+        "before it are about an earlier connection and leave it alone.",
+    )
     token_type = fields.Char(readonly=True)
     granted_scopes = fields.Char(readonly=True)
     missing_scopes = fields.Char(readonly=True)
@@ -469,7 +477,18 @@ class MetaConnection(models.Model):
             return
         self._meta_mark_connected()
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("access_token"):
+                vals.setdefault("connected_at", fields.Datetime.now())
+        return super().create(vals_list)
+
     def write(self, vals):
+        # every way in (the token wizard, Connect with Facebook) stores the
+        # token with write or create: the date a token came is kept here
+        if vals.get("access_token") and "connected_at" not in vals:
+            vals = {**vals, "connected_at": fields.Datetime.now()}
         result = super().write(vals)
         if any(name.startswith("feature_") for name in vals):
             self._meta_review_needed_scopes()
@@ -516,6 +535,13 @@ class MetaConnection(models.Model):
             for feature in current._meta_features()
             if feature in PAGE_FEATURES and feature not in granted
         ]
+
+    def _meta_connected_since(self):
+        """When the current token was stored (a Deauthorize or Data Deletion
+        request issued before is about an earlier connection); the creation
+        for connections made before that date was kept."""
+        self.ensure_one()
+        return self.connected_at or self.create_date
 
     def _meta_features(self):
         """The features this connection is used for (graph.const.FEATURES)."""

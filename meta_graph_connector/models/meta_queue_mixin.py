@@ -163,9 +163,9 @@ class MetaQueueMixin(models.AbstractModel):
     )
 
     def init(self):
-        super().init()
+        result = super().init()
         if self._abstract:
-            return
+            return result
         # The claim asks, for each candidate, whether an earlier item of its
         # key is unfinished: one probe of this index, however long the key's
         # history (a conversation of thousands of messages).
@@ -178,6 +178,7 @@ class MetaQueueMixin(models.AbstractModel):
                 "state NOT IN %s", [tuple(self._meta_key_released_states)]
             ).decode(),
         )
+        return result
 
     # ------------------------------------------------------------ lanes
 

@@ -100,7 +100,7 @@ class MetaWebhookEvent(models.Model):
     ]
 
     def init(self):
-        super().init()
+        result = super().init()
         # the claim and the due-kinds scan read only what is still to do
         create_index(
             self.env.cr,
@@ -109,6 +109,7 @@ class MetaWebhookEvent(models.Model):
             ["kind", "id"],
             where="state IN ('pending', 'failed')",
         )
+        return result
 
     def _compute_payload_text(self):
         for event in self:
