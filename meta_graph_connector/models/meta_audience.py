@@ -907,5 +907,8 @@ def audience_error_text(env, kind, detail=None):
     if kind in texts:
         return texts[kind]
     if kind == "refused":
-        return env._("Meta refused: %(error)s", error=f"“{detail}”")
+        # quoted apart: Odoo's term extraction evaluates the call's strings,
+        # an f-string there makes it skip the whole file
+        words = f"“{detail}”"
+        return env._("Meta refused: %(error)s", error=words)
     return detail or ""
