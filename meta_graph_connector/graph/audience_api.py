@@ -9,7 +9,7 @@ https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audie
 import json
 from dataclasses import dataclass, field
 
-from .audience import MAX_ROWS_PER_REQUEST, users_params
+from .audience import users_params
 from .errors import GraphError, RateLimitError, UnknownGraphError
 from .ids import node_id
 
@@ -129,16 +129,6 @@ def replace_users(client, audience_id, schema, rows, **session):
     """``POST /{audience}/usersreplace``: one batch of a replace session
     (batch 1 starts it; the last batch flag or 90 minutes ends it, §7.4)."""
     return _upload(client, "POST", "usersreplace", audience_id, schema, rows, session)
-
-
-def remove_from_every_audience(client, ad_account_id, schema, rows, **session):
-    """``DELETE /act_{id}/usersofanyaudience``: a withdrawal or an erasure
-    reaches every audience of the account at once (§7.3)."""
-    path = f"{_account(ad_account_id)}/usersofanyaudience"
-    if len(rows) > MAX_ROWS_PER_REQUEST:
-        raise ValueError(f"At most {MAX_ROWS_PER_REQUEST} rows per request")
-    params = users_params(schema, rows, **session)
-    return _result(client.delete(path, json_body=params))
 
 
 def _upload(client, method, edge, audience_id, schema, rows, session):

@@ -509,11 +509,6 @@ class NormalizedLead:
             for value in answer.raw_values
         )
 
-    @property
-    def custom_answers(self):
-        """Answers to questions that are not a standard field."""
-        return tuple(answer for answer in self.answers if answer.field is None)
-
     def to_dict(self):
         """JSON-serialisable dict (datetimes/dates as ISO-8601 strings)."""
         result = {}

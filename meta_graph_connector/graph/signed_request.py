@@ -57,17 +57,6 @@ def _b64decode(text):
         raise SignedRequestError("signed_request is not base64url") from None
 
 
-def _b64encode(raw):
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def sign_request(payload, secret):
-    """Encode and sign ``payload`` as Meta does (tests, local tools)."""
-    encoded = _b64encode(json.dumps(payload, separators=(",", ":")).encode())
-    signature = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).digest()
-    return f"{_b64encode(signature)}.{encoded}"
-
-
 def _check_age(issued_at, now, max_age):
     if issued_at is None:
         raise SignedRequestError("signed_request has no issued_at")

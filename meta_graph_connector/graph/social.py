@@ -313,13 +313,6 @@ def delete_comment(client, platform, comment_id):
     return {"success": bool(isinstance(answer, dict) and answer.get("success"))}
 
 
-def get_comment(client, platform, comment_id):
-    fields = (
-        FACEBOOK_COMMENT_FIELDS if platform == FACEBOOK else INSTAGRAM_COMMENT_FIELDS
-    )
-    return client.get(node_id(comment_id, "comment id"), {"fields": fields})
-
-
 def get_post(client, platform, post_id):
     """A post (Facebook) or media (Instagram) read by its id: (id, text,
     created, permalink), as :func:`post_of_read`."""

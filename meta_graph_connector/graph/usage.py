@@ -84,7 +84,3 @@ class Usage:
             for item in items
         ]
         return int(max(minutes, default=0.0) * 60)
-
-    @property
-    def should_slow_down(self):
-        return self.max_percent() >= SLOW_DOWN_PERCENT

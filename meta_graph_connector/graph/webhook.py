@@ -203,11 +203,6 @@ class PageCommentEvent(WebhookEvent):
     def is_reply(self):
         return bool(self.parent_id) and self.parent_id != self.post_id
 
-    @property
-    def is_from_page(self):
-        """Comments the Page wrote itself (our own replies) must be ignored."""
-        return bool(self.from_id) and self.from_id == self.account_id
-
     def _key_suffix(self):
         stamp = int(self.created_time.timestamp()) if self.created_time else ""
         suffix = f"{self.comment_id}:{self.verb}:{stamp}"

@@ -110,21 +110,6 @@ def test_a_flagged_audience_is_explained(sim, ads):
     assert api.explain(caught.value) == "flagged"
 
 
-def test_erasure_reaches_every_audience_of_the_account(sim, ads):
-    client, account = ads
-    first = api.create_audience(client, account, "A")
-    second = api.create_audience(client, account, "B")
-    for audience_id in (first, second):
-        api.add_users(client, audience_id, SCHEMA, [person(1), person(2)], **session())
-    api.remove_from_every_audience(
-        client, account, ["EXTERN_ID"], [["odoo-partner-1"]], **session(session_id=7)
-    )
-    for audience_id in (first, second):
-        assert [m["EXTERN_ID"] for m in sim.audience_members(audience_id)] == [
-            "odoo-partner-2"
-        ]
-
-
 def test_a_lookalike_of_an_audience(sim, ads):
     client, account = ads
     seed = api.create_audience(client, account, "Kazanılan müşteriler")
@@ -137,13 +122,6 @@ def test_a_lookalike_of_an_audience(sim, ads):
         client, account, "Benzer TR+AZ", seed, ["tr", "az"], 0.05
     )
     assert api.get_audience(client, two).subtype == "LOOKALIKE"
-
-
-def test_more_than_meta_cap_is_refused_before_any_call():
-    with pytest.raises(ValueError):
-        api.remove_from_every_audience(
-            None, "act_1", ["EXTERN_ID"], [["x"]] * 10_001, **session()
-        )
 
 
 def test_explain_other_errors():

@@ -211,7 +211,6 @@ def test_usage_parsing():
     assert usage.app["call_count"] == 28
     assert list(usage.business) == ["1111"]
     assert usage.max_percent() == 80
-    assert usage.should_slow_down
     assert usage.regain_seconds() == 0
     assert not usage.is_empty
 
@@ -230,7 +229,6 @@ def test_usage_tolerates_garbage(headers):
     usage = Usage.from_headers(headers)
     assert usage.max_percent() == 0
     assert usage.regain_seconds() == 0
-    assert not usage.should_slow_down
 
 
 def test_quoted_meta_words_sit_in_a_sentence_without_a_double_stop():

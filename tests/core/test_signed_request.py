@@ -12,8 +12,8 @@ from graph.signed_request import (
     MAX_AGE_SECONDS,
     SignedRequestError,
     parse_signed_request,
-    sign_request,
 )
+from meta_simulator.callbacks import signed_request
 
 SECRET = "app_secret_for_tests"
 NOW = 1790000000
@@ -24,7 +24,7 @@ def b64(raw):
 
 
 def forge(payload, secret=SECRET, pad=False):
-    """Built here independently of sign_request."""
+    """Built here independently of the simulator's signer."""
     body = b64(json.dumps(payload).encode())
     signature = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
     head = b64(signature)
@@ -46,7 +46,7 @@ def test_a_request_signed_as_meta_does_is_read():
 
 def test_round_trip_and_padding():
     assert (
-        parse_signed_request(sign_request(PAYLOAD, SECRET), [SECRET], now=NOW).user_id
+        parse_signed_request(signed_request(PAYLOAD, SECRET), [SECRET], now=NOW).user_id
         == "218471"
     )
     assert (

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from graph.errors import MalformedPayloadError, SignatureError
+from graph.social import change_from_event
 from graph.webhook import (
     FIELD_KINDS,
     KINDS,
@@ -211,7 +212,7 @@ def test_page_comment_verbs(verb):
     assert event.comment_id == "5555_6666"
     assert event.from_name == "Ayşe Yılmaz"
     assert not event.is_reply
-    assert not event.is_from_page
+    assert not change_from_event(event).from_account
     assert verb in event.key
 
 
@@ -227,7 +228,7 @@ def test_comment_reply_and_page_own_comment():
     )
     (event,) = parse_delivery(payloads.delivery("page", [change]))
     assert event.is_reply
-    assert event.is_from_page
+    assert change_from_event(event).from_account
 
 
 def test_two_edits_of_a_comment_are_two_events():
