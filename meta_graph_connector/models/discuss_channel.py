@@ -2,7 +2,7 @@ import html
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from markupsafe import Markup
 from psycopg2 import IntegrityError
@@ -13,6 +13,7 @@ from odoo.tools import mute_logger, plaintext2html
 
 from ..graph import messaging, social
 from ..graph.errors import GraphError, TransientError
+from ..graph.times import to_naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -183,7 +184,9 @@ class DiscussChannel(models.Model):
         return {
             "meta_platform": self.meta_platform,
             "meta_send_refusal": refusal or False,
-            "meta_window_closes_at": fields.Datetime.to_string(_naive(rule.closes_at))
+            "meta_window_closes_at": fields.Datetime.to_string(
+                to_naive_utc(rule.closes_at)
+            )
             if rule
             else False,
             "meta_human_agent_note": self.env._(
@@ -779,7 +782,7 @@ class DiscussChannel(models.Model):
         """The customer acted at ``moment``: the window counts from here
         (never moved back by an older event arriving late)."""
         vals = {}
-        moment = _naive(moment) or fields.Datetime.now()
+        moment = to_naive_utc(moment) or fields.Datetime.now()
         if not self.meta_last_inbound_at or moment > self.meta_last_inbound_at:
             vals["meta_last_inbound_at"] = moment
         if ad_id and not self.meta_ad_opened_at:
@@ -810,7 +813,7 @@ class DiscussChannel(models.Model):
             if existing.meta_erased and event.timestamp:
                 # a tombstone: the message takes its own place in time
                 # sudo: mail.message - the date of the customer's message
-                existing.sudo().date = _naive(event.timestamp)
+                existing.sudo().date = to_naive_utc(event.timestamp)
             return existing  # a redelivery, or the history import was first
         return self._meta_post_from_meta(
             self.meta_partner_id,
@@ -887,7 +890,7 @@ class DiscussChannel(models.Model):
     def _meta_on_read(self, event):
         """Messenger says up to when (a watermark), Instagram which message:
         that one and everything we sent before it was read."""
-        limit = _naive(event.watermark)
+        limit = to_naive_utc(event.watermark)
         if not limit and event.mid:
             read = self._meta_message_by_mid(event.mid)
             limit = read.date if read else None
@@ -897,7 +900,7 @@ class DiscussChannel(models.Model):
         return None
 
     def _meta_on_delivery(self, event):
-        limit = _naive(event.watermark)
+        limit = to_naive_utc(event.watermark)
         if limit:
             self._meta_mark_outbound(limit, "delivered", ("sent",))
         for mid in event.mids:
@@ -1031,7 +1034,7 @@ class DiscussChannel(models.Model):
         )
         vals = {"meta_mid": mid or False}
         if date:
-            vals["date"] = _naive(date)
+            vals["date"] = to_naive_utc(date)
         message.write(vals)
         return message
 
@@ -1109,11 +1112,3 @@ def _aware(moment):
     if not moment:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _naive(moment):
-    if not moment:
-        return None
-    if isinstance(moment, datetime) and moment.tzinfo:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment

@@ -9,6 +9,7 @@ from odoo.tools import html2plaintext, mute_logger, plaintext2html
 
 from ..graph import social
 from ..graph.errors import TransientError
+from ..graph.times import to_naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -228,12 +229,12 @@ class MetaSocialComment(models.Model):
             "lead_id": self._meta_open_lead(partner, asset.company_id).id,
             "author": change.author_label or False,
             "text": False if removed else change.text,
-            "posted_at": _naive(change.created_at or change.event_at),
+            "posted_at": to_naive_utc(change.created_at or change.event_at),
             "state": self._meta_state_after(change, "visible"),
             "edited": change.verb == "edited",
             "from_account": change.from_account,
             "ad_id": change.ad_id or False,
-            "last_event_at": _naive(change.event_at),
+            "last_event_at": to_naive_utc(change.event_at),
             "last_verb": change.verb,
         }
         comment = self.create(vals)
@@ -258,7 +259,7 @@ class MetaSocialComment(models.Model):
         # what an out-of-order event still tells: the birth, the text of a
         # comment first seen by its hiding, the ad of a boosted post
         if change.created_at and not self.posted_at:
-            vals["posted_at"] = _naive(change.created_at)
+            vals["posted_at"] = to_naive_utc(change.created_at)
         if change.ad_id and not self.ad_id:
             vals["ad_id"] = change.ad_id
         if (
@@ -268,7 +269,7 @@ class MetaSocialComment(models.Model):
             and change.verb in ("add", "mention")
         ):
             vals["text"] = change.text
-        event_at = _naive(change.event_at)
+        event_at = to_naive_utc(change.event_at)
         words = False
         if social.supersedes(event_at, change.verb, self.last_event_at, self.last_verb):
             vals.update(last_event_at=event_at, last_verb=change.verb)
@@ -725,8 +726,3 @@ class MetaSocialComment(models.Model):
 
 def _same_words(one, other):
     return " ".join(one.split()) == " ".join(other.split())
-
-
-def _naive(moment):
-    """A UTC datetime as Odoo stores it (naive)."""
-    return moment.replace(tzinfo=None) if moment else False
