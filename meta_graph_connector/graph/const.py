@@ -15,6 +15,17 @@ DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v26.0"
 
 
+#: Where a lead, a post, a comment or a person comes from: a Facebook Page
+#: or an Instagram account. The one selection of every such ``platform``
+#: field (Odoo's ``fields.Selection`` wants a list: ``list(PLATFORMS)``).
+PLATFORMS = (("facebook", "Facebook"), ("instagram", "Instagram"))
+
+#: A conversation's platform: the same Page stored as "messenger" (the name
+#: of its messaging product, as the core's ``MessagingEvent.channel`` and the
+#: inbox's filters spell it), not "facebook". Kept as stored: making it
+#: "facebook" would mean migrating every conversation.
+CONVERSATION_PLATFORMS = (("messenger", "Messenger"), ("instagram", "Instagram"))
+
 #: Timeouts in seconds (connect, read). Meta answers in well under a second
 #: normally; the read timeout bounds a hung call inside a cron batch.
 DEFAULT_TIMEOUT = (5.0, 30.0)

@@ -4,6 +4,8 @@ from odoo import api, fields, models
 from odoo.models import parse_read_group_spec
 from odoo.tools import SQL
 
+from ..graph.const import PLATFORMS
+
 #: timing column -> the column without which the timing does not exist
 _META_TIMING_OF = {
     "meta_speed_to_lead": "meta_submitted_at",
@@ -24,7 +26,7 @@ class CrmLead(models.Model):
         "meta.lead.form", string="Lead Form", readonly=True, index="btree_not_null"
     )
     meta_platform = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")],
+        list(PLATFORMS),
         string="Platform",
         readonly=True,
     )

@@ -12,12 +12,12 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger, plaintext2html
 
 from ..graph import messaging, social
+from ..graph.const import CONVERSATION_PLATFORMS
 from ..graph.errors import GraphError, TransientError
 from ..graph.times import to_naive_utc
 
 _logger = logging.getLogger(__name__)
 
-PLATFORMS = [("messenger", "Messenger"), ("instagram", "Instagram")]
 #: The kinds of Meta webhook events a conversation receives.
 CONVERSATION_KINDS = tuple(
     f"{channel}_{action}"
@@ -114,7 +114,9 @@ class DiscussChannel(models.Model):
     meta_company_id = fields.Many2one(
         related="meta_asset_id.company_id", store=True, string="Meta Company"
     )
-    meta_platform = fields.Selection(PLATFORMS, string="Platform", readonly=True)
+    meta_platform = fields.Selection(
+        list(CONVERSATION_PLATFORMS), string="Platform", readonly=True
+    )
     meta_contact_id = fields.Many2one(
         "meta.social.contact", readonly=True, ondelete="cascade"
     )
@@ -368,7 +370,7 @@ class DiscussChannel(models.Model):
                 self.env._(
                     "%(platform)s does not take files like %(file)s (Instagram: "
                     "PNG or JPEG images, audio and video only).",
-                    platform=dict(PLATFORMS)[self.meta_platform],
+                    platform=dict(CONVERSATION_PLATFORMS)[self.meta_platform],
                     file=attachment.name,
                 )
             ) from None
@@ -518,7 +520,7 @@ class DiscussChannel(models.Model):
             )
             for message in messages
         )
-        platform = dict(PLATFORMS)[self.meta_platform]
+        platform = dict(CONVERSATION_PLATFORMS)[self.meta_platform]
         source = self.env.ref(
             "utm.utm_source_facebook"
             if self.meta_platform == "messenger"
@@ -733,7 +735,7 @@ class DiscussChannel(models.Model):
         lang = asset.company_id.partner_id.lang or self.env.lang
         return self.with_context(lang=lang).env._(
             "%(platform)s customer …%(end)s",
-            platform=dict(PLATFORMS)[platform],
+            platform=dict(CONVERSATION_PLATFORMS)[platform],
             end=str(scoped_id)[-4:],
         )
 
@@ -749,7 +751,7 @@ class DiscussChannel(models.Model):
         ) % (
             channel.env._(
                 "Began a %(platform)s conversation:",
-                platform=dict(PLATFORMS)[self.meta_platform],
+                platform=dict(CONVERSATION_PLATFORMS)[self.meta_platform],
             ),
             self.id,
             self.name,

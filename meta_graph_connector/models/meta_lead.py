@@ -7,6 +7,7 @@ from psycopg2 import IntegrityError
 from odoo import api, fields, models
 from odoo.tools import mute_logger
 
+from ..graph.const import PLATFORMS
 from ..graph.errors import InvalidLeadError
 from ..graph.leads import normalize_lead
 from ..graph.times import to_naive_utc
@@ -56,9 +57,7 @@ class MetaLead(models.Model):
         "whose webhook Meta never delivered.",
     )
     submitted_at = fields.Datetime(readonly=True)
-    platform = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")], readonly=True
-    )
+    platform = fields.Selection(list(PLATFORMS), readonly=True)
     is_organic = fields.Boolean(readonly=True)
     answers = fields.Json(readonly=True)
     consents = fields.Json(readonly=True)

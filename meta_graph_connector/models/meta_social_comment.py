@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tools import html2plaintext, mute_logger, plaintext2html
 
 from ..graph import social
+from ..graph.const import PLATFORMS
 from ..graph.errors import TransientError
 from ..graph.times import to_naive_utc
 
@@ -57,7 +58,7 @@ class MetaSocialComment(models.Model):
     )
     company_id = fields.Many2one(related="asset_id.company_id", store=True)
     platform = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")],
+        list(PLATFORMS),
         required=True,
         readonly=True,
     )

@@ -3,6 +3,7 @@ from psycopg2.errors import UniqueViolation
 from odoo import api, fields, models
 
 from ..graph import social
+from ..graph.const import PLATFORMS
 from ..graph.errors import GraphError, RateLimitError
 from .meta_queue_mixin import MetaContention, quiet_sql_errors
 
@@ -23,7 +24,7 @@ class MetaSocialContact(models.Model):
     )
     company_id = fields.Many2one(related="asset_id.company_id", store=True)
     platform = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")],
+        list(PLATFORMS),
         required=True,
         readonly=True,
     )

@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.tools import format_date, mute_logger
 
 from ..graph import social
+from ..graph.const import PLATFORMS
 from ..graph.errors import GraphError, TransientError
 
 _logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class MetaSocialPost(models.Model):
     )
     company_id = fields.Many2one(related="asset_id.company_id", store=True)
     platform = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")],
+        list(PLATFORMS),
         required=True,
         readonly=True,
     )

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..graph.const import PLATFORMS
+
 
 class ResPartner(models.Model):
     """A person's comments and mentions on the company's Pages and
@@ -8,7 +10,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     meta_origin = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")],
+        list(PLATFORMS),
         string="Came From",
         readonly=True,
         help="Created by Odoo when this person first commented on a Page or "

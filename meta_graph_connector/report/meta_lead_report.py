@@ -2,6 +2,8 @@ from odoo import fields, models, tools
 from odoo.models import parse_read_group_spec
 from odoo.tools import SQL
 
+from ..graph.const import PLATFORMS
+
 #: measure -> the percentile of the response time it shows in a group
 _PERCENTILE_OF = {"response_median": 0.5, "response_p90": 0.9}
 
@@ -28,9 +30,7 @@ class MetaLeadReport(models.Model):
     stage_id = fields.Many2one("crm.stage", readonly=True)
     form_id = fields.Many2one("meta.lead.form", string="Lead Form", readonly=True)
     page_id = fields.Many2one("meta.asset", string="Facebook Page", readonly=True)
-    platform = fields.Selection(
-        [("facebook", "Facebook"), ("instagram", "Instagram")], readonly=True
-    )
+    platform = fields.Selection(list(PLATFORMS), readonly=True)
     campaign_name = fields.Char(string="Meta Campaign", readonly=True)
     ad_name = fields.Char(string="Ad", readonly=True)
     is_organic = fields.Boolean(string="Organic", readonly=True)
