@@ -9,8 +9,17 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
-from ..graph import audience as customer_file
 from ..graph import audience_api, errors
+from ..graph.audience import (
+    SCHEMA_KEYS,
+    batches,
+    fillable_keys,
+    person_row,
+    retired_row,
+    row_digest,
+    row_is_usable,
+    sha256_hex,
+)
 from ..graph.errors import GraphError
 from .meta_suppression import MATCH_FIELDS
 
@@ -262,7 +271,7 @@ class MetaAudience(models.Model):
     def _check_schema(self):
         for audience in self:
             schema = audience._meta_schema()
-            unknown = set(schema) - set(customer_file.SCHEMA_KEYS)
+            unknown = set(schema) - set(SCHEMA_KEYS)
             if unknown:
                 raise UserError(
                     self.env._(
@@ -305,7 +314,7 @@ class MetaAudience(models.Model):
         its own (a gender, a birth date) extends :meth:`_meta_person`, and
         its key is offered."""
         # the keys it gives a person of whom nothing is known
-        return customer_file.fillable_keys(self._meta_person(defaultdict(str)))
+        return fillable_keys(self._meta_person(defaultdict(str)))
 
     def _meta_consent_domain(self):
         """Partners who consented to Meta advertising audiences (their
@@ -431,7 +440,7 @@ class MetaAudience(models.Model):
             for values in people:
                 country = values["country_code"] or "TR"
                 person = self._meta_person(values)
-                row = customer_file.person_row(schema, person, country=country)
+                row = person_row(schema, person, country=country)
                 keys = self._meta_suppression_keys(schema, row, values, person)
                 candidates.append((values["id"], person["EXTERN_ID"], row, keys))
             # one query for the page, not one per person
@@ -439,7 +448,7 @@ class MetaAudience(models.Model):
                 set().union(*(keys for *_rest, keys in candidates))
             )
             for partner_id, extern_id, row, keys in candidates:
-                if keys & suppressed or not customer_file.row_is_usable(schema, row):
+                if keys & suppressed or not row_is_usable(schema, row):
                     continue
                 yield partner_id, extern_id, row
 
@@ -513,7 +522,7 @@ class MetaAudience(models.Model):
             Member._meta_mark_seen(self, [e for _p, e, _r in chunk], number)
             changed = []
             for partner_id, extern_id, row in chunk:
-                digest = customer_file.row_digest(row)
+                digest = row_digest(row)
                 member = known.get(extern_id)
                 if member and member["row_digest"] == digest and member["sent_at"]:
                     continue
@@ -523,9 +532,7 @@ class MetaAudience(models.Model):
             # the rows Meta has are read for the people whose row changed only
             sent_rows = Member._meta_rows(m for *_rest, m in changed)
             for partner_id, extern_id, row, member_id in changed:
-                retired = customer_file.retired_row(
-                    schema, sent_rows.get(member_id), row
-                )
+                retired = retired_row(schema, sent_rows.get(member_id), row)
                 if retired:
                     retiring.append((partner_id, extern_id, retired, member_id))
 
@@ -595,9 +602,7 @@ class MetaAudience(models.Model):
         for partner_id, extern_id, row, _member_id in retiring:
             row = ["" if value in held else value for value in row]
             if any(row):
-                entries.append(
-                    (partner_id, extern_id, row, customer_file.row_digest(row))
-                )
+                entries.append((partner_id, extern_id, row, row_digest(row)))
         self._meta_enqueue_batches("remove_identifiers", schema, entries)
 
     def _meta_release_memory(self):
@@ -673,7 +678,7 @@ class MetaAudience(models.Model):
                 "replace_users",
                 self._meta_schema(),
                 (
-                    (partner_id, extern_id, row, customer_file.row_digest(row))
+                    (partner_id, extern_id, row, row_digest(row))
                     for partner_id, extern_id, row in self._meta_desired_rows()
                 ),
             )
@@ -752,7 +757,7 @@ class MetaAudience(models.Model):
         the last, so a full refresh never has the whole segment in memory."""
         session_id = int(time.time() * 1000)
         held, seq = None, 0
-        for batch in customer_file.batches(entries, ROWS_PER_BATCH):
+        for batch in batches(entries, ROWS_PER_BATCH):
             if held is not None:
                 seq += 1
                 self._meta_enqueue_batch(
@@ -864,7 +869,7 @@ EXPLAINED_ERRORS = ("terms_not_accepted", "flagged", "schema_type_changed")
 def _database_key(database_uuid):
     """16 hex digits naming a database in EXTERN_IDs: a digest of its uuid,
     so the uuid itself never leaves it."""
-    return customer_file.sha256_hex(f"meta-extern-id:{database_uuid}")[:16]
+    return sha256_hex(f"meta-extern-id:{database_uuid}")[:16]
 
 
 def _error_values(error):

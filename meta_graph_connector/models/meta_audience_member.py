@@ -5,7 +5,7 @@ from psycopg2.extras import execute_values
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..graph import audience as customer_file
+from ..graph.audience import row_digest
 
 
 class MetaAudienceMember(models.Model):
@@ -142,7 +142,7 @@ class MetaAudienceMember(models.Model):
         thousands (the ORM would load every member to write it)."""
         if not extern_ids:
             return
-        digests = [customer_file.row_digest(row) for row in rows]
+        digests = [row_digest(row) for row in rows]
         self.flush_model()
         self.env.cr.execute(
             SQL(
