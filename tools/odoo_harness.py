@@ -201,7 +201,8 @@ class OdooHarness:
 
 def ensure_simulator(python):
     """Make the repository's simulator package importable by Odoo's Python
-    (the Odoo tests import it like a library): ``pip install -e`` it once."""
+    (the Odoo tests import it like a library): install
+    ``test-requirements.txt`` once, as OCA's CI does."""
     probe = subprocess.run(
         [python, "-c", "import meta_simulator; print(meta_simulator.__file__)"],
         cwd=tempfile.gettempdir(),
@@ -212,9 +213,11 @@ def ensure_simulator(python):
     found = Path(probe.stdout.strip()).resolve() if probe.returncode == 0 else None
     if found and found.parent.parent == REPO:
         return
-    print("Installing the Meta simulator package in Odoo's Python (pip install -e .)")
+    print("Installing test-requirements.txt (the Meta simulator) in Odoo's Python")
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(REPO)],
+        [python, "-m", "pip", "install", "--quiet", "--no-deps"]
+        + ["-r", str(REPO / "test-requirements.txt")],
+        cwd=REPO,
         check=True,
     )
 
