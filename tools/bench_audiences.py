@@ -44,7 +44,6 @@ Usage: python tools/bench_audiences.py --odoo PATH [--python PY]
        [--partners 100000] [--small 10000] [--keep]
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -59,9 +58,14 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "meta_graph_connector"))
 
 import psycopg2  # noqa: E402
-from odoo_harness import OdooHarness, ensure_simulator, sandbox_settings  # noqa: E402
+from odoo_harness import (  # noqa: E402
+    OdooHarness,
+    bench_parser,
+    ensure_simulator,
+    marker,
+)
 
-from graph import audience as customer_file  # noqa: E402
+from graph import audience  # noqa: E402
 from meta_simulator import MetaSimulator  # noqa: E402
 
 APP_ID = "555002"
@@ -162,13 +166,6 @@ print('BENCH_CHANGED', len(changed))
 """
 
 
-def marker(output, name):
-    for line in output.splitlines():
-        if line.startswith(name + " "):
-            return line[len(name) + 1 :]
-    raise SystemExit(f"{name} missing from the shell output:\n{output[-3000:]}")
-
-
 def rows_received(sim, since=0):
     """Rows Meta accepted in ``/users`` requests ``since`` onwards:
     {"POST": added or updated, "DELETE": removed, "requests": n}."""
@@ -217,10 +214,8 @@ def run_size(
         )
         try:
             started = time.monotonic()
-            odoo.install()
-            out = odoo.shell(
-                sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-                + SETUP.format(token=token, account=account["id"])
+            out = odoo.install_for(
+                sim, SETUP.format(token=token, account=account["id"])
             )
             tag = int(marker(out, "BENCH_TAG"))
             for start in range(0, partners, PER_SHELL):
@@ -325,9 +320,7 @@ def hash_figures(count=200_000):
     for key, strings in values.items():
         started = time.perf_counter()
         for value in strings:
-            customer_file.hash_value(
-                key, customer_file.normalize(key, value, country="TR")
-            )
+            audience.hash_value(key, audience.normalize(key, value, country="TR"))
         core = time.perf_counter() - started
         started = time.perf_counter()
         for value in strings:
@@ -348,9 +341,7 @@ def cpu_name():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--odoo", required=True, help="Odoo 18.0 source tree")
-    parser.add_argument("--python", default=None, help="Python with Odoo's deps")
+    parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--partners", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument(

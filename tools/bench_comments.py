@@ -20,7 +20,6 @@ Usage: python tools/bench_comments.py --odoo PATH [--python PY] [--n 200]
        [--rate 10]
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -35,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_leads import Watcher, latency_figures  # noqa: E402
 from odoo_harness import (  # noqa: E402
     OdooHarness,
+    bench_parser,
+    marker_json,
     page_connection,
     post_signed,
-    sandbox_settings,
 )
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
@@ -82,9 +82,7 @@ def comment_delivery(page_id, index, boosted=False):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True)
-    parser.add_argument("--python", default=None)
+    parser = bench_parser(__doc__)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--timeout", type=float, default=60.0)
@@ -95,14 +93,13 @@ def main():
         OdooHarness(args.odoo, args.python) as odoo,
     ):
         page = sim.add_page(name="Bench Page")
-        odoo.install()
-        output = odoo.shell(
-            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-            + SETUP.format(
+        output = odoo.install_for(
+            sim,
+            SETUP.format(
                 connect=page_connection("Bench Page", page["id"], page["access_token"])
-            )
+            ),
         )
-        setup = json.loads(output.split("BENCH_SETUP ", 1)[1].splitlines()[0])
+        setup = marker_json(output)
         floor_ms = statistics.median(setup["floor_ms"])
         print(
             f"floor: res.partner create + chatter note + commit "
@@ -111,7 +108,7 @@ def main():
         odoo.start(
             "--workers=2", "--max-cron-threads=2", log_file="bench-comments-odoo.log"
         )
-        url = f"{odoo.url}/meta/webhook"
+        url = odoo.webhook_url
         session = requests.Session()
         pending = {}
         watcher = Watcher(odoo.database, pending, query=COMMENTS_SEEN)

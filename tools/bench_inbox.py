@@ -26,7 +26,6 @@ Usage: python tools/bench_inbox.py --odoo PATH [--python PY] [--n 200]
        [--rate 5] [--sends 40]
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -41,9 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_leads import Watcher, latency_figures, percentile  # noqa: E402
 from odoo_harness import (  # noqa: E402
     OdooHarness,
+    bench_parser,
+    marker_json,
     page_connection,
     post_signed,
-    sandbox_settings,
 )
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
@@ -168,9 +168,7 @@ def measure_sends(sim, odoo, page_id, customers, timeout):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True)
-    parser.add_argument("--python", default=None)
+    parser = bench_parser(__doc__)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--rate", type=float, default=5.0)
     parser.add_argument("--sends", type=int, default=40)
@@ -182,18 +180,17 @@ def main():
         OdooHarness(args.odoo, args.python) as odoo,
     ):
         page = sim.add_page(name="Bench Inbox Page")
-        odoo.install()
-        output = odoo.shell(
-            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-            + SETUP.format(
+        output = odoo.install_for(
+            sim,
+            SETUP.format(
                 connect=page_connection(
                     "Bench Inbox Page", page["id"], page["access_token"]
                 ),
                 scopes=SCOPES,
                 login=AGENT_LOGIN,
-            )
+            ),
         )
-        setup = json.loads(output.split("BENCH_SETUP ", 1)[1].splitlines()[0])
+        setup = marker_json(output)
         floor_ms = statistics.median(setup["floor_ms"])
         print(
             f"floor: a Discuss message posted + commit {floor_ms:.1f} ms (median of 20)"
@@ -201,7 +198,7 @@ def main():
         odoo.start(
             "--workers=2", "--max-cron-threads=2", log_file="bench-inbox-odoo.log"
         )
-        url = f"{odoo.url}/meta/webhook"
+        url = odoo.webhook_url
         session = requests.Session()
         pending = {}
         watcher = Watcher(odoo.database, pending, query=SEEN.format(db=odoo.database))

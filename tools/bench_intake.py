@@ -17,7 +17,6 @@ Prints the figures, then one JSON line. Usage:
     python tools/bench_intake.py --odoo /path/to/odoo [--python PY] [--n 1000]
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -31,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from odoo_harness import (  # noqa: E402
     OdooHarness,
+    bench_parser,
     page_connection,
     post_signed,
-    sandbox_settings,
 )
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
@@ -151,9 +150,7 @@ def timed_post(url, body, signature):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True)
-    parser.add_argument("--python", default=None)
+    parser = bench_parser(__doc__)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--storm", type=int, default=10000)
@@ -164,15 +161,13 @@ def main():
         OdooHarness(args.odoo, args.python) as odoo,
     ):
         page = sim.add_page(name="Bench Page")
-        odoo.install()
-        odoo.shell(
-            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-            + page_connection("Bench Page", page["id"], page["access_token"])
+        odoo.install_for(
+            sim, page_connection("Bench Page", page["id"], page["access_token"])
         )
         odoo.start(
             "--workers=2", "--max-cron-threads=1", log_file="bench-intake-odoo.log"
         )
-        url = f"{odoo.url}/meta/webhook"
+        url = odoo.webhook_url
 
         # baseline: Odoo's own cheapest request, measured in the same run
         floor = []

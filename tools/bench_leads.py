@@ -28,7 +28,6 @@ Usage: python tools/bench_leads.py --odoo PATH [--python PY] [--n 200]
        [--rate 10] [--backfill 10000] [--drain 2000]
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -43,9 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from odoo_harness import (  # noqa: E402
     OdooHarness,
+    bench_parser,
+    marker_json,
     page_connection,
     post_signed,
-    sandbox_settings,
 )
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
@@ -168,7 +168,7 @@ def measure_drain(sim, odoo, form_id, count, timeout):
     with psycopg2.connect(dbname=odoo.database) as conn, conn.cursor() as cr:
         cr.execute("SELECT coalesce(max(id), 0) FROM meta_webhook_event")
         marker = cr.fetchone()[0]
-    url = f"{odoo.url}/meta/webhook"
+    url = odoo.webhook_url
     session = requests.Session()
     leads = sim.add_leads(form_id, count, start=time.time() - 600, end=time.time())
     for offset in range(0, count, 50):
@@ -211,9 +211,7 @@ def measure_drain(sim, odoo, form_id, count, timeout):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True)
-    parser.add_argument("--python", default=None)
+    parser = bench_parser(__doc__)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--backfill", type=int, default=10000)
@@ -233,16 +231,15 @@ def main():
             history_form["id"], args.backfill, start=now - 80 * 86400, end=now - 86400
         )
         floor_leads = [sim.add_lead(live_form["id"]) for _ in range(20)]
-        odoo.install()
-        output = odoo.shell(
-            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-            + SETUP.format(
+        output = odoo.install_for(
+            sim,
+            SETUP.format(
                 connect=page_connection("Bench Page", page["id"], page["access_token"]),
                 live_form=live_form["id"],
                 floor_ids=[lead["id"] for lead in floor_leads],
-            )
+            ),
         )
-        setup = json.loads(output.split("BENCH_SETUP ", 1)[1].splitlines()[0])
+        setup = marker_json(output)
         print(
             f"backfill: {setup['backfill_imported']} leads of one form imported in "
             f"{setup['backfill_s']:.1f} s "
@@ -260,7 +257,7 @@ def main():
         odoo.start(
             "--workers=2", "--max-cron-threads=2", log_file="bench-leads-odoo.log"
         )
-        url = f"{odoo.url}/meta/webhook"
+        url = odoo.webhook_url
         session = requests.Session()
         pending = {}
         watcher = Watcher(odoo.database, pending)

@@ -18,7 +18,6 @@ One JSON line last.
 Usage: python tools/bench_throttle.py --odoo PATH [--python PY] [--seconds 75]
 """
 
-import argparse
 import json
 import sys
 import time
@@ -31,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_leads import Watcher  # noqa: E402
 from odoo_harness import (  # noqa: E402
     OdooHarness,
+    bench_parser,
     page_connection,
     post_signed,
-    sandbox_settings,
 )
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
@@ -75,9 +74,7 @@ def wait_for(watcher, ids, timeout):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True)
-    parser.add_argument("--python", default=None)
+    parser = bench_parser(__doc__)
     parser.add_argument("--seconds", type=int, default=75)
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
@@ -91,18 +88,17 @@ def main():
         form_a = sim.add_form(page_a["id"], name="Form A")
         form_b = sim.add_form(page_b["id"], name="Form B")
         token_a, token_b = page_a["access_token"], page_b["access_token"]
-        odoo.install()
-        odoo.shell(
-            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-            + SETUP.format(
+        odoo.install_for(
+            sim,
+            SETUP.format(
                 connect_a=page_connection("Throttled", page_a["id"], token_a, "page_a"),
                 connect_b=page_connection("Flowing", page_b["id"], token_b, "page_b"),
-            )
+            ),
         )
         odoo.start(
             "--workers=2", "--max-cron-threads=2", log_file="bench-throttle-odoo.log"
         )
-        url = f"{odoo.url}/meta/webhook"
+        url = odoo.webhook_url
         session = requests.Session()
         pending = {}
         watcher = Watcher(odoo.database, pending)

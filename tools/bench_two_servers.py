@@ -22,7 +22,6 @@ Usage: python tools/bench_two_servers.py --odoo PATH [--python PY]
        [--people 500] [--submissions 4] [--timeout 600]
 """
 
-import argparse
 import json
 import random
 import sys
@@ -36,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from odoo_harness import (  # noqa: E402
     OdooHarness,
+    bench_parser,
     page_connection,
     post_signed,
-    sandbox_settings,
 )
 
 from meta_simulator import MetaSimulator, payloads  # noqa: E402
@@ -125,9 +124,7 @@ SELECT
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True)
-    parser.add_argument("--python", default=None)
+    parser = bench_parser(__doc__)
     parser.add_argument("--people", type=int, default=500)
     parser.add_argument("--submissions", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=600.0)
@@ -140,21 +137,20 @@ def main():
     ):
         page = sim.add_page(name="Two Servers Page")
         form = sim.add_form(page["id"], name="İki Sunucu", questions=QUESTIONS)
-        first.install()
-        first.shell(
-            sandbox_settings(APP_ID, APP_SECRET, sim.base_url)
-            + SETUP.format(
+        first.install_for(
+            sim,
+            SETUP.format(
                 connect=page_connection(
                     "Two Servers Page", page["id"], page["access_token"]
                 )
-            )
+            ),
         )
         leads = submit_all(sim, form["id"], args.people, args.submissions, rng)
 
         # the backlog: stored by a server without cron workers
         first.start("--workers=2", "--max-cron-threads=0", log_file="bench-2s-a.log")
         session = requests.Session()
-        url = f"{first.url}/meta/webhook"
+        url = first.webhook_url
         for offset in range(0, len(leads), 50):
             changes = [
                 payloads.leadgen_change(lead) for lead in leads[offset : offset + 50]

@@ -6,6 +6,8 @@ the Python that has Odoo's requirements (``ODOO_PYTHON``), and talks to
 PostgreSQL with the usual ``PG*`` environment variables.
 """
 
+import argparse
+import json
 import os
 import re
 import shutil
@@ -84,6 +86,15 @@ class OdooHarness:
         if log_file:
             Path(log_file).write_text(output)
         return process.returncode, output
+
+    def install_for(self, sim, script=""):
+        """Install the addon, point its Meta app at the simulator ``sim`` and
+        run ``script`` in the same ``odoo-bin shell``: every bench's set-up.
+        Return the shell's output (read its markers with :func:`marker`)."""
+        self.install()
+        return self.shell(
+            sandbox_settings(sim.app_id, sim.app_secret, sim.base_url) + script
+        )
 
     def install(self, modules=ADDON):
         code, output = self.run("-i", modules, "--stop-after-init", "--log-level=warn")
@@ -169,6 +180,11 @@ class OdooHarness:
     def url(self):
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def webhook_url(self):
+        """Where Meta posts its webhooks to this Odoo."""
+        return f"{self.url}/meta/webhook"
+
     def stop(self):
         if self.server and self.server.poll() is None:
             os.killpg(self.server.pid, signal.SIGTERM)
@@ -220,6 +236,29 @@ def ensure_simulator(python):
         cwd=REPO,
         check=True,
     )
+
+
+def bench_parser(description):
+    """The arguments of every bench: the Odoo tree and the Python running it;
+    the bench adds its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--odoo", required=True, help="Odoo 18.0 source tree")
+    parser.add_argument("--python", default=None, help="Python with Odoo's deps")
+    return parser
+
+
+def marker(output, name):
+    """The rest of the line of ``odoo-bin shell`` output that starts with
+    ``name`` (a bench script prints ``BENCH_SETUP {json}`` and the like)."""
+    for line in output.splitlines():
+        if line.startswith(name + " "):
+            return line[len(name) + 1 :]
+    raise SystemExit(f"{name} missing from the shell output:\n{output[-3000:]}")
+
+
+def marker_json(output, name="BENCH_SETUP"):
+    """The JSON a bench script printed after ``name``."""
+    return json.loads(marker(output, name))
 
 
 def sandbox_settings(app_id, app_secret, base_url, **extra):
