@@ -1070,18 +1070,8 @@ class DiscussChannel(models.Model):
             return None
         if not part.url:
             return None
-        # sudo: meta.app - the sandbox flag and address: the simulator serves
-        # its files over http from its own address (loopback, a private
-        # network), the only one of those a link may reach
-        app = self.env["meta.app"].sudo()._meta_get()
         try:
-            data, mimetype, name = messaging.download(
-                part.url,
-                allow_http=app.sandbox,
-                allow=messaging.fetch.sandbox_addresses(app.graph_base_url)
-                if app.sandbox
-                else (),
-            )
+            data, mimetype, name = self.env["meta.connection"]._meta_download(part.url)
         except (OSError, ValueError) as error:
             _logger.info("Meta attachment not fetched: %s", error)
             return None

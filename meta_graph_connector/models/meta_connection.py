@@ -1,5 +1,7 @@
+import inspect
 import logging
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import requests
@@ -8,7 +10,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..graph import api as meta_api
-from ..graph import oauth
+from ..graph import messaging, oauth
 from ..graph.client import GraphClient
 from ..graph.const import FEATURES, PAGE_FEATURES
 from ..graph.errors import (
@@ -44,7 +46,9 @@ class MetaConnection(models.Model):
     its assets (the asset's own token for a Page or its Instagram account,
     the connection's token otherwise; app secret proof, pinned version, one
     HTTP session), and :meth:`_meta_call` runs a core operation, turning token
-    and permission errors into the connection's state, once.
+    and app errors into the connection's state, once, and rate limits and
+    usage into its throttle; :meth:`_meta_pages` does so page by page and
+    :meth:`_meta_download` fetches the files Meta links to.
     """
 
     _name = "meta.connection"
@@ -287,21 +291,63 @@ class MetaConnection(models.Model):
             sessions[key] = requests.Session()
         return sessions[key]
 
-    @api.model
-    def _meta_app_client(self, api_version=None):
-        """A client authenticated as the Meta app (``app_id|app_secret``)."""
-        config = self.env["meta.app"]._meta_config()
-        return GraphClient.for_app(
-            config["app_id"],
-            config["app_secret"],
-            api_version=api_version or config["api_version"],
-            base_url=config["base_url"],
-            timeout=config["timeout"],
-        )
+    def _meta_door_client(
+        self, asset=None, as_app=False, as_token=None, api_version=None
+    ):
+        """The client of one call through the door.
 
-    def _meta_call(self, operation, *args, asset=None, **kwargs):
+        A call of this connection (its token, or ``asset``'s) is refused
+        while Meta throttles it. ``as_app`` authenticates as the Meta app
+        (``app_id|app_secret``: ``debug_token``, the login's code exchange),
+        ``as_token`` with a token no connection holds yet (the one pasted in
+        the connect wizard), both at the app's version unless ``api_version``
+        says otherwise: neither speaks for a connection, so no throttle of
+        one stops them.
+
+        HTTP sessions: a connection's calls, its own and the app's on its
+        behalf, share its keep-alive session (one per connection and
+        thread); a call for no connection yet opens one of its own.
+        """
+        if as_app or as_token:
+            if len(self) > 1:
+                self.ensure_one()
+            config = self.env["meta.app"]._meta_config()
+            token = f"{config['app_id']}|{config['app_secret']}" if as_app else as_token
+            return GraphClient(
+                token,
+                app_secret=config["app_secret"],
+                api_version=api_version or config["api_version"],
+                base_url=config["base_url"],
+                timeout=config["timeout"],
+                session=self._meta_session() if self else None,
+            )
+        self.ensure_one()
+        self._meta_refuse_while_throttled()
+        return self._meta_client(asset, api_version=api_version)
+
+    def _meta_refuse_while_throttled(self):
+        """Nothing leaves while Meta throttles the connection: calling then
+        prolongs the throttle."""
+        waiting = self._meta_throttle_remaining()
+        if waiting:
+            raise RateLimitError(
+                self.env._("Meta throttles this connection; calls resume later."),
+                retry_after=waiting,
+            )
+
+    def _meta_call(
+        self,
+        operation,
+        *args,
+        asset=None,
+        as_app=False,
+        as_token=None,
+        api_version=None,
+        **kwargs,
+    ):
         """Run ``operation(client, *args, **kwargs)`` for this connection (or
-        ``asset`` of it).
+        ``asset`` of it); ``as_app``, ``as_token``, ``api_version``: see
+        :meth:`_meta_door_client`.
 
         While Meta throttles the connection nothing leaves (calling while
         throttled prolongs it): a :class:`RateLimitError` is raised at once.
@@ -312,36 +358,105 @@ class MetaConnection(models.Model):
         only the caller that cannot do without the answer asks for a
         confirmation (:meth:`_meta_permission_lost`); an optional lookup
         that fails never changes the connection.
+
+        A call authenticated otherwise than by the connection (``as_app``,
+        ``as_token``) changes nothing of it: a token error there means the
+        app's credentials (or the pasted token) are wrong, not the
+        connection's token; the caller tells which.
         """
-        self.ensure_one()
-        client = self._meta_open_client(asset)
-        try:
+        own = not (as_app or as_token)
+        client = self._meta_door_client(
+            asset, as_app=as_app, as_token=as_token, api_version=api_version
+        )
+        with self._meta_door_errors(own):
             result = operation(client, *args, **kwargs)
-        except TokenError as error:
-            self._meta_flag_token_error(error)
-            raise
-        except AppError as error:
-            self._meta_flag_app_error(error)
-            raise
-        except RateLimitError as error:
-            self._meta_throttle(error.retry_after, str(error))
-            raise
-        self._meta_observe_usage(client.last_usage)
-        if client.last_version_warning:
-            self._meta_note_version_warning(client.last_version_warning)
+        if inspect.isgenerator(result):
+            # its calls would run after the door closed: page with _meta_pages
+            raise TypeError(f"{operation!r} pages: call it with _meta_pages")
+        if own:
+            self._meta_observe_answer(client, api_version)
         return result
 
-    def _meta_open_client(self, asset=None, api_version=None):
-        """The client for a series of calls (paging through leads): refused
-        while Meta throttles the connection. Pass its ``last_usage`` to
-        :meth:`_meta_observe_usage` when done."""
-        waiting = self._meta_throttle_remaining()
-        if waiting:
-            raise RateLimitError(
-                self.env._("Meta throttles this connection; calls resume later."),
-                retry_after=waiting,
-            )
-        return self._meta_client(asset, api_version=api_version)
+    def _meta_pages(self, operation, *args, asset=None, api_version=None, **kwargs):
+        """Yield what ``operation(client, *args, **kwargs)`` yields (the
+        items of a paged edge, fetched page by page as they are consumed),
+        through the door: before each further page the usage Meta reported
+        with the previous one is observed and the throttle honoured (a
+        :class:`RateLimitError` stops the paging when Meta's usage says so),
+        and errors are handled as in :meth:`_meta_call`."""
+        self.ensure_one()
+        client = self._meta_door_client(asset, api_version=api_version)
+        called = []
+
+        def between_pages(client):
+            if called:
+                self._meta_observe_answer(client, api_version)
+                client.last_version_warning = ""
+                self._meta_refuse_while_throttled()
+            called.append(True)
+
+        client.before_call = between_pages
+        items = operation(client, *args, **kwargs)
+        while True:
+            with self._meta_door_errors(True):
+                try:
+                    item = next(items)
+                except StopIteration:
+                    break
+            yield item
+        self._meta_observe_answer(client, api_version)
+
+    def _meta_download(self, url):
+        """The file Meta links to at ``url`` (an attachment a customer sent):
+        (data, MIME type, file name). ValueError for a link not fetched or too
+        big, OSError when the fetch fails.
+
+        The one way to fetch a file Meta names. It is fetched by its own
+        (expiring) link from Meta's CDN, never with a token, so it neither
+        counts against nor waits for a connection's Graph budget (no
+        throttle), and it never uses the Graph keep-alive session: the
+        checked client of the core connects only to the public address it
+        resolved (redirects included), within a size and time budget. In the
+        sandbox, the simulator's own address is the one private address it
+        may reach.
+        """
+        # sudo: meta.app - the sandbox flag and address: the simulator serves
+        # its files over http from its own address (loopback, a private
+        # network), the only one of those a link may reach
+        app = self.env["meta.app"].sudo()._meta_get()
+        return messaging.download(
+            url,
+            allow_http=app.sandbox,
+            allow=messaging.fetch.sandbox_addresses(app.graph_base_url)
+            if app.sandbox
+            else (),
+        )
+
+    @contextmanager
+    def _meta_door_errors(self, own):
+        """Token and app errors flag the connection, rate limits throttle it
+        (``own``: the call was authenticated by the connection)."""
+        try:
+            yield
+        except TokenError as error:
+            if own:
+                self._meta_flag_token_error(error)
+            raise
+        except AppError as error:
+            if own:
+                self._meta_flag_app_error(error)
+            raise
+        except RateLimitError as error:
+            if own:
+                self._meta_throttle(error.retry_after, str(error))
+            raise
+
+    def _meta_observe_answer(self, client, api_version=None):
+        """What Meta said besides the answer: usage, and a warning about the
+        connection's version (not one about a version only tried)."""
+        self._meta_observe_usage(client.last_usage)
+        if client.last_version_warning and not api_version:
+            self._meta_note_version_warning(client.last_version_warning)
 
     # -------------------------------------------------------- throttling
 
@@ -418,7 +533,7 @@ class MetaConnection(models.Model):
             )
             return
         try:
-            info = meta_api.inspect_token(self._meta_app_client(), token)
+            info = self._meta_call(meta_api.inspect_token, token, as_app=True)
         except TokenError as error:
             # 190 on the *app* token: the app id/secret are wrong, not the user.
             self.write(
@@ -598,9 +713,6 @@ class MetaConnection(models.Model):
             except MissingPermissionError as error:
                 # optional kinds of assets: the connection stays usable
                 _logger.info("Meta connection %s: %s", self.id, error)
-            except TokenError as error:
-                self._meta_flag_token_error(error)
-                raise
         found |= Asset._meta_upsert_assets(self, others)
         if self.state == "connected":
             # assets that moved here from a broken connection resume
@@ -610,13 +722,14 @@ class MetaConnection(models.Model):
     def _meta_list_ad_accounts(self, _found):
         if "ads_management" not in (self.granted_scopes or "").split(","):
             return []
-        client = self._meta_client()
-        accounts = {a.external_id: a for a in meta_api.list_ad_accounts(client)}
+        accounts = {
+            a.external_id: a for a in self._meta_call(meta_api.list_ad_accounts)
+        }
         if "business_management" in (self.granted_scopes or "").split(","):
-            for business in meta_api.list_businesses(client):
+            for business in self._meta_call(meta_api.list_businesses):
                 for edge in ("owned_ad_accounts", "client_ad_accounts"):
-                    for account in meta_api.list_ad_accounts(
-                        client, business.external_id, edge
+                    for account in self._meta_call(
+                        meta_api.list_ad_accounts, business.external_id, edge
                     ):
                         accounts.setdefault(account.external_id, account)
         return list(accounts.values())
@@ -625,13 +738,12 @@ class MetaConnection(models.Model):
         scopes = (self.granted_scopes or "").split(",")
         if "ads_management" not in scopes:
             return []
-        client = self._meta_client()
         owners = [a.external_id for a in found if a.asset_type == "ad_account"]
         if "business_management" in scopes:
-            owners += [b.external_id for b in meta_api.list_businesses(client)]
+            owners += [b.external_id for b in self._meta_call(meta_api.list_businesses)]
         datasets = {}
         for owner in owners:
-            for dataset in meta_api.list_datasets(client, owner):
+            for dataset in self._meta_call(meta_api.list_datasets, owner):
                 datasets.setdefault(dataset.external_id, dataset)
         return list(datasets.values())
 

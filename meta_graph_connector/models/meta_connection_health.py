@@ -548,9 +548,9 @@ class MetaConnection(models.Model):
                 asset.external_id,
                 (self.granted_scopes or "").split(","),
             ):
-                current = versions.run_probe(self._meta_open_client(asset), probe)
-                trial = versions.run_probe(
-                    self._meta_open_client(asset, api_version=target), probe
+                current = self._meta_call(versions.run_probe, probe, asset=asset)
+                trial = self._meta_call(
+                    versions.run_probe, probe, asset=asset, api_version=target
                 )
                 pairs.append((asset, current, trial))
         findings = versions.compare([p[1] for p in pairs], [p[2] for p in pairs])
@@ -583,7 +583,9 @@ class MetaConnection(models.Model):
         # sudo: meta.connection - the token to inspect is system-only.
         token = self.sudo().access_token
         try:
-            meta_api.inspect_token(self._meta_app_client(api_version=target), token)
+            self._meta_call(
+                meta_api.inspect_token, token, as_app=True, api_version=target
+            )
         except GraphError as error:
             return str(error)
         return ""

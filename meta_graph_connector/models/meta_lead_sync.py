@@ -142,10 +142,10 @@ class MetaLeadSync(models.AbstractModel):
         run = _SyncRun(form.sync_run_newest, until)
         skipped = []
         try:
-            client = form.connection_id._meta_open_client(form.page_id)
-            leads = meta_api.iter_form_leads(
-                client,
+            leads = form.connection_id._meta_pages(
+                meta_api.iter_form_leads,
                 form.meta_form_id,
+                asset=form.page_id,
                 since=since,
                 until=until,
                 limit=LEADS_PAGE_SIZE,
@@ -183,7 +183,6 @@ class MetaLeadSync(models.AbstractModel):
             if auto_commit:
                 form.env.cr.commit()  # pylint: disable=invalid-commit
             return False
-        form.connection_id._meta_observe_usage(client.last_usage)
         # A complete run has read every lead created before it began; a
         # resumed one only those below where the interrupted run stopped.
         reached = (form.sync_watermark, run.newest, None if until else started_at)

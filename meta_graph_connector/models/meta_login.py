@@ -131,13 +131,20 @@ class MetaLogin(models.AbstractModel):
         if kept:
             return kept[1]
         config = self.env["meta.app"]._meta_config()
-        app_client = self.env["meta.connection"]._meta_app_client()
+        door = self.env["meta.connection"]
         credentials = {"app_id": config["app_id"], "app_secret": config["app_secret"]}
-        short = oauth.exchange_code(
-            app_client, redirect_uri=login["redirect_uri"], code=code, **credentials
+        short = door._meta_call(
+            oauth.exchange_code,
+            as_app=True,
+            redirect_uri=login["redirect_uri"],
+            code=code,
+            **credentials,
         )
-        token = oauth.exchange_long_lived(
-            app_client, token=short.access_token, **credentials
+        token = door._meta_call(
+            oauth.exchange_long_lived,
+            as_app=True,
+            token=short.access_token,
+            **credentials,
         ).access_token
         with _EXCHANGED_LOCK:
             _EXCHANGED[key] = (now + LOGIN_MAX_SECONDS, token)

@@ -256,6 +256,32 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.assertTrue(self.env["meta.lead.sync"]._meta_sync_form(form))
         self.assertAllImportedOnce(form, sim_form)
 
+    @mute_logger(SYNC_LOGGER)
+    def test_usage_near_the_limit_stops_the_paging_until_meta_lets_go(self):
+        """The door observes Meta's usage after each page: past the
+        threshold, the next page waits for the throttle to end (calling on
+        would make Meta throttle the connection itself)."""
+        form, sim_form = self._form()
+        self.env["ir.config_parameter"].sudo().set_param(
+            "meta_graph_connector.usage_threshold", "1"
+        )
+        budget = self.simulator.app_call_budget
+        self.simulator.app_call_budget = 10  # every call uses 10 % of it
+        self.simulator.clear_requests()
+        self.assertFalse(self.env["meta.lead.sync"]._meta_sync_form(form))
+        pages = [r for r in self.simulator.requests if r.path.endswith("/leads")]
+        self.assertEqual(len(pages), 1, "no page after the one that used 10 %")
+        self.assertTrue(self.connection.is_throttled)
+        self.assertEqual(form.backfill_state, "interrupted")
+        self.assertTrue(form.last_sync_error)
+        self.simulator.app_call_budget = budget  # the hour is over
+        self.env["ir.config_parameter"].sudo().set_param(
+            "meta_graph_connector.usage_threshold", "75"
+        )
+        self.connection.throttled_until = False
+        self.assertTrue(self.env["meta.lead.sync"]._meta_sync_form(form))
+        self.assertAllImportedOnce(form, sim_form)
+
     def test_a_stalled_backfill_of_a_form_no_longer_synced_is_not_left_running(self):
         form, _sim_form = self._form()
         form.backfill_state = "running"  # its worker was killed

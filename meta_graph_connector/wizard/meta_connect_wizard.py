@@ -7,7 +7,6 @@ from odoo.exceptions import UserError
 
 from ..graph import api as meta_api
 from ..graph import oauth
-from ..graph.client import GraphClient
 from ..graph.errors import GraphError, TokenError, quoted
 from ..models.meta_login import LOGIN_FEATURES
 
@@ -242,7 +241,7 @@ class MetaConnectWizard(models.TransientModel):
         self._meta_check_admin()
         Connection = self.env["meta.connection"]
         try:
-            info = meta_api.inspect_token(Connection._meta_app_client(), token)
+            info = Connection._meta_call(meta_api.inspect_token, token, as_app=True)
         except TokenError as error:
             raise UserError(
                 self.env._(
@@ -323,15 +322,11 @@ class MetaConnectWizard(models.TransientModel):
 
     def _meta_token_owner_name(self, token):
         """The System User's (or person's) name, to name the connection."""
-        config = self.env["meta.app"]._meta_config()
-        client = GraphClient(
-            token,
-            app_secret=config["app_secret"],
-            api_version=config["api_version"],
-            base_url=config["base_url"],
-            timeout=config["timeout"],
-        )
         try:
-            return meta_api.get_me(client).get("name")
+            return (
+                self.env["meta.connection"]
+                ._meta_call(meta_api.get_me, as_token=token)
+                .get("name")
+            )
         except GraphError:
             return None
