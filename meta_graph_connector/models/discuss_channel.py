@@ -425,15 +425,10 @@ class DiscussChannel(models.Model):
             channel._meta_assign(self.env.user)
         return True
 
-    def _meta_check_agent(self):
-        self.ensure_one()
-        self.check_access("read")
-        if not (
-            self.env.su
-            or self.env.user.has_group("sales_team.group_sale_salesman")
-            or self.env.user.has_group("meta_graph_connector.group_meta_admin")
-        ):
-            raise AccessError(self.env._("Only salespeople answer conversations."))
+    def _meta_check_agent(self, refusal=None):
+        return super()._meta_check_agent(
+            refusal or self.env._("Only salespeople answer conversations.")
+        )
 
     @api.model_create_multi
     def create(self, vals_list):

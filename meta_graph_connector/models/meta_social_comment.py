@@ -4,7 +4,7 @@ from markupsafe import Markup
 from psycopg2 import IntegrityError
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext, mute_logger, plaintext2html
 
 from ..graph import social
@@ -429,20 +429,12 @@ class MetaSocialComment(models.Model):
         user must see this comment (crm's rules: their own leads) and sell,
         moderation is for Meta administrators, and the connection
         needs the permission (refused here, before calling Meta)."""
-        self.ensure_one()
-        # read, under crm's rules: a salesperson answers on their own leads
-        self.check_access("read")
-        if not (
-            self.env.su
-            or self.env.user.has_group("sales_team.group_sale_salesman")
-            or self.env.user.has_group("meta_graph_connector.group_meta_admin")
-        ):
-            raise UserError(self.env._("Only salespeople answer comments."))
+        self._meta_check_agent(self.env._("Only salespeople answer comments."))
         if action == "moderate" and not (
             self.env.su
             or self.env.user.has_group("meta_graph_connector.group_meta_admin")
         ):
-            raise UserError(
+            raise AccessError(
                 self.env._("Only Meta administrators can hide or delete comments.")
             )
         granted = set((self.asset_id.connection_id.granted_scopes or "").split(","))

@@ -459,6 +459,30 @@ class TestSocialComments(MetaTransactionCase):
             self.env["meta.outbox"].search([("operation", "like", "comment_%")])
         )
 
+    def test_answering_a_comment_is_refused_as_a_conversation_is(self):
+        # one check for every answer: a user who may read a comment but does
+        # not sell is refused access, as in a conversation, and so is a
+        # salesperson who would moderate
+        self.deliver(self.fb(message="Fiyat?"))
+        comment = self.comment()
+        self.connection.granted_scopes = ",".join(
+            [*PAGE_SCOPES, "pages_manage_engagement"]
+        )
+        viewer = new_test_user(
+            self.env,
+            login="meta_viewer",
+            groups="meta_graph_connector.group_meta_user",
+            name="İzleyici",
+        )
+        self.assertEqual(self.Comment.with_user(viewer).search([]), comment)
+        with self.assertRaisesRegex(AccessError, "salespeople"):
+            comment.with_user(viewer)._meta_reply("Merhaba")
+        with self.assertRaisesRegex(AccessError, "administrators"):
+            comment.with_user(self.salesman).action_hide()
+        self.assertFalse(
+            self.env["meta.outbox"].search([("operation", "like", "comment_%")])
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestSocialCommentsTour(MetaCase, HttpCase):
