@@ -1,7 +1,5 @@
 import json
 
-from psycopg2.extras import execute_values
-
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -170,8 +168,8 @@ class MetaAudienceMember(models.Model):
             return
         self.flush_model()
         uid = self.env.uid
-        execute_values(
-            self.env.cr._obj,
+        # Odoo's cursor: its query log and counters see these statements
+        self.env.cr.execute_values(
             """
             INSERT INTO meta_audience_member
                 (audience_id, company_id, partner_id, extern_id, row, row_digest,
