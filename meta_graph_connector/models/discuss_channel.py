@@ -1088,7 +1088,10 @@ class DiscussChannel(models.Model):
 
 def _plain_text(body):
     """What an agent typed, from the composer's HTML: line breaks kept,
-    markup dropped (Meta takes plain text)."""
+    markup dropped (Meta takes plain text). Not Odoo's html2plaintext: it
+    writes bold as *bold* and adds a numbered list of the links' addresses,
+    so a link Discuss made of a pasted address would reach the customer
+    twice."""
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", str(body or ""))
     text = html.unescape(re.sub(r"<[^>]*>", "", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
