@@ -5,6 +5,7 @@ from . import meta_queue_mixin
 from . import meta_connection
 from . import meta_connection_health
 from . import meta_login
+from . import meta_outbox_origin
 from . import meta_asset
 from . import meta_outbox
 from . import meta_webhook_event

@@ -97,7 +97,7 @@ class DiscussChannel(models.Model):
     rules (``graph.messaging.send_rule``)."""
 
     _name = "discuss.channel"
-    _inherit = ["discuss.channel", "meta.event.consumer"]
+    _inherit = ["discuss.channel", "meta.event.consumer", "meta.outbox.origin"]
     _meta_event_kinds = CONVERSATION_KINDS
 
     channel_type = fields.Selection(

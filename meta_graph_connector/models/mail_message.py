@@ -22,13 +22,19 @@ META_OWNED_FIELDS = (
 )
 
 
+#: Meta's code and subcode refusing a message because Conversation Routing
+#: gave the thread to another app
+HANDED_OVER = (10, 2018300)
+
+
 class MailMessage(models.Model):
     """A message of a Messenger or Instagram conversation knows its Meta id
     (``meta_mid``: duplicates, echoes and receipts find it) and, when the
     business sent it, how far it went: queued, sent, delivered, read, or
     failed with Meta's reason in words."""
 
-    _inherit = "mail.message"
+    _name = "mail.message"
+    _inherit = ["mail.message", "meta.outbox.origin"]
 
     meta_mid = fields.Char(string="Meta Message ID", readonly=True, copy=False)
     meta_delivery_state = fields.Selection(
@@ -123,9 +129,16 @@ class MailMessage(models.Model):
                     "tag": rule.tag,
                     **part,
                 },
-                ordering_key=f"conversation:{channel.id}",
                 origin=self,
             )
+
+    def _meta_outbox_ordering_key(self, operation):
+        # its parts, in order in its conversation with the others
+        return (
+            self.env["discuss.channel"]
+            .browse(self.res_id)
+            ._meta_outbox_ordering_key(operation)
+        )
 
     def _meta_outbox_done(self, item, result):
         self._meta_sent((result or {}).get("message_id"), _part_of(item))
@@ -135,15 +148,15 @@ class MailMessage(models.Model):
         sending it again would show the customer the message twice."""
         return _part_of(item) in (self.meta_parts_sent or "").split(",")
 
-    def _meta_outbox_failed(self, item, reason):
-        if "code 10/2018300" in str(reason):
+    def _meta_outbox_gave_up(self, item, error, reason):
+        if (item.error_code, item.error_subcode) == HANDED_OVER:
             # Conversation Routing gave the thread to another app meanwhile
             # sudo: discuss.channel - the system records who owns the thread
             self.env["discuss.channel"].browse(self.res_id).sudo().meta_standby = True
         self.write(
             {
                 "meta_delivery_state": "failed",
-                "meta_delivery_error": self._meta_error_words(reason),
+                "meta_delivery_error": self._meta_error_words(item, reason),
             }
         )
         self._meta_push_delivery()
@@ -188,27 +201,26 @@ class MailMessage(models.Model):
                 )._meta_delivery_values(),
             )
 
-    def _meta_error_words(self, reason):
-        """Meta's refusal said so that an agent can act on it (§6.2)."""
+    def _meta_error_words(self, item, reason):
+        """Meta's refusal said so that an agent can act on it (§6.2), from
+        the item's typed error (code, subcode), Meta's text after it."""
         reason = str(reason or "")
+        window = self.env._(
+            "Meta refused it: the conversation's window closed before it left."
+        )
         known = {
-            "code 10/2018278": self.env._(
-                "Meta refused it: the conversation's window closed before it left."
-            ),
-            "code 10/2534022": self.env._(
-                "Meta refused it: the conversation's window closed before it left."
-            ),
-            "code 10/2018300": self.env._(
+            (10, 2018278): window,
+            (10, 2534022): window,
+            HANDED_OVER: self.env._(
                 "Meta refused it: another app (Meta Business Suite or a bot) "
                 "controls this conversation now."
             ),
-            "code 551": self.env._("This person cannot receive messages now."),
-            "code 100": self.env._("Meta refused this message as it was written."),
+            (551, None): self.env._("This person cannot receive messages now."),
+            (100, None): self.env._("Meta refused this message as it was written."),
         }
-        for marker, text in known.items():
-            if marker in reason:
-                return f"{text} ({reason})"
-        return reason
+        code, subcode = item.error_code, item.error_subcode
+        text = known.get((code, subcode)) or known.get((code, None))
+        return f"{text} ({reason})" if text and code else reason
 
     def _meta_erase_content(self, words):
         """Keep the message's metadata, drop what it said (a deletion by the

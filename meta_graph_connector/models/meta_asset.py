@@ -27,7 +27,7 @@ class MetaAsset(models.Model):
 
     _name = "meta.asset"
     _description = "Meta Asset"
-    _inherit = ["meta.admin.mixin"]
+    _inherit = ["meta.admin.mixin", "meta.outbox.origin"]
     _order = "asset_type, name, id"
     _check_company_auto = True
 
@@ -200,7 +200,6 @@ class MetaAsset(models.Model):
                     page,
                     "subscribe_page",
                     {"page_id": page.external_id, "fields": list(fields_wanted)},
-                    ordering_key=f"page:{page.id}",
                     origin=page,
                 )
 
@@ -211,7 +210,6 @@ class MetaAsset(models.Model):
                 page,
                 "unsubscribe_page",
                 {"page_id": page.external_id},
-                ordering_key=f"page:{page.id}",
                 origin=page,
             )
 
@@ -230,7 +228,7 @@ class MetaAsset(models.Model):
             self.webhook_fields = False
             self.connection_id._meta_forget_tokens_once_unsubscribed(sent=item)
 
-    def _meta_outbox_failed(self, item, reason):
+    def _meta_outbox_gave_up(self, item, error, reason):
         if item.operation == "unsubscribe_page":
             # a disconnection does not wait forever for Meta's answer
             self.connection_id._meta_forget_tokens_once_unsubscribed()

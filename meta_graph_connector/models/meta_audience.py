@@ -59,7 +59,7 @@ class MetaAudience(models.Model):
 
     _name = "meta.audience"
     _description = "Meta Custom Audience"
-    _inherit = ["mail.thread", "meta.admin.mixin"]
+    _inherit = ["mail.thread", "meta.admin.mixin", "meta.outbox.origin"]
     _order = "name"
 
     name = fields.Char(required=True, tracking=True)
@@ -702,8 +702,7 @@ class MetaAudience(models.Model):
                 audience.ad_account_id,
                 "delete_audience",
                 {"audience_id": audience.meta_audience_ref},
-                # after the batches already queued for it
-                ordering_key=f"audience-{audience.id}",
+                # after the batches already queued for it (its ordering key)
                 origin=audience,
             )
         return self.ad_account_id[:1].connection_id._meta_notification(
@@ -798,7 +797,6 @@ class MetaAudience(models.Model):
                 "batch_seq": seq,
                 "last_batch": last,
             },
-            ordering_key=f"audience-{self.id}",
             origin=self,
         )
 
@@ -843,7 +841,7 @@ class MetaAudience(models.Model):
             result=result,
         )
 
-    def _meta_outbox_failed(self, item, reason):
+    def _meta_outbox_gave_up(self, item, error, reason):
         if item.operation == "remove_users":
             # not removed at Meta: the next sync sends the removal again
             self.env["meta.audience.member"].sudo().search(

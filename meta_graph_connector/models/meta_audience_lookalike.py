@@ -8,7 +8,7 @@ class MetaAudienceLookalike(models.Model):
 
     _name = "meta.audience.lookalike"
     _description = "Meta Lookalike Audience"
-    _inherit = ["meta.admin.mixin"]
+    _inherit = ["meta.admin.mixin", "meta.outbox.origin"]
 
     audience_id = fields.Many2one(
         "meta.audience", string="Seed Audience", required=True, ondelete="cascade"
@@ -81,11 +81,15 @@ class MetaAudienceLookalike(models.Model):
             seed.ad_account_id,
             "delete_audience",
             {"audience_id": self.meta_audience_ref},
-            # in line with its seed's operations: deleted before the seed
-            # when both are
-            ordering_key=f"audience-{seed.id}",
             origin=self,
         )
+
+    def _meta_outbox_ordering_key(self, operation):
+        if operation == "delete_audience":
+            # in line with its seed's operations: deleted before the seed
+            # when both are
+            return self.audience_id._meta_outbox_ordering_key(operation)
+        return None  # a creation waits for nothing
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_at_meta(self):
@@ -106,7 +110,7 @@ class MetaAudienceLookalike(models.Model):
             )
         self.env["meta.audience.log"]._meta_log(self.audience_id, item.operation, 0)
 
-    def _meta_outbox_failed(self, item, reason):
+    def _meta_outbox_gave_up(self, item, error, reason):
         # a failed deletion leaves it at Meta: still created, with the reason
         state = "created" if item.operation == "delete_audience" else "error"
         self.write({"state": state, "error": str(reason)})

@@ -32,7 +32,7 @@ class MetaConversionEvent(models.Model):
 
     _name = "meta.conversion.event"
     _description = "Meta Conversion Event"
-    _inherit = ["meta.admin.mixin"]
+    _inherit = ["meta.admin.mixin", "meta.outbox.origin"]
     _order = "event_time desc, id desc"
     _rec_name = "event_name"
 
@@ -293,7 +293,7 @@ class MetaConversionEvent(models.Model):
             return self.env._("Meta refused it: older than 7 days.")
         return self.env._("Meta refused it: %(error)s.", error=quoted(error))
 
-    def _meta_outbox_gave_up(self, reason):
+    def _meta_outbox_gave_up(self, item, error, reason):
         """The outbox gave up on the request carrying these events."""
         self.filtered(lambda e: e.state == "sending").write(
             {"state": "failed", "error": reason}

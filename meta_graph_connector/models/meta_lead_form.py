@@ -9,7 +9,12 @@ class MetaLeadForm(models.Model):
 
     _name = "meta.lead.form"
     _description = "Meta Lead Form"
-    _inherit = ["mail.thread", "meta.admin.mixin", "meta.event.consumer"]
+    _inherit = [
+        "mail.thread",
+        "meta.admin.mixin",
+        "meta.event.consumer",
+        "meta.outbox.origin",
+    ]
     _meta_event_kinds = ("leadgen",)
     _order = "name, id"
     _check_company_auto = True
@@ -233,7 +238,6 @@ class MetaLeadForm(models.Model):
             self.page_id,
             "create_test_lead",
             {"form_id": self.meta_form_id},
-            ordering_key=f"lead_form:{self.id}",
             origin=self,
         )
         return self.connection_id._meta_notification(
@@ -244,7 +248,7 @@ class MetaLeadForm(models.Model):
             kind="success",
         )
 
-    def _meta_outbox_failed(self, item, reason):
+    def _meta_outbox_gave_up(self, item, error, reason):
         """Tell the person who asked for a test lead why Meta refused it."""
         user = item.requested_by or self.env.user
         form = self.with_context(lang=user.lang or self.env.lang)

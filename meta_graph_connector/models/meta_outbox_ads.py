@@ -1,9 +1,7 @@
 from odoo import api, models
 
-from ..graph import audience_api, conversions
-
-#: Conversion Leads events: the item names the events, not their content.
-CONVERSIONS = "send_conversion_events"
+from ..graph import audience_api
+from .meta_outbox import Operation, Settled, graph_call
 
 
 def _batch_sender(function):
@@ -24,7 +22,33 @@ def _batch_sender(function):
         )
         return {"received": result.received, "invalid": result.invalid}
 
-    return send
+    return graph_call(send)
+
+
+def _conversion_events(item):
+    """The events a Conversions API item names: its origins."""
+    # sudo: meta.conversion.event - the outbox runs as whoever queued it
+    # (often the cron); the events are its own payload.
+    return (
+        item.env["meta.conversion.event"]
+        .sudo()
+        .browse((item.params or {}).get("event_ids") or [])
+        .exists()
+    )
+
+
+def _send_conversion_events(item):
+    """The item names the events, not their content: the payload (hashed
+    identifiers) is built when it leaves, after the consent, the suppression
+    list and the 7-day window are checked again (``meta.conversion.event``
+    ``_meta_send``), and Meta's refusal is settled on the events."""
+    events = item._meta_origin().filtered(lambda e: e.state == "sending")
+    if not events:
+        raise Settled(item.env._("Nothing left to send."))
+    result = events._meta_send(item)
+    if not isinstance(result, dict):
+        raise Settled(result)  # Meta refused them, or none was left to send
+    return result
 
 
 class MetaOutbox(models.Model):
@@ -43,40 +67,11 @@ class MetaOutbox(models.Model):
             # leaves the audience, only what Meta matched with them
             "remove_identifiers": _batch_sender(audience_api.remove_users),
             "replace_users": _batch_sender(audience_api.replace_users),
-            "create_lookalike": audience_api.create_lookalike,
-            "delete_audience": audience_api.delete_audience,
-            CONVERSIONS: conversions.send_events,
+            "create_lookalike": graph_call(audience_api.create_lookalike),
+            "delete_audience": graph_call(audience_api.delete_audience),
+            # Conversion Leads: a request names events queued for it, which
+            # hear of its outcome
+            "send_conversion_events": Operation(
+                send=_send_conversion_events, origin=_conversion_events
+            ),
         }
-
-    def _meta_run(self):
-        # The item names the events, not their content: the payload (hashed
-        # identifiers) is built when it leaves, after the consent, the
-        # suppression list and the 7-day window are checked again.
-        if self.operation != CONVERSIONS:
-            # the item dies with its error's text, which carries Meta's words
-            # for people (GraphError.words): they name what is wrong
-            return super()._meta_run()
-        events = self._meta_conversion_events().filtered(lambda e: e.state == "sending")
-        if not events:
-            return self.env._("Nothing left to send.")
-        result = events._meta_send(self)
-        if isinstance(result, dict):
-            self.result = result
-            return None
-        return result
-
-    def _meta_set_dead(self, reason):
-        result = super()._meta_set_dead(reason)
-        if self.operation == CONVERSIONS:
-            self._meta_conversion_events()._meta_outbox_gave_up(reason)
-        return result
-
-    def _meta_conversion_events(self):
-        # sudo: meta.conversion.event - the outbox runs as whoever queued it
-        # (often the cron); the events are its own payload.
-        return (
-            self.env["meta.conversion.event"]
-            .sudo()
-            .browse((self.params or {}).get("event_ids") or [])
-            .exists()
-        )

@@ -383,28 +383,28 @@ class MetaQueueMixin(models.AbstractModel):
             return self._meta_set_contended(error)
         except MalformedPayloadError as error:
             # Meta's data itself is wrong: retrying cannot help; keep it visible.
-            return self._meta_set_dead(str(error))
+            return self._meta_set_dead(str(error), error=error)
         except TokenError as error:
             # The savepoint rollback also undid the flag the door set on the
             # connection: set it again, outside (it is idempotent).
             self.connection_id._meta_flag_token_error(error)
-            return self._meta_set_parked(str(error))
+            return self._meta_set_parked(str(error), error=error)
         except AppError as error:
             self.connection_id._meta_flag_app_error(error)
-            return self._meta_set_parked(str(error))
+            return self._meta_set_parked(str(error), error=error)
         except MissingPermissionError as error:
             connection = self.connection_id
             if connection and connection._meta_permission_lost(error):
                 # Meta confirms a permission is gone: the health check
                 # flagged the connection; this item waits for the repair
-                return self._meta_set_parked(str(error))
+                return self._meta_set_parked(str(error), error=error)
             # the token holds what its features need: Meta refuses this
             # item's object alone, which no retry nor repair changes
-            return self._meta_set_dead(str(error))
+            return self._meta_set_dead(str(error), error=error)
         except InvalidRequestError as error:
             # Meta says the request itself is wrong, or the object does not
             # exist (100/33, 803): the same request cannot succeed later.
-            return self._meta_set_dead(str(error))
+            return self._meta_set_dead(str(error), error=error)
         except RateLimitError as error:
             # the door throttled the connection; this item is not to blame
             self.connection_id._meta_throttle(error.retry_after, str(error))
@@ -447,7 +447,10 @@ class MetaQueueMixin(models.AbstractModel):
         self.write({"next_attempt_at": False})
         return CONTENDED
 
-    def _meta_set_parked(self, reason):
+    def _meta_set_parked(self, reason, error=None):
+        """Wait for the connection's repair; ``error`` is what was raised
+        (None when the item waited without calling Meta): the outcome hooks
+        of a queue read its typed values (code, scope)."""
         self.write({"state": "parked", "next_attempt_at": False, "last_error": reason})
 
     @api.model
@@ -481,7 +484,7 @@ class MetaQueueMixin(models.AbstractModel):
             }
         )
 
-    def _meta_set_dead(self, reason):
+    def _meta_set_dead(self, reason, error=None):
         self.write(
             {
                 "state": "dead",
@@ -504,7 +507,7 @@ class MetaQueueMixin(models.AbstractModel):
         )
         if count and attempts >= max_attempts:
             # through the hook, so whoever waits on the item hears of it
-            return self._meta_set_dead(str(error))
+            return self._meta_set_dead(str(error), error=error)
         if delay is None:
             ceiling = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1))
             # jitter spreads retries of a burst of failures over time

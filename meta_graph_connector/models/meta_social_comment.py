@@ -43,7 +43,7 @@ class MetaSocialComment(models.Model):
 
     _name = "meta.social.comment"
     _description = "Meta Comment"
-    _inherit = ["meta.event.consumer"]
+    _inherit = ["meta.event.consumer", "meta.outbox.origin"]
     _order = "posted_at desc, id desc"
     _rec_name = "summary"
     _meta_event_kinds = ("page_comment", "instagram_comment", "instagram_mention")
@@ -513,7 +513,6 @@ class MetaSocialComment(models.Model):
                 "comment_id": self.comment_ref,
                 "message": text,
             },
-            ordering_key=f"comment-{self.comment_ref}",
             origin=reply,
         )
         return reply
@@ -564,7 +563,6 @@ class MetaSocialComment(models.Model):
                 "comment_id": self.comment_ref,
                 "message": text,
             },
-            ordering_key=f"comment-{self.comment_ref}",
             origin=self,
         )
         return True
@@ -605,7 +603,6 @@ class MetaSocialComment(models.Model):
             self.asset_id,
             operation,
             {"platform": self.platform, "comment_id": self.comment_ref, **params},
-            ordering_key=f"comment-{self.comment_ref}",
             origin=self,
         )
 
@@ -665,6 +662,11 @@ class MetaSocialComment(models.Model):
 
     # ------------------------------------------------------- outbox answers
 
+    def _meta_outbox_ordering_key(self, operation):
+        # a reply queues behind what is sent about the comment it answers
+        comment = self.parent_id if operation == "comment_reply" else self
+        return super(MetaSocialComment, comment)._meta_outbox_ordering_key(operation)
+
     def _meta_outbox_done(self, item, result):
         if item.operation == "comment_reply":
             ref = (result or {}).get("id")
@@ -687,34 +689,34 @@ class MetaSocialComment(models.Model):
         elif item.operation == "comment_delete":
             self.write({"state": "removed", "meta_state": "sent", "meta_error": False})
 
-    def _meta_outbox_failed(self, item, reason):
-        words = self._meta_error_words(reason)
+    def _meta_outbox_gave_up(self, item, error, reason):
+        words = self._meta_error_words(item, reason)
         if item.operation == "comment_private_reply":
             self.write({"private_reply_state": "failed", "private_reply_error": words})
         else:
             self.write({"meta_state": "failed", "meta_error": words})
 
-    def _meta_error_words(self, reason):
-        """Meta's refusal said so that a salesperson can act on it, Meta's
-        own text after it (docs/meta-facts.md §6.3)."""
+    def _meta_error_words(self, item, reason):
+        """Meta's refusal said so that a salesperson can act on it, from the
+        item's typed error (code, subcode), Meta's own text after it
+        (docs/meta-facts.md §6.3)."""
         reason = str(reason or "")
         known = {
-            "code 10900": self.env._(
+            (10900, None): self.env._(
                 "Meta allows one private reply per comment and one was already "
                 "sent (perhaps from Meta Business Suite)."
             ),
-            "code 10903": self.env._(
+            (10903, None): self.env._(
                 "Meta no longer takes a private reply to this comment (older "
                 "than 7 days, or written by the Page)."
             ),
-            "code 100/33": self.env._(
+            (100, 33): self.env._(
                 "The comment is no longer at Meta (deleted by its author or the Page)."
             ),
         }
-        for marker, text in known.items():
-            if marker in reason:
-                return f"{text} ({reason})"
-        return reason
+        code, subcode = item.error_code, item.error_subcode
+        text = known.get((code, subcode)) or known.get((code, None))
+        return f"{text} ({reason})" if text and code else reason
 
 
 def _same_words(one, other):

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -6,6 +7,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..graph.errors import GraphError
 from ..graph.webhook import parse_delivery
 from .common import PAGE_SCOPES, MetaTransactionCase
 
@@ -98,6 +100,72 @@ class TestQueue(MetaTransactionCase):
         self.assertEqual(
             set(self.simulator.subscriptions(self.sim_page["id"])), {"leadgen", "feed"}
         )
+
+    # ------------------------------------------------- the outbound seam
+
+    def test_every_model_queuing_outbox_items_is_a_declared_origin(self):
+        Origin = self.env.registry["meta.outbox.origin"]
+        for model in (
+            "meta.asset",
+            "meta.lead.form",
+            "meta.audience",
+            "meta.audience.lookalike",
+            "meta.conversion.event",
+            "meta.social.comment",
+            "mail.message",
+            "discuss.channel",
+        ):
+            self.assertIsInstance(self.env[model], Origin, model)
+        # an origin outside the contract is refused when queued
+        partner = self.env["res.partner"].create({"name": "Zeynep"})
+        with self.assertRaises(TypeError):
+            self.Outbox._meta_enqueue(
+                self.page, "unsubscribe_page", {"page_id": "1"}, origin=partner
+            )
+        # the origin gives the key, in one spelling
+        self.page._meta_request_unsubscription()
+        item = self.Outbox.search([("origin_id", "=", self.page.id)])
+        self.assertEqual(item.ordering_key, f"meta.asset:{self.page.id}")
+
+    @mute_logger(QUEUE_LOGGER)
+    def test_an_operation_unknown_to_the_registry_dies_saying_so(self):
+        # sudo: meta.outbox - an item of an operation no capability registers
+        item = self.Outbox.sudo().create(
+            {"operation": "no_such_operation", "asset_id": self.page.id}
+        )
+        self.Outbox._cron_process_outbox()
+        self.assertEqual(item.state, "dead")
+        self.assertIn("unknown Meta operation 'no_such_operation'", item.last_error)
+
+    @mute_logger(QUEUE_LOGGER, GRAPH_LOGGER)
+    def test_metas_typed_error_is_kept_and_given_to_the_origin(self):
+        heard = []
+
+        def gave_up(origin, item, error, reason):
+            heard.append((origin, item, error, reason))
+
+        self.simulator.faults.fail_calls(
+            f"/{self.sim_page['id']}/subscribed_apps", kind="not_found", method="POST"
+        )
+        with patch.object(
+            type(self.env["meta.asset"]), "_meta_outbox_gave_up", gave_up
+        ):
+            self.page._meta_request_subscription()
+            self.Outbox._cron_process_outbox()
+        item = self.Outbox.search([("origin_id", "=", self.page.id)])
+        self.assertEqual(item.state, "dead")
+        self.assertEqual(
+            (item.error_code, item.error_subcode, item.error_scope),
+            (100, 33, "object"),
+        )
+        self.assertIn("code 100/33", item.last_error, "people read Meta's text")
+        [(origin, hook_item, error, reason)] = heard
+        self.assertEqual((origin, hook_item), (self.page, item))
+        self.assertIsInstance(error, GraphError)
+        self.assertEqual((error.code, error.subcode), (100, 33))
+        self.assertEqual(reason, item.last_error)
+        item.action_replay()
+        self.assertEqual((item.error_code, item.error_scope), (0, False))
 
     @mute_logger(QUEUE_LOGGER, GRAPH_LOGGER)
     def test_a_dead_item_blocks_its_key_until_replayed(self):
