@@ -15,6 +15,7 @@ from ..graph import messaging, social
 from ..graph.const import CONVERSATION_PLATFORMS
 from ..graph.errors import GraphError, TransientError
 from ..graph.times import to_naive_utc
+from .meta_lead_mapper import MetaLeadOrigin
 
 _logger = logging.getLogger(__name__)
 
@@ -500,6 +501,21 @@ class DiscussChannel(models.Model):
         self._meta_check_agent()
         if not self.env["crm.lead"].has_access("create"):
             raise AccessError(self.env._("You cannot create leads."))
+        lead = self.env["meta.lead.mapper"]._meta_create_lead(
+            self._meta_lead_origin(), {"meta_conversation_id": self.id}
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": lead.id,
+            "view_mode": "form",
+        }
+
+    def _meta_lead_origin(self):
+        """What the conversation says of its lead: the customer, the
+        transcript, the ad that opened it and the team. The salesperson
+        making the lead owns it: crm shows a salesperson their own leads
+        only, another's would vanish from its maker's hands."""
         # sudo: mail.message - the transcript of a conversation the user sees
         messages = (
             self.sudo()
@@ -515,42 +531,22 @@ class DiscussChannel(models.Model):
             )
             for message in messages
         )
-        platform = dict(CONVERSATION_PLATFORMS)[self.meta_platform]
-        source = self.env.ref(
-            "utm.utm_source_facebook"
-            if self.meta_platform == "messenger"
-            else "meta_graph_connector.utm_source_instagram"
+        return MetaLeadOrigin(
+            company=self.meta_company_id,
+            # a Messenger conversation is a Facebook Page's
+            platform="instagram" if self.meta_platform == "instagram" else "facebook",
+            paid=bool(self.meta_ad_id),
+            partner=self.meta_partner_id,
+            name=self.env._(
+                "%(platform)s: %(customer)s",
+                platform=dict(CONVERSATION_PLATFORMS)[self.meta_platform],
+                customer=self.meta_partner_id.name,
+            ),
+            description=transcript,
+            ad_id=self.meta_ad_id,
+            user=self.env.user,
+            team=self.meta_team_id,
         )
-        medium = self.env.ref(
-            "meta_graph_connector.utm_medium_paid_social"
-            if self.meta_ad_id
-            else "meta_graph_connector.utm_medium_organic_social"
-        )
-        lead = self.env["crm.lead"].create(
-            {
-                "name": self.env._(
-                    "%(platform)s: %(customer)s",
-                    platform=platform,
-                    customer=self.meta_partner_id.name,
-                ),
-                "partner_id": self.meta_partner_id.id,
-                "company_id": self.meta_company_id.id,
-                "team_id": self.meta_team_id.id or False,
-                "user_id": self.env.user.id,
-                "description": transcript,
-                "source_id": source.id,
-                "medium_id": medium.id,
-                "meta_ad_id": self.meta_ad_id or False,
-                "meta_is_organic": not self.meta_ad_id,
-                "meta_conversation_id": self.id,
-            }
-        )
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "crm.lead",
-            "res_id": lead.id,
-            "view_mode": "form",
-        }
 
     def _meta_discuss_action(self):
         """Open the conversation in Discuss."""

@@ -1,5 +1,4 @@
 import logging
-from ast import literal_eval
 from datetime import datetime, timedelta, timezone
 
 from psycopg2 import IntegrityError
@@ -171,7 +170,7 @@ class MetaLead(models.Model):
             .with_context(mail_create_nolog=True, mail_auto_subscribe_no_notify=True)
             .create(vals_list)
         )
-        Binding._meta_assign(form, leads)
+        Mapper._meta_assign(leads, form.user_id, form.team_id)
         if form.create_partner:
             leads.filtered(
                 lambda lead: not lead.partner_id and not lead.meta_is_test
@@ -276,43 +275,6 @@ class MetaLead(models.Model):
             "consents": [consent.to_dict() for consent in lead_data.consents],
             "email_normalized": keys[0],
         }
-
-    # ---------------------------------------------------- assignment
-
-    @api.model
-    def _meta_assign(self, form, leads):
-        """The form's salesperson, else a member of its team chosen as crm's
-        own lead assignment chooses, else nobody: crm's rule-based
-        assignment may then take the lead, as for any unassigned lead."""
-        if form.user_id or not form.team_id:
-            return
-        members = form.team_id.crm_team_member_ids.filtered(
-            lambda m: not m.assignment_optout and m.user_id.active
-        )
-        for lead in leads:
-            member = self._meta_pick_team_member(lead, members)
-            lead._handle_salesmen_assignment(
-                user_ids=member.user_id.ids or False, team_id=form.team_id.id
-            )
-
-    @api.model
-    def _meta_pick_team_member(self, lead, members):
-        """The member crm would give ``lead`` to
-        (``CrmTeam._assign_and_convert_leads``): among members with daily
-        quota left (``CrmTeamMember._get_assignment_quota``: capacity per 30
-        days against leads received in the last 24 h), the one with the most,
-        in the team's member order, whose assignment domain accepts the lead.
-        Quotas shrink as leads are given, which makes crm's round robin."""
-        # computed from crm.lead without being stored: leads assigned a
-        # moment ago in this transaction must count
-        members.invalidate_recordset(["lead_day_count", "lead_month_count"])
-        quotas = {member: member._get_assignment_quota() for member in members}
-        for member in sorted(members, key=lambda m: quotas[m], reverse=True):
-            if quotas[member] <= 0:
-                break
-            if lead.filtered_domain(literal_eval(member.assignment_domain or "[]")):
-                return member
-        return members.browse()
 
 
 class MetaLeadErasure(models.Model):

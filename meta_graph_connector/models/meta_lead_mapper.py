@@ -1,3 +1,7 @@
+from ast import literal_eval
+from dataclasses import dataclass
+from typing import Any
+
 from markupsafe import Markup
 
 from odoo import Command, api, models
@@ -8,41 +12,159 @@ from ..graph.text import place_key, strip_export_prefix
 from ..graph.times import to_naive_utc
 
 
-class MetaLeadMapper(models.AbstractModel):
-    """How the answers of a Lead Ads form become the values of a CRM lead.
+@dataclass(frozen=True)
+class MetaLeadOrigin:
+    """What a Meta source says of the lead it brings: a Lead Ads form's
+    submission, a Messenger or Instagram conversation, a comment. Each source
+    fills one (its ``_meta_lead_origin`` hook); ``meta.lead.mapper`` makes
+    the lead's values of it, with one attribution and one owner rule."""
 
-    The form's mapping lines (``meta.lead.form.field``) say where each
-    question goes; this model applies them, adds the ad's attribution and
-    builds the keys the customer is matched by. It keeps no data: every step
-    is a small method an extension overrides.
+    company: Any  # res.company
+    # where the person is: "facebook" (a Page, Messenger) or "instagram"
+    platform: str | None
+    # an ad brought the person (paid social), else organic social
+    paid: bool
+    partner: Any = None  # res.partner
+    name: str | None = None
+    # HTML already escaped by the source: Meta's words are text
+    description: Markup | None = None
+    ad_id: str | None = None
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    # the source's salesperson: a form's, or who makes the lead by hand
+    user: Any = None  # res.users
+    # the source's team (an empty one: none); None when the source has no
+    # team of its own, crm then gives the salesperson's
+    team: Any = None  # crm.team
+
+
+class MetaLeadMapper(models.AbstractModel):
+    """How a Meta source becomes the values of a CRM lead.
+
+    Every source (Lead Ads, a conversation, a comment) describes itself as a
+    :class:`MetaLeadOrigin`; :meth:`_meta_origin_values` makes the values all
+    leads share, with one UTM rule and one owner rule. For Lead Ads, the
+    form's mapping lines (``meta.lead.form.field``) say where each question
+    goes; this model applies them and builds the keys the customer is matched
+    by. It keeps no data: every step is a small method an extension
+    overrides.
     """
 
     _name = "meta.lead.mapper"
     _description = "Meta Lead Answers Mapping"
 
+    # ------------------------------------------------------------ any source
+
+    @api.model
+    def _meta_origin_values(self, origin):
+        """crm.lead values of any Meta source: the person, where they are,
+        the ad that brought them, the attribution and the owner."""
+        values = {
+            "company_id": origin.company.id,
+            "partner_id": origin.partner.id if origin.partner else False,
+            "meta_platform": origin.platform or False,
+            "meta_is_organic": not origin.paid,
+            "meta_ad_id": origin.ad_id or False,
+            "meta_campaign_ref": origin.campaign_id or False,
+            "meta_campaign_name": origin.campaign_name or False,
+            **self._meta_owner_values(origin),
+            **self._meta_utm_values(origin),
+        }
+        if origin.name:
+            values["name"] = origin.name
+        if origin.description:
+            values["description"] = origin.description
+        return values
+
+    @api.model
+    def _meta_owner_values(self, origin):
+        """The source's salesperson and team. The salesperson is always
+        written: crm's default is the current user, who for an import is the
+        cron's. With a team but nobody, :meth:`_meta_assign` chooses."""
+        values = {"user_id": origin.user.id if origin.user else False}
+        if origin.team is not None:
+            values["team_id"] = origin.team.id or False
+        return values
+
+    @api.model
+    def _meta_assign(self, leads, user, team):
+        """Leads of a source with a team (``team``) and no salesperson
+        (``user``) go to a member of the team chosen as crm's own lead
+        assignment chooses, else to nobody: crm's rule-based assignment may
+        then take them, as any unassigned lead."""
+        if user or not team:
+            return
+        members = team.crm_team_member_ids.filtered(
+            lambda m: not m.assignment_optout and m.user_id.active
+        )
+        for lead in leads:
+            member = self._meta_pick_team_member(lead, members)
+            lead._handle_salesmen_assignment(
+                user_ids=member.user_id.ids or False, team_id=team.id
+            )
+
+    @api.model
+    def _meta_pick_team_member(self, lead, members):
+        """The member crm would give ``lead`` to
+        (``CrmTeam._assign_and_convert_leads``): among members with daily
+        quota left (``CrmTeamMember._get_assignment_quota``: capacity per 30
+        days against leads received in the last 24 h), the one with the most,
+        in the team's member order, whose assignment domain accepts the lead.
+        Quotas shrink as leads are given, which makes crm's round robin."""
+        # computed from crm.lead without being stored: leads assigned a
+        # moment ago in this transaction must count
+        members.invalidate_recordset(["lead_day_count", "lead_month_count"])
+        quotas = {member: member._get_assignment_quota() for member in members}
+        for member in sorted(members, key=lambda m: quotas[m], reverse=True):
+            if quotas[member] <= 0:
+                break
+            if lead.filtered_domain(literal_eval(member.assignment_domain or "[]")):
+                return member
+        return members.browse()
+
+    @api.model
+    def _meta_create_lead(self, origin, values=None):
+        """The lead of a source made by hand (a conversation, a comment): its
+        values, ``values`` added, created as the user, then owned."""
+        lead = self.env["crm.lead"].create(
+            {**self._meta_origin_values(origin), **(values or {})}
+        )
+        self._meta_assign(lead, origin.user, origin.team)
+        return lead
+
+    # ------------------------------------------------------------ Lead Ads
+
+    @api.model
+    def _meta_form_origin(self, form, lead_data, partner=None):
+        """What a Lead Ads submission says: the form's salesperson and team
+        (never the importing cron's user), the ad and campaign Meta gives."""
+        return MetaLeadOrigin(
+            company=form.company_id,
+            platform=lead_data.platform,
+            paid=not lead_data.is_organic,
+            partner=partner,
+            ad_id=lead_data.ad_id,
+            campaign_id=lead_data.campaign_id,
+            campaign_name=lead_data.campaign_name,
+            user=form.user_id,
+            team=form.team_id,
+        )
+
     @api.model
     def _meta_lead_values(self, form, lead_data, partner=None):
         """crm.lead values of one normalized lead of ``form``."""
         values = {
+            **self._meta_origin_values(
+                self._meta_form_origin(form, lead_data, partner)
+            ),
             "type": form.lead_type,
-            "company_id": form.company_id.id,
-            # Explicit: never let the importing (cron) user own the lead.
-            "user_id": form.user_id.id or False,
-            "team_id": form.team_id.id or False,
             "tag_ids": [Command.set(form.tag_ids.ids)],
-            "partner_id": partner.id if partner else False,
             "meta_form_id": form.id,
             "meta_page_id": form.page_id.id,
-            "meta_platform": lead_data.platform or False,
-            "meta_is_organic": lead_data.is_organic,
-            "meta_ad_id": lead_data.ad_id or False,
             "meta_ad_name": lead_data.ad_name or False,
             "meta_adset_id": lead_data.adset_id or False,
             "meta_adset_name": lead_data.adset_name or False,
-            "meta_campaign_ref": lead_data.campaign_id or False,
-            "meta_campaign_name": lead_data.campaign_name or False,
             "meta_submitted_at": to_naive_utc(lead_data.created_time) or False,
-            **self._meta_utm_values(lead_data),
         }
         values.update(self._meta_mapped_values(form, lead_data))
         if not values.get("country_id"):
@@ -202,7 +324,6 @@ class MetaLeadMapper(models.AbstractModel):
         return False
 
     @api.model
-    @api.model
     def _meta_name_mediums(self):
         """Name our UTM mediums in the company's language.
 
@@ -220,20 +341,24 @@ class MetaLeadMapper(models.AbstractModel):
             if medium and medium.name == english and name != english:
                 medium.name = name
 
-    def _meta_utm_values(self, lead_data):
-        """Source by platform, medium paid/organic, campaign from Meta's."""
+    @api.model
+    def _meta_utm_values(self, origin):
+        """The one attribution of every Meta lead: source Instagram or
+        Facebook by platform, medium paid social when an ad brought the
+        person (organic social otherwise), campaign from the ad's campaign
+        when Meta gives it."""
         source = (
             self.env.ref("meta_graph_connector.utm_source_instagram")
-            if lead_data.platform == "instagram"
+            if origin.platform == "instagram"
             else self.env.ref("utm.utm_source_facebook")
         )
         medium = self.env.ref(
-            "meta_graph_connector.utm_medium_organic_social"
-            if lead_data.is_organic
-            else "meta_graph_connector.utm_medium_paid_social"
+            "meta_graph_connector.utm_medium_paid_social"
+            if origin.paid
+            else "meta_graph_connector.utm_medium_organic_social"
         )
         campaign = self.env["utm.campaign"]._meta_find_or_create(
-            lead_data.campaign_id, lead_data.campaign_name
+            origin.campaign_id, origin.campaign_name
         )
         return {
             "source_id": source.id,

@@ -11,6 +11,7 @@ from ..graph import social
 from ..graph.const import PLATFORMS
 from ..graph.errors import TransientError
 from ..graph.times import to_naive_utc
+from .meta_lead_mapper import MetaLeadOrigin
 
 _logger = logging.getLogger(__name__)
 
@@ -612,24 +613,7 @@ class MetaSocialComment(models.Model):
         self.check_access("read")
         if self.lead_id:
             raise UserError(self.env._("This comment is already on a lead."))
-        lead = self.env["crm.lead"].create(
-            {
-                "name": self.env._(
-                    "%(platform)s comment: %(text)s",
-                    platform=self._meta_platform_label(),
-                    text=self._meta_excerpt(self.text),
-                ),
-                "partner_id": self.partner_id.id,
-                "description": plaintext2html(self.text or ""),
-                "company_id": self.company_id.id,
-                "user_id": self.env.user.id,
-                # attributed as Lead Ads leads are: the platform, organic
-                "source_id": self._meta_utm_source().id,
-                "medium_id": self.env.ref(
-                    "meta_graph_connector.utm_medium_organic_social"
-                ).id,
-            }
-        )
+        lead = self.env["meta.lead.mapper"]._meta_create_lead(self._meta_lead_origin())
         # sudo: meta.social.comment - the link to the lead just made
         self.sudo().lead_id = lead
         return {
@@ -639,11 +623,24 @@ class MetaSocialComment(models.Model):
             "view_mode": "form",
         }
 
-    def _meta_utm_source(self):
-        return self.env.ref(
-            "utm.utm_source_facebook"
-            if self.platform == "facebook"
-            else "meta_graph_connector.utm_source_instagram"
+    def _meta_lead_origin(self):
+        """What the comment says of its lead: its author, its words, the ad
+        it was written under. The salesperson making the lead owns it (crm
+        shows a salesperson their own leads only); a comment has no team of
+        its own: crm gives the salesperson's."""
+        return MetaLeadOrigin(
+            company=self.company_id,
+            platform=self.platform,
+            paid=bool(self.ad_id),
+            partner=self.partner_id,
+            name=self.env._(
+                "%(platform)s comment: %(text)s",
+                platform=self._meta_platform_label(),
+                text=self._meta_excerpt(self.text),
+            ),
+            description=plaintext2html(self.text or ""),
+            ad_id=self.ad_id,
+            user=self.env.user,
         )
 
     def _meta_clean(self, text, private=False):

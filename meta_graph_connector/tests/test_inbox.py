@@ -752,6 +752,9 @@ class TestInbox(InboxCase):
         self.assertEqual(lead.partner_id, channel.meta_partner_id)
         self.assertEqual(lead.meta_conversation_id, channel)
         self.assertEqual(lead.meta_ad_id, "6100")
+        self.assertFalse(lead.meta_is_organic)
+        # a Messenger conversation's lead is Facebook's, as Lead Ads says
+        self.assertEqual(lead.meta_platform, "facebook")
         self.assertEqual(lead.source_id, self.env.ref("utm.utm_source_facebook"))
         self.assertEqual(
             lead.medium_id, self.env.ref("meta_graph_connector.utm_medium_paid_social")

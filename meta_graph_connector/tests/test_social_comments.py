@@ -746,6 +746,23 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
             lead.medium_id,
             self.env.ref("meta_graph_connector.utm_medium_organic_social"),
         )
+        self.assertEqual(lead.meta_platform, "facebook")
+        self.assertTrue(lead.meta_is_organic)
+        self.assertEqual(lead.user_id, self.salesman, "the salesperson who made it")
+
+    def test_a_lead_from_a_comment_on_an_ad_is_paid_social(self):
+        # an ad brought the person: attributed as Lead Ads attributes its
+        # leads (paid social, the ad kept), not as an organic post's comment
+        self.comment.write({"lead_id": False, "ad_id": "6200"})
+        action = self.comment.with_user(self.salesman).action_create_lead()
+        lead = self.env["crm.lead"].browse(action["res_id"])
+        self.assertEqual(
+            lead.medium_id,
+            self.env.ref("meta_graph_connector.utm_medium_paid_social"),
+        )
+        self.assertEqual(lead.meta_ad_id, "6200")
+        self.assertFalse(lead.meta_is_organic)
+        self.assertEqual(lead.source_id, self.env.ref("utm.utm_source_facebook"))
 
     def test_the_recent_comments_are_imported_on_connection(self):
         old = self.simulator.add_post(
