@@ -764,6 +764,29 @@ class TestInbox(InboxCase):
         self.assertEqual(lead.user_id, self.salesman)
         self.assertEqual(channel.meta_partner_id.meta_conversation_count, 1)
 
+    def test_a_lead_from_the_conversation_is_its_makers(self):
+        # a teammate who is not the agent makes it: theirs (crm shows a
+        # salesperson their own leads only), in the conversation's team
+        self.write_in("Merhaba")
+        channel = self.conversation()
+        mate = new_test_user(
+            self.env,
+            login="meta_lead_mate",
+            groups="sales_team.group_sale_salesman",
+            name="Takım Arkadaşı",
+        )
+        self.team.member_ids |= mate
+        action = channel.with_user(mate).action_meta_create_lead()
+        lead = self.env["crm.lead"].browse(action["res_id"])
+        self.assertEqual(channel.meta_agent_id, self.salesman)
+        self.assertEqual(lead.user_id, mate)
+        self.assertEqual(lead.team_id, self.team)
+        self.assertTrue(lead.meta_is_organic)
+        self.assertEqual(
+            lead.medium_id,
+            self.env.ref("meta_graph_connector.utm_medium_organic_social"),
+        )
+
     # ------------------------------------------------------------ retention
 
     def test_old_content_is_erased_per_company_keeping_the_metadata(self):
