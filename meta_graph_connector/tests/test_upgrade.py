@@ -164,3 +164,54 @@ class TestUpgradeConversionEvents(MetaTransactionCase):
                 stage.with_context(lang="en_US").name,
             )
         self.assertEqual(chosen.meta_conversion_event, "Qualified Lead")
+
+
+@tagged("post_install", "-at_install")
+class TestUpgradeOutboxKeys(MetaTransactionCase):
+    """Items queued before 18.0.2.2.0 spelt their ordering keys five ways:
+    after the upgrade they run in order with the items queued since."""
+
+    def test_unfinished_items_keep_their_place_in_line(self):
+        comment = self.env["meta.social.comment"].create(
+            {
+                "asset_id": self.page.id,
+                "comment_ref": "5555_1",
+                "platform": "facebook",
+                "text": "Fiyat?",
+            }
+        )
+        audience_id = 7
+        Outbox = self.env["meta.outbox"].sudo()
+        old = {
+            f"page:{self.page.id}": f"meta.asset:{self.page.id}",
+            "conversation:12": "discuss.channel:12",
+            f"audience-{audience_id}": f"meta.audience:{audience_id}",
+            "lead_form:4": "meta.lead.form:4",
+            "comment-5555_1": f"meta.social.comment:{comment.id}",
+        }
+        items = {
+            key: Outbox.create(
+                {
+                    "asset_id": self.page.id,
+                    "operation": "subscribe_page",
+                    "ordering_key": key,
+                }
+            )
+            for key in old
+        }
+        path = Path(__file__).parent.parent / "migrations/18.0.2.2.0/post-migrate.py"
+        spec = importlib.util.spec_from_file_location("post_migrate_2_2", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.2.1.0")
+        Outbox.invalidate_model(["ordering_key"])
+        for key, item in items.items():
+            self.assertEqual(item.ordering_key, old[key])
+        # the one spelling the origins give today
+        self.assertEqual(
+            comment._meta_outbox_ordering_key("comment_hide"), old["comment-5555_1"]
+        )
+        self.assertEqual(
+            self.page._meta_outbox_ordering_key("subscribe_page"),
+            f"meta.asset:{self.page.id}",
+        )
