@@ -41,6 +41,7 @@ from . import meta_social_import
 from . import res_company
 from . import mail_message
 from . import ir_attachment
+from . import crm_team
 from . import discuss_channel
 from . import meta_conversation_import
 from . import meta_privacy_center

@@ -378,36 +378,13 @@ class DiscussChannel(models.Model):
 
     # ------------------------------------------------------------ assignment
 
-    @api.model
-    def _meta_pick_agent(self, team):
-        """The least busy available agent of ``team``: online now, with the
-        fewest conversations where the customer wrote in the last 24 hours.
-        None when nobody of the team is online (the team answers)."""
-        agents = team.member_ids.filtered(lambda u: u._is_user_available())
-        if not agents:
-            return self.env["res.users"]
-        since = fields.Datetime.now() - timedelta(hours=24)
-        load = dict.fromkeys(agents.ids, 0)
-        # sudo: discuss.channel - counting every agent's open conversations
-        for group in self.sudo()._read_group(
-            [
-                ("channel_type", "=", "meta"),
-                ("meta_agent_id", "in", agents.ids),
-                ("meta_last_inbound_at", ">=", since),
-            ],
-            ["meta_agent_id"],
-            ["__count"],
-        ):
-            load[group[0].id] = group[1]
-        return agents.browse(min(agents.ids, key=lambda uid: (load[uid], uid)))
-
     def _meta_assign(self, agent=None):
         """Give the conversation to ``agent`` (else the least busy one of the
-        team, else the whole team): they become members and see it in their
-        Discuss; nobody leaves, the history stays."""
+        team, chosen by the team), else the whole team): they become members
+        and see it in their Discuss; nobody leaves, the history stays."""
         for channel in self:
             team = channel.meta_team_id
-            agent = agent or channel._meta_pick_agent(team)
+            agent = agent or team._meta_get_agent(channel)
             users = agent or team.member_ids or team.user_id
             # sudo: discuss.channel - the system assigns (a salesperson's
             # "Take It" was checked by _meta_check_agent)
