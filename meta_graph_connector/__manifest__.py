@@ -1,7 +1,7 @@
 {
     "name": "Meta Graph Connector",
     "summary": "Lead Ads, Page comments, Messenger and Instagram in CRM via Meta Graph",
-    "version": "18.0.2.2.0",
+    "version": "18.0.2.3.0",
     "category": "Sales/CRM",
     "author": "meta_graph_connector developers",
     "website": "https://github.com/meta-graph-connector/meta_graph_connector",

@@ -43,5 +43,6 @@ from . import mail_message
 from . import ir_attachment
 from . import crm_team
 from . import discuss_channel
+from . import meta_conversation_retention
 from . import meta_conversation_import
 from . import meta_privacy_center

@@ -2,7 +2,7 @@ import html
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from markupsafe import Markup
 from psycopg2 import IntegrityError
@@ -938,41 +938,6 @@ class DiscussChannel(models.Model):
             )
             if message.outbound:
                 posted.meta_delivery_state = "sent"
-
-    # ------------------------------------------------------------ retention
-
-    @api.model
-    def _cron_meta_erase_old_content(self, batch=1000):
-        """Erase what conversation messages said once older than their
-        company's retention period (KVKK / GDPR storage limitation); who
-        wrote when, and the Meta ids, stay."""
-        for company in self.env["res.company"].search(
-            [("meta_inbox_retention_days", ">", 0)]
-        ):
-            limit = fields.Datetime.now() - timedelta(
-                days=company.meta_inbox_retention_days
-            )
-            channels = self.with_context(active_test=False).search(
-                [("channel_type", "=", "meta"), ("meta_company_id", "=", company.id)]
-            )
-            messages = self.env["mail.message"].search(
-                [
-                    ("model", "=", "discuss.channel"),
-                    ("res_id", "in", channels.ids),
-                    ("message_type", "=", "comment"),
-                    ("date", "<", limit),
-                    ("meta_erased", "=", False),
-                ],
-                limit=batch,
-            )
-            messages._meta_erase_content(
-                self.env._("Erased after the retention period.")
-            )
-            if len(messages) == batch:
-                self.env.ref(
-                    "meta_graph_connector.ir_cron_meta_erase_conversations"
-                )._trigger()
-        return True
 
     def _meta_post_from_meta(self, author, text, parts, *, mid, date=None, note=""):
         """Post what Meta reported, as ``author``: plain text, escaped; the

@@ -795,10 +795,10 @@ class TestInbox(InboxCase):
         channel = self.conversation()
         old, new = self.comments(channel)
         old.date = fields.Datetime.now() - timedelta(days=40)
-        self.Channel._cron_meta_erase_old_content()
+        self.env["meta.conversation.retention"]._cron_meta_erase_old_content()
         self.assertIn("Eski mesaj", old.body, "0 days keeps everything")
         self.env.company.meta_inbox_retention_days = 30
-        self.Channel._cron_meta_erase_old_content()
+        self.env["meta.conversation.retention"]._cron_meta_erase_old_content()
         self.assertNotIn("Eski mesaj", old.body)
         self.assertTrue(old.meta_erased and old.meta_mid and old.author_id)
         self.assertIn("Yeni mesaj", new.body)
