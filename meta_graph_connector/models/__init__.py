@@ -13,6 +13,7 @@ from . import meta_lead_form_field
 from . import meta_lead_form
 from . import meta_lead_form_consent
 from . import meta_lead
+from . import meta_lead_importer
 from . import meta_lead_mapper
 from . import meta_lead_sync
 from . import crm_lead

@@ -343,7 +343,7 @@ class CrmLead(models.Model):
     # ---------------------------------------------------------- triggers
 
     # A lead is told to Meta from the moment its Meta submission is bound to
-    # it and the consent known (``meta.lead._meta_import``), not at create.
+    # it and the consent known (``meta.lead.importer``), not at create.
 
     def write(self, vals):
         # crm's "Lost" archives the lead, then sets its probability to 0 in

@@ -286,7 +286,7 @@ class MetaLeadForm(models.Model):
             return self.env._(
                 "The lead form %(form)s is archived in Odoo.", form=form.name
             )
-        bindings = form.env["meta.lead"]._meta_import(
+        bindings = form.env["meta.lead.importer"]._meta_import(
             form, [graph_lead], source="webhook", strict=True
         )
         return bindings.lead_id or bindings

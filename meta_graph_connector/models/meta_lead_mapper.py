@@ -91,7 +91,12 @@ class MetaLeadMapper(models.AbstractModel):
         """Leads of a source with a team (``team``) and no salesperson
         (``user``) go to a member of the team chosen as crm's own lead
         assignment chooses, else to nobody: crm's rule-based assignment may
-        then take them, as any unassigned lead."""
+        then take them, as any unassigned lead.
+
+        crm has no per-lead door: ``CrmTeam._assign_and_convert_leads``
+        takes every unassigned lead of the team, converts them to
+        opportunities and commits as it goes (a cron's job, not an event's
+        transaction), so only its member rule is followed here."""
         if user or not team:
             return
         members = team.crm_team_member_ids.filtered(

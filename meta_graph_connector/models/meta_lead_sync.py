@@ -155,9 +155,9 @@ class MetaLeadSync(models.AbstractModel):
                 for retry in range(CONTENTION_RETRIES):
                     try:
                         with quiet_sql_errors(), form.env.cr.savepoint():
-                            bindings = form.env["meta.lead"]._meta_import_batch(
-                                form, batch, source, skipped
-                            )
+                            bindings = form.env[
+                                "meta.lead.importer"
+                            ]._meta_import_batch(form, batch, source, skipped)
                             run.observe(
                                 parse_time(g.get("created_time")) for g in batch
                             )

@@ -100,7 +100,7 @@ class TestTwoLanesAtOnce(TransactionCase):
                 lane1, lane2 = self.lane(cr1), self.lane(cr2)
                 # lane 2's transaction began before lane 1 commits
                 cr2.execute("SELECT 1")
-                first = lane1["meta.lead"]._meta_import(
+                first = lane1["meta.lead.importer"]._meta_import(
                     lane1["meta.lead.form"].browse(form_id),
                     [graph_lead("888000903000001", "+90 532 999 88 77")],
                     strict=True,
@@ -110,7 +110,7 @@ class TestTwoLanesAtOnce(TransactionCase):
 
                 def second():
                     try:
-                        lane2["meta.lead"]._meta_import(
+                        lane2["meta.lead.importer"]._meta_import(
                             lane2["meta.lead.form"].browse(form_id),
                             [graph_lead("888000903000002", "0090 532 999 8877")],
                             strict=True,
@@ -131,7 +131,7 @@ class TestTwoLanesAtOnce(TransactionCase):
                 if outcome.get("retry"):
                     # the queue runs the event again in a new transaction
                     cr2.rollback()
-                    again = lane2["meta.lead"]._meta_import(
+                    again = lane2["meta.lead.importer"]._meta_import(
                         lane2["meta.lead.form"].browse(form_id),
                         [graph_lead("888000903000002", "0090 532 999 8877")],
                         strict=True,

@@ -13,7 +13,7 @@ from ..graph.webhook import parse_delivery
 from .common import MetaHttpCase, MetaTransactionCase, payloads
 
 EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_queue_mixin"
-BINDING_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead"
+BINDING_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead_importer"
 SYNC_LOGGER = "odoo.addons.meta_graph_connector.models.meta_lead_sync"
 
 QUESTIONS = [

@@ -143,7 +143,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
 
     @staticmethod
     def _dies_on_second_batch(form):
-        real_import = type(form.env["meta.lead"])._meta_import_batch
+        real_import = type(form.env["meta.lead.importer"])._meta_import_batch
         calls = []
 
         def import_then_die(record, *args, **kwargs):
@@ -164,7 +164,9 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                 # and what the first batch wrote is the point
                 killed = False
                 with patch.object(
-                    type(form.env["meta.lead"]), "_meta_import_batch", import_then_die
+                    type(form.env["meta.lead.importer"]),
+                    "_meta_import_batch",
+                    import_then_die,
                 ):
                     try:
                         self.env["meta.lead.form"]._cron_reconcile_leads()
@@ -186,15 +188,15 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.simulator.faults.fail_calls(
             f"/{broken_sim['id']}/leads", kind="not_found", times=100
         )
-        Binding = type(self.env["meta.lead"])
-        real_import = Binding._meta_import
+        Importer = type(self.env["meta.lead.importer"])
+        real_import = Importer._meta_import
 
         def crash_on_one_form(record, form, *args, **kwargs):
             if form == crashing:
                 raise ValueError("a bug on one form")
             return real_import(record, form, *args, **kwargs)
 
-        with patch.object(Binding, "_meta_import", crash_on_one_form):
+        with patch.object(Importer, "_meta_import", crash_on_one_form):
             self.env["meta.lead.form"]._cron_reconcile_leads()
         self.assertAllImportedOnce(sound, sound_sim)
         for form in (broken, crashing):

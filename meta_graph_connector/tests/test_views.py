@@ -76,7 +76,7 @@ class TestViewsInBrowser(MetaCase, HttpCase):
         sim_lead = self.simulator.add_lead(sim_form["id"])
         form = self.env["meta.lead.form"]._meta_get_form(self.page, sim_form["id"])
         graph_lead = self.page._meta_call(meta_api.get_lead, sim_lead["id"])
-        self.env["meta.lead"]._meta_import(form, [graph_lead])
+        self.env["meta.lead.importer"]._meta_import(form, [graph_lead])
         # one outbox item, for the outbox screen
         self.env["meta.outbox"]._meta_enqueue(
             self.page, "create_test_lead", {"form_id": form.meta_form_id}
