@@ -45,5 +45,6 @@ from . import ir_attachment
 from . import crm_team
 from . import discuss_channel
 from . import meta_conversation_retention
+from . import meta_conversation_inbox
 from . import meta_conversation_import
 from . import meta_privacy_center

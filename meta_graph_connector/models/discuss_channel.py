@@ -19,30 +19,6 @@ from .meta_lead_mapper import MetaLeadOrigin
 
 _logger = logging.getLogger(__name__)
 
-#: The kinds of Meta webhook events a conversation receives.
-CONVERSATION_KINDS = tuple(
-    f"{channel}_{action}"
-    for channel in ("messenger", "instagram")
-    for action in (
-        "message",
-        "echo",
-        "postback",
-        "read",
-        "delivery",
-        "reaction",
-        "referral",
-    )
-)
-#: Meta's reaction words, for a reaction without its emoji.
-REACTION_EMOJIS = {
-    "love": "❤️",
-    "like": "👍",
-    "smile": "😆",
-    "wow": "😮",
-    "sad": "😢",
-    "angry": "😠",
-    "dislike": "👎",
-}
 #: What marks our own sends in their echo (the Send API's ``metadata``).
 METADATA_PREFIX = "odoo:mail.message:"
 #: The fields of a conversation Meta's events own: only the system writes
@@ -92,14 +68,15 @@ class DiscussChannel(models.Model):
     so unread counters, notifications and real-time push are Discuss's own.
 
     One conversation per person and Page or Instagram account (unique key):
-    agents change, the history stays. Webhook events of the conversation
-    (messages, echoes, receipts, reactions, referrals) are applied here;
-    what an agent writes leaves through the outbox, under Meta's window
-    rules (``graph.messaging.send_rule``)."""
+    agents change, the history stays. The webhook events of conversations
+    are received by the inbox (``meta.conversation.inbox``), which files them
+    here through the steps below; what an agent writes leaves through the
+    outbox, under Meta's window rules (``graph.messaging.send_rule``). The
+    answer check (``_meta_check_agent``) is the one shared with comments
+    (``meta.event.consumer``)."""
 
     _name = "discuss.channel"
     _inherit = ["discuss.channel", "meta.event.consumer", "meta.outbox.origin"]
-    _meta_event_kinds = CONVERSATION_KINDS
 
     channel_type = fields.Selection(
         selection_add=[("meta", "Messenger / Instagram Conversation")],
@@ -565,28 +542,7 @@ class DiscussChannel(models.Model):
             "view_mode": "form",
         }
 
-    # ------------------------------------------------------------ events in
-
-    @api.model
-    def _meta_handle_event(self, event, inbox_event):
-        asset = inbox_event.asset_id
-        if not asset or asset.asset_type not in ("page", "instagram"):
-            return self.env._("No Page or Instagram account of Odoo has this id.")
-        if not event.customer_id or event.customer_id == asset.external_id:
-            return self.env._("No customer in this event.")
-        channel = self._meta_conversation_for(
-            asset, event.channel, event.customer_id
-        ).with_context(meta_from_meta=FROM_META)
-        if channel.meta_partner_id and not inbox_event.partner_id:
-            inbox_event.partner_id = channel.meta_partner_id
-        if channel.meta_standby != event.standby and event.action in (
-            "message",
-            "postback",
-        ):
-            channel.meta_standby = event.standby
-            channel._meta_push_composer()
-        handler = getattr(channel, f"_meta_on_{event.action}")
-        return handler(event) or channel
+    # ------------------------------------------------- filing what Meta reports
 
     @api.model
     def _meta_conversation_for(self, asset, platform, scoped_id, name=""):
@@ -764,121 +720,6 @@ class DiscussChannel(models.Model):
             self.sudo().write(vals)
             self._meta_push_composer()
 
-    def _meta_on_message(self, event):
-        existing = self._meta_message_by_mid(event.mid)
-        if event.is_deleted:
-            if not existing:
-                # Meta may tell the deletion before the message: its trace is
-                # kept under its id (a tombstone), so that the message, when
-                # it comes, is filed erased (and the history import too)
-                existing = self._meta_post_from_meta(
-                    self.meta_partner_id, "", (), mid=event.mid, date=event.timestamp
-                )
-            existing._meta_erase_content(
-                self.env._("The customer deleted this message.")
-            )
-            return existing
-        self._meta_inbound_seen(event.timestamp, messaging.referral_ad_id(event.item))
-        if existing:
-            if existing.meta_erased and event.timestamp:
-                # a tombstone: the message takes its own place in time
-                # sudo: mail.message - the date of the customer's message
-                existing.sudo().date = to_naive_utc(event.timestamp)
-            return existing  # a redelivery, or the history import was first
-        return self._meta_post_from_meta(
-            self.meta_partner_id,
-            event.text,
-            messaging.parts_of(event),
-            mid=event.mid,
-            date=event.timestamp,
-        )
-
-    def _meta_on_echo(self, event):
-        """A message the Page sent: ours (recognised by its metadata or its
-        message id) gets its id and state; one sent from Meta Business Suite
-        or another app is mirrored once, as the business's."""
-        existing = self._meta_message_by_mid(event.mid)
-        if existing:
-            return existing
-        ours = self.env["mail.message"]
-        if event.metadata.startswith(METADATA_PREFIX):
-            message_id = event.metadata[len(METADATA_PREFIX) :].split(":", 1)[0]
-            if message_id.isdigit():
-                # sudo: mail.message - our own message, named by its echo
-                ours = (
-                    self.env["mail.message"]
-                    .sudo()
-                    .search(
-                        [
-                            ("id", "=", int(message_id)),
-                            ("model", "=", "discuss.channel"),
-                            ("res_id", "=", self.id),
-                        ]
-                    )
-                )
-        if ours:
-            ours._meta_sent(event.mid, event.metadata.rsplit(":", 1)[-1])
-            return ours
-        author = self.meta_company_id.partner_id or self.env.company.partner_id
-        message = self._meta_post_from_meta(
-            author,
-            event.text,
-            messaging.parts_of(event),
-            mid=event.mid,
-            date=event.timestamp,
-            note=self.env._("Sent from Meta's inbox or another app."),
-        )
-        message.meta_delivery_state = "sent"
-        return message
-
-    def _meta_on_postback(self, event):
-        self._meta_inbound_seen(event.timestamp, messaging.referral_ad_id(event.item))
-        if self._meta_message_by_mid(event.mid):
-            return None
-        return self._meta_post_from_meta(
-            self.meta_partner_id,
-            self.env._("Pressed “%(button)s”", button=event.title or event.payload),
-            (),
-            mid=event.mid or False,
-            date=event.timestamp,
-        )
-
-    def _meta_on_referral(self, event):
-        self._meta_inbound_seen(event.timestamp, event.ad_id)
-        if not event.ad_id:
-            return self.env._("Came back through a link.")
-        # sudo: discuss.channel - the system's note in the conversation
-        self.sudo().message_post(
-            body=self.env._(
-                "The customer came back through the ad %(ad)s.", ad=event.ad_id
-            ),
-            message_type="notification",
-            subtype_xmlid="mail.mt_note",
-        )
-        return None
-
-    def _meta_on_read(self, event):
-        """Messenger says up to when (a watermark), Instagram which message:
-        that one and everything we sent before it was read."""
-        limit = to_naive_utc(event.watermark)
-        if not limit and event.mid:
-            read = self._meta_message_by_mid(event.mid)
-            limit = read.date if read else None
-        if not limit:
-            return self.env._("A read receipt for a message Odoo does not have.")
-        self._meta_mark_outbound(limit, "read", ("sent", "delivered"))
-        return None
-
-    def _meta_on_delivery(self, event):
-        limit = to_naive_utc(event.watermark)
-        if limit:
-            self._meta_mark_outbound(limit, "delivered", ("sent",))
-        for mid in event.mids:
-            message = self._meta_message_by_mid(mid)
-            if message.meta_delivery_state == "sent":
-                message._meta_set_delivery("delivered")
-        return None
-
     def _meta_mark_outbound(self, until, state, from_states):
         # sudo: mail.message - receipts move the business's messages' states
         messages = (
@@ -894,30 +735,6 @@ class DiscussChannel(models.Model):
             )
         )
         messages._meta_set_delivery(state)
-
-    def _meta_on_reaction(self, event):
-        if event.reaction_action != "unreact":
-            # Meta counts a reaction among the actions that open the standard
-            # window (docs/meta-facts.md §6); taking one back is not reacting
-            self._meta_inbound_seen(event.timestamp)
-        message = self._meta_message_by_mid(event.mid)
-        if not message:
-            return self.env._("A reaction to a message Odoo does not have.")
-        # one reaction per person and message at Meta: a new one replaces
-        # theirs, "unreact" (which may not say which) removes it
-        # sudo: mail.message.reaction - the customer's own reactions
-        for previous in message.sudo().reaction_ids.filtered(
-            lambda r: r.partner_id == self.meta_partner_id
-        ):
-            message._message_reaction(
-                previous.content, "remove", self.meta_partner_id, self.env["mail.guest"]
-            )
-        if event.reaction_action != "unreact":
-            emoji = event.emoji or REACTION_EMOJIS.get(event.reaction, "❤️")
-            message._message_reaction(
-                emoji, "add", self.meta_partner_id, self.env["mail.guest"]
-            )
-        return message
 
     def _meta_import_history(self, messages):
         """File messages read back from Meta (oldest first), each once."""
