@@ -551,6 +551,40 @@ class DiscussChannel(models.Model):
         A new one asks Meta the person's name and picture first (the User
         Profile API answers for people who wrote), else is titled in the
         company's language until Meta names them."""
+        fallback = self._meta_fallback_title(asset, platform, scoped_id)
+        contact = self._meta_conversation_contact(
+            asset, platform, scoped_id, name, fallback
+        )
+        domain = [
+            ("meta_asset_id", "=", asset.id),
+            ("meta_contact_id", "=", contact.id),
+        ]
+        # sudo: discuss.channel - the system files the customer's message
+        channel = self.sudo().search(domain, limit=1)
+        if channel:
+            return channel
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                channel = self._meta_open_conversation(
+                    asset, platform, contact, fallback
+                )
+        except IntegrityError:
+            # sudo: discuss.channel - the conversation another worker opened
+            channel = self.sudo().search(domain, limit=1)
+            if not channel:
+                raise TransientError(
+                    "This conversation was opened by another worker at the same "
+                    "moment: retried."
+                ) from None
+            return channel
+        channel._meta_conversation_opened()
+        return channel
+
+    @api.model
+    def _meta_conversation_contact(self, asset, platform, scoped_id, name, fallback):
+        """The person of ``scoped_id`` on ``asset`` (``meta.social.contact``);
+        for someone without a conversation yet, named from Meta's profile
+        when it answers."""
         contact_platform = "instagram" if platform == "instagram" else "facebook"
         # sudo: discuss.channel - the system files the customer's message
         known = self.sudo().search_count(
@@ -563,7 +597,6 @@ class DiscussChannel(models.Model):
         profile = None
         if not known and not name:
             profile = self._meta_profile_of(asset, contact_platform, scoped_id)
-        fallback = self._meta_fallback_title(asset, platform, scoped_id)
         contact = self.env["meta.social.contact"]._meta_contact_of(
             asset,
             contact_platform,
@@ -574,58 +607,46 @@ class DiscussChannel(models.Model):
         )
         if profile:
             contact._meta_apply_profile(profile)
-        domain = [
-            ("meta_asset_id", "=", asset.id),
-            ("meta_contact_id", "=", contact.id),
-        ]
+        return contact
+
+    @api.model
+    def _meta_open_conversation(self, asset, platform, contact, fallback):
+        """A new conversation with ``contact`` on ``asset``, the person its
+        first member, for the account's inbox team."""
         # sudo: discuss.channel - the system files the customer's message
-        channel = self.sudo().search(domain, limit=1)
-        if channel:
-            return channel
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                channel = (
-                    self.sudo()
-                    .with_context(mail_create_nolog=True)
-                    .create(
-                        {
-                            "name": contact.name
-                            or (contact.username and f"@{contact.username}")
-                            or fallback,
-                            "channel_type": "meta",
-                            "meta_asset_id": asset.id,
-                            "meta_platform": platform,
-                            "meta_contact_id": contact.id,
-                            "meta_partner_id": contact.partner_id.id,
-                            "meta_team_id": asset._meta_inbox_team().id or False,
-                            "channel_member_ids": [
-                                fields.Command.create(
-                                    {"partner_id": contact.partner_id.id}
-                                )
-                            ],
-                        }
-                    )
-                )
-        except IntegrityError:
-            # sudo: discuss.channel - the conversation another worker opened
-            channel = self.sudo().search(domain, limit=1)
-            if not channel:
-                raise TransientError(
-                    "This conversation was opened by another worker at the same "
-                    "moment: retried."
-                ) from None
-            return channel
-        # Discuss makes the creator (here the worker's user) a member: the
-        # conversation is the customer's and the agents'
-        channel.channel_member_ids.filtered(
+        return (
+            self.sudo()
+            .with_context(mail_create_nolog=True)
+            .create(
+                {
+                    "name": contact.name
+                    or (contact.username and f"@{contact.username}")
+                    or fallback,
+                    "channel_type": "meta",
+                    "meta_asset_id": asset.id,
+                    "meta_platform": platform,
+                    "meta_contact_id": contact.id,
+                    "meta_partner_id": contact.partner_id.id,
+                    "meta_team_id": asset._meta_inbox_team().id or False,
+                    "channel_member_ids": [
+                        fields.Command.create({"partner_id": contact.partner_id.id})
+                    ],
+                }
+            )
+        )
+
+    def _meta_conversation_opened(self):
+        """A conversation just opened: it is the customer's and the agents'
+        (Discuss made the creator, here the worker's user, a member), given
+        to an agent, and told on the customer's card."""
+        self.channel_member_ids.filtered(
             lambda m: (
                 m.partner_id == self.env.user.partner_id
-                and m.partner_id != contact.partner_id
+                and m.partner_id != self.meta_partner_id
             )
         ).unlink()
-        channel._meta_assign()
-        channel._meta_note_on_partner()
-        return channel
+        self._meta_assign()
+        self._meta_note_on_partner()
 
     @api.model
     def _meta_profile_of(self, asset, contact_platform, scoped_id):
