@@ -62,20 +62,18 @@ class MetaLeadImporter(models.AbstractModel):
         form,
         graph_leads,
         source="webhook",
-        notify=None,
         strict=False,
         skipped=None,
     ):
         """Turn Graph leads of ``form`` into CRM leads; skip known ones.
 
-        :param notify: None = notify leads submitted in the last 24 h only.
         :param strict: raise :class:`InvalidLeadError` for a malformed lead
             (one webhook event) instead of skipping it (a batch goes on).
         :param list skipped: receives the errors of the leads skipped.
         :return: the bindings created.
         """
         form.ensure_one()
-        items = self._meta_prepare(form, graph_leads, notify, strict, skipped)
+        items = self._meta_prepare(form, graph_leads, strict, skipped)
         if not items:
             return self.env["meta.lead"]
         importer = self
@@ -111,12 +109,11 @@ class MetaLeadImporter(models.AbstractModel):
     # ------------------------------------------------------------ prepare
 
     @api.model
-    def _meta_prepare(self, form, graph_leads, notify, strict, skipped):
+    def _meta_prepare(self, form, graph_leads, strict, skipped):
         """The leads of ``graph_leads`` to import, normalized: the ones
         imported or erased before are left out, a malformed one is skipped
         (or raised, when ``strict``)."""
         known = self._meta_known(str(g.get("id")) for g in graph_leads)
-        fresh_after = datetime.now(timezone.utc) - FRESH_LEAD_WINDOW
         Mapper = self.env["meta.lead.mapper"]
         items = []
         for graph_lead in graph_leads:
@@ -125,13 +122,19 @@ class MetaLeadImporter(models.AbstractModel):
             data = self._meta_normalize(form, graph_lead, strict, skipped)
             if data is None:
                 continue
-            fresh = notify
-            if fresh is None:
-                fresh = not data.created_time or data.created_time >= fresh_after
             items.append(
-                MetaLeadImport(data, fresh, Mapper._meta_match_keys(form, data))
+                MetaLeadImport(
+                    data, self._meta_is_fresh(data), Mapper._meta_match_keys(form, data)
+                )
             )
         return items
+
+    @api.model
+    def _meta_is_fresh(self, data):
+        """Submitted in the last 24 hours (or when, Meta does not say): the
+        salesperson is told; an older lead is history, imported quietly."""
+        fresh_after = datetime.now(timezone.utc) - FRESH_LEAD_WINDOW
+        return not data.created_time or data.created_time >= fresh_after
 
     @api.model
     def _meta_known(self, leadgen_ids):
