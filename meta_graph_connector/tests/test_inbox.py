@@ -9,7 +9,6 @@ from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery, sign
-from odoo.addons.meta_graph_connector.models import meta_conversation_import
 from odoo.addons.meta_graph_connector.models.discuss_channel import posted_by_hand
 from odoo.addons.meta_graph_connector.tests.common import (
     APP_SECRET,
@@ -237,6 +236,33 @@ class TestInbox(InboxCase):
         self.assertLessEqual(
             self.team.member_ids.partner_id, channel.channel_member_ids.partner_id
         )
+
+    def test_the_inbox_team_chooses_the_agent_and_an_extension_may_narrow_it(self):
+        second = new_test_user(
+            self.env,
+            login="meta_narrowed",
+            groups="sales_team.group_sale_salesman",
+            name="Seçilen Satıcı",
+        )
+        self.team.member_ids = self.salesman | second
+        self.online(second)
+        Team = type(self.env["crm.team"])
+        # a team that lets only some of its members take conversations (a
+        # language, a skill) overrides one step, not the whole choice
+        with patch.object(
+            Team,
+            "_meta_available_agents",
+            lambda team, conversation=None: team.member_ids - self.salesman,
+        ):
+            self.write_in("Merhaba")
+        self.assertEqual(self.conversation().meta_agent_id, second)
+
+    def test_conversation_events_are_the_inbox_s_and_retention_its_own(self):
+        routes = self.env["meta.webhook.event"]._meta_event_routes()
+        self.assertEqual(routes["messenger_message"], "meta.conversation.inbox")
+        self.assertEqual(routes["instagram_reaction"], "meta.conversation.inbox")
+        cron = self.env.ref("meta_graph_connector.ir_cron_meta_erase_conversations")
+        self.assertEqual(cron.model_id.model, "meta.conversation.retention")
 
     def test_reassignment_keeps_the_history(self):
         self.write_in("Merhaba")
@@ -1133,8 +1159,20 @@ class TestInboxHistory(InboxCase):
         self.page.inbox_import_days = 30
         self.instagram.inbox_import_days = 0
 
+    def run_import(self, minutes=0):
+        """Run the import on a clock ``minutes`` ahead, until nothing is due."""
+        Job = self.env["meta.import.job"]
+        later = fields.Datetime.now() + timedelta(minutes=minutes)
+        with patch.object(type(Job), "_meta_now", lambda self: later):
+            return self.Import._cron_import_conversations(time_budget=None, limit=50)
+
+    def job(self):
+        return self.env["meta.import.job"].search(
+            [("asset_id", "=", self.page.id), ("kind", "=", "conversations")]
+        )
+
     def test_recent_conversations_are_imported_once_in_order(self):
-        self.assertTrue(self.Import._cron_import_conversations())
+        self.assertTrue(self.run_import())
         self.assertEqual(self.page.inbox_import_state, "done")
         first = self.conversation("24000000000000021")
         self.assertTrue(first)
@@ -1152,7 +1190,7 @@ class TestInboxHistory(InboxCase):
         self.assertTrue(first.meta_last_inbound_at)
         # again, or the same message by webhook: nothing twice
         self.page.action_import_conversations_again()
-        self.Import._cron_import_conversations()
+        self.run_import()
         mid = self.comments(first)[2].meta_mid
         self.deliver(
             payloads.messenger_message(self.page_id, "24000000000000021", mid, "Fiyat?")
@@ -1161,45 +1199,31 @@ class TestInboxHistory(InboxCase):
 
     def test_a_fault_mid_run_resumes_where_it_stopped(self):
         # the second conversation's messages fail (beyond the client's own
-        # retries): the run pauses there
+        # retries): the job retries that page after a backoff
         self.simulator.faults.fail_calls(
             "/messages", kind="transient", method="GET", skip=1, times=4
         )
-        self.assertFalse(self.Import._cron_import_conversations())
+        self.run_import()
         self.assertEqual(self.page.inbox_import_state, "running")
-        self.assertFalse(self.page.inbox_import_cursor, "no page past unread data")
+        self.assertFalse(self.job().cursor, "no page past unread data")
+        self.assertEqual(self.job().attempts, 1)
         # the most recently updated first
         self.assertTrue(self.conversation("24000000000000022"))
         self.assertFalse(self.conversation("24000000000000021"))
-        self.assertTrue(self.Import._cron_import_conversations())
+        self.assertTrue(self.run_import(minutes=2))
         self.assertEqual(self.page.inbox_import_state, "done")
         for psid in ("24000000000000021", "24000000000000022"):
             self.assertEqual(len(self.comments(self.conversation(psid))), 3)
 
     def test_the_import_paces_itself_at_two_calls_a_second(self):
-        """On a clock that moves only when the import waits: each call of a
-        Page after its first waits half a second, whatever the machine."""
-
-        class Clock:
-            now = 1000.0
-            waits = []
-
-            @classmethod
-            def monotonic(cls):
-                return cls.now
-
-            @classmethod
-            def sleep(cls, seconds):
-                cls.waits.append(seconds)
-                cls.now += seconds
-
-        with (
-            patch.object(meta_conversation_import, "time", Clock),
-            patch.dict(type(self.Import)._last_call, clear=True),
-        ):
-            self.assertTrue(self.Import._cron_import_conversations())
-        # 1 list + 2 conversations' messages: the 2nd and 3rd calls wait
-        self.assertEqual(Clock.waits, [0.5, 0.5])
+        """No worker sleeps: the job's next page waits half a second per
+        call Meta answered, whatever the machine."""
+        now = fields.Datetime.now()
+        Job = self.env["meta.import.job"]
+        with patch.object(type(Job), "_meta_now", lambda self: now):
+            self.Import._cron_import_conversations(time_budget=None, limit=1)
+        # 1 list + 2 conversations' messages: 1.5 s, in whole seconds
+        self.assertEqual(self.job().next_run_at, now + timedelta(seconds=2))
         self.assertEqual(len(self.conversation("24000000000000021")), 1)
 
 
