@@ -38,6 +38,7 @@ from . import meta_social_contact
 from . import meta_social_post
 from . import meta_social_comment
 from . import res_partner_social
+from . import meta_import_job
 from . import meta_social_import
 from . import res_company
 from . import mail_message

@@ -422,38 +422,39 @@ class MetaAsset(models.Model):
         help="On connection, the comments of the posts of these last days "
         "are imported; 0 imports none.",
     )
+    # the state of the import lives on its job (meta.import.job); shown here
+    import_job_ids = fields.One2many("meta.import.job", "asset_id", readonly=True)
     comment_import_state = fields.Selection(
-        [
-            ("pending", "To import"),
-            ("running", "Importing"),
-            ("done", "Imported"),
-            ("failed", "Failed"),
-        ],
-        default="pending",
-        readonly=True,
-        copy=False,
+        selection="_meta_import_states",
+        compute="_compute_import_jobs",
     )
-    comment_import_since = fields.Datetime(readonly=True, copy=False)
-    comment_import_cursor = fields.Char(
-        readonly=True,
-        copy=False,
-        help="Meta's cursor of the next page of posts to list.",
-    )
-    comment_import_posts_listed = fields.Boolean(readonly=True, copy=False)
-    comment_import_error = fields.Char(readonly=True, copy=False)
+    comment_import_error = fields.Char(compute="_compute_import_jobs")
+
+    def _meta_import_states(self):
+        return (
+            self.env["meta.import.job"]
+            ._fields["state"]
+            ._description_selection(self.env)
+        )
+
+    @api.depends("import_job_ids.state", "import_job_ids.last_error")
+    def _compute_import_jobs(self):
+        # sudo: meta.import.job - the system's import, shown on the asset
+        jobs = (
+            self.env["meta.import.job"]
+            .sudo()
+            .search([("asset_id", "in", self._origin.ids)])
+        )
+        for asset in self:
+            mine = {job.kind: job for job in jobs if job.asset_id == asset._origin}
+            for kind, prefix in (("comments", "comment"), ("conversations", "inbox")):
+                job = mine.get(kind)
+                asset[f"{prefix}_import_state"] = job.state if job else "pending"
+                asset[f"{prefix}_import_error"] = job.last_error if job else False
 
     def action_import_comments_again(self):
         self._meta_check_admin()
-        self.filtered(lambda a: a.asset_type in ("page", "instagram")).write(
-            {
-                "comment_import_state": "pending",
-                "comment_import_since": False,
-                "comment_import_cursor": False,
-                "comment_import_posts_listed": False,
-                "comment_import_error": False,
-            }
-        )
-        self.env.ref("meta_graph_connector.ir_cron_meta_import_comments")._trigger()
+        self.env["meta.import.job"]._meta_restart(self, "comments")
         return True
 
     # ------------------------------------------------------- conversations
@@ -473,34 +474,18 @@ class MetaAsset(models.Model):
         "0 imports none.",
     )
     inbox_import_state = fields.Selection(
-        [
-            ("pending", "To import"),
-            ("running", "Importing"),
-            ("done", "Imported"),
-            ("failed", "Failed"),
-        ],
-        default="pending",
-        readonly=True,
-        copy=False,
+        selection="_meta_import_states",
+        compute="_compute_import_jobs",
     )
-    inbox_import_cursor = fields.Char(
-        readonly=True,
-        copy=False,
-        help="Meta's cursor of the next page of conversations to import.",
-    )
-    inbox_import_error = fields.Char(readonly=True, copy=False)
+    inbox_import_error = fields.Char(compute="_compute_import_jobs")
 
     @api.model_create_multi
     def create(self, vals_list):
         assets = super().create(vals_list)
-        if assets.filtered(lambda a: a.asset_type in ("page", "instagram")):
-            # a Page or an account just connected: its recent comments and
-            # conversations come in the background, without waiting an hour
-            for xmlid in (
-                "meta_graph_connector.ir_cron_meta_import_comments",
-                "meta_graph_connector.ir_cron_meta_import_conversations",
-            ):
-                self.env.ref(xmlid)._trigger()
+        # a Page or an account just connected: its recent comments and
+        # conversations come in the background, without waiting an hour
+        for kind in ("comments", "conversations"):
+            self.env["meta.import.job"]._meta_restart(assets, kind)
         return assets
 
     def _meta_inbox_team(self):
@@ -523,14 +508,5 @@ class MetaAsset(models.Model):
 
     def action_import_conversations_again(self):
         self._meta_check_admin()
-        self.filtered(lambda a: a.asset_type in ("page", "instagram")).write(
-            {
-                "inbox_import_state": "pending",
-                "inbox_import_cursor": False,
-                "inbox_import_error": False,
-            }
-        )
-        self.env.ref(
-            "meta_graph_connector.ir_cron_meta_import_conversations"
-        )._trigger()
+        self.env["meta.import.job"]._meta_restart(self, "conversations")
         return True

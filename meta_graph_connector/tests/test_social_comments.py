@@ -1,5 +1,7 @@
 import threading
 import time
+from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError, UserError
@@ -783,8 +785,7 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         Import = self.env["meta.social.import"]
         # a first run stopped at once (time budget), then resumed to the end
         self.assertFalse(Import._cron_import_comments(time_budget=0))
-        while not Import._cron_import_comments():
-            pass
+        self.assertTrue(Import._cron_import_comments(time_budget=None, limit=500))
         self.assertEqual(self.page.comment_import_state, "done")
         comments = self.env["meta.social.comment"].search(
             [("asset_id", "=", self.page.id)]
@@ -796,14 +797,63 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         self.assertEqual(len(comments.contact_id), 9)
         # imported again: nothing doubles
         self.page.with_user(self.meta_admin).action_import_comments_again()
-        while not Import._cron_import_comments():
-            pass
+        self.assertTrue(Import._cron_import_comments(time_budget=None, limit=500))
         self.assertEqual(
             self.env["meta.social.comment"].search_count(
                 [("asset_id", "=", self.page.id)]
             ),
             62,
         )
+
+    def _import_comments_later(self, minutes):
+        """Run the comment import on a clock ``minutes`` ahead."""
+        Job = self.env["meta.import.job"]
+        later = fields.Datetime.now() + timedelta(minutes=minutes)
+        with patch.object(type(Job), "_meta_now", lambda self: later):
+            return self.env["meta.social.import"]._cron_import_comments(
+                time_budget=None, limit=500
+            )
+
+    def test_a_transient_failure_retries_the_comment_import(self):
+        """Meta failing for a moment, beyond the client's own retries, no
+        longer fails the comment import for good: it retries the page later
+        and resumes where it stopped (as the conversation import did)."""
+        self.simulator.add_comment(self.post["id"], "Yeni yorum", deliver=False)
+        self.page.comment_import_days = 30
+        self.instagram.comment_import_days = 0
+        self.simulator.faults.fail_calls(
+            "/comments", kind="transient", method="GET", times=4
+        )
+        self.env["meta.social.import"]._cron_import_comments(time_budget=None)
+        self.assertEqual(self.page.comment_import_state, "running")
+        self.assertTrue(self.page.comment_import_error)
+        # not before its backoff ends, then to the end
+        self.assertTrue(self._import_comments_later(0))
+        self.assertEqual(self.page.comment_import_state, "running")
+        self.assertTrue(self._import_comments_later(2))
+        self.assertEqual(self.page.comment_import_state, "done")
+        self.assertFalse(self.page.comment_import_error)
+        self.assertTrue(
+            self.env["meta.social.comment"].search(
+                [("asset_id", "=", self.page.id), ("text", "=", "Yeni yorum")]
+            )
+        )
+
+    def test_a_broken_token_pauses_the_comment_import_until_repaired(self):
+        """A token Meta refuses waits for the reconnection instead of
+        failing the import for good."""
+        self.simulator.add_comment(self.post["id"], "Yeni yorum", deliver=False)
+        self.page.comment_import_days = 30
+        self.instagram.comment_import_days = 0
+        self.simulator.faults.fail_calls("/comments", kind="token", times=1)
+        self.env["meta.social.import"]._cron_import_comments(time_budget=None)
+        self.assertEqual(self.page.comment_import_state, "paused")
+        self.assertEqual(self.connection.state, "needs_reconnect")
+        self.assertTrue(self._import_comments_later(2), "nothing runs meanwhile")
+        self.assertEqual(self.page.comment_import_state, "paused")
+        self.connection.sudo().state = "connected"
+        self.assertTrue(self._import_comments_later(2))
+        self.assertEqual(self.page.comment_import_state, "done")
 
     def test_instagram_mentions_land_on_their_author(self):
         ig = self.sim_page["ig_account_id"]

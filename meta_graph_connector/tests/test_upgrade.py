@@ -215,3 +215,64 @@ class TestUpgradeOutboxKeys(MetaTransactionCase):
             self.page._meta_outbox_ordering_key("subscribe_page"),
             f"meta.asset:{self.page.id}",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestUpgradeImportJobs(MetaTransactionCase):
+    """Before 18.0.2.2.0 the imports kept their state in columns of
+    ``meta_asset``: the upgrade makes their jobs from them, so an unfinished
+    import resumes where it stopped."""
+
+    def test_unfinished_imports_resume_from_the_old_columns(self):
+        Job = self.env["meta.import.job"].sudo()
+        Job.search([]).unlink()
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(
+            """ALTER TABLE meta_asset
+                 ADD COLUMN comment_import_state varchar,
+                 ADD COLUMN comment_import_since timestamp,
+                 ADD COLUMN comment_import_cursor varchar,
+                 ADD COLUMN comment_import_posts_listed boolean,
+                 ADD COLUMN comment_import_error varchar,
+                 ADD COLUMN inbox_import_state varchar,
+                 ADD COLUMN inbox_import_cursor varchar,
+                 ADD COLUMN inbox_import_error varchar"""
+        )
+        cr.execute(
+            """UPDATE meta_asset
+                  SET comment_import_state = 'running',
+                      comment_import_since = '2026-11-01 00:00:00',
+                      comment_import_cursor = 'QVFIa', inbox_import_state = 'failed',
+                      inbox_import_error = 'Kapalı'
+                WHERE id = %s""",
+            [self.page.id],
+        )
+        cr.execute(
+            """UPDATE meta_asset
+                  SET comment_import_state = 'running',
+                      comment_import_posts_listed = true,
+                      inbox_import_state = 'running', inbox_import_cursor = 'Q2'
+                WHERE id = %s""",
+            [self.instagram.id],
+        )
+        path = Path(__file__).parent.parent / "migrations/18.0.2.2.0/post-migrate.py"
+        spec = importlib.util.spec_from_file_location("post_migrate_2_2", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(cr, "18.0.2.1.0")
+        self.env.invalidate_all()
+        jobs = {(job.asset_id, job.kind): job for job in Job.search([])}
+        page_comments = jobs[self.page, "comments"]
+        self.assertEqual(page_comments.state, "running")
+        self.assertEqual(page_comments.cursor, "posts:QVFIa")
+        self.assertEqual(str(page_comments.since), "2026-11-01 00:00:00")
+        self.assertEqual(page_comments.company_id, self.page.company_id)
+        self.assertEqual(jobs[self.page, "conversations"].state, "failed")
+        self.assertEqual(self.page.inbox_import_error, "Kapalı")
+        self.assertEqual(jobs[self.instagram, "comments"].cursor, "comments")
+        self.assertEqual(jobs[self.instagram, "conversations"].cursor, "Q2")
+        # run again (an upgrade retried): nothing doubles
+        migration.migrate(cr, "18.0.2.1.0")
+        assets = self.page | self.instagram
+        self.assertEqual(Job.search_count([("asset_id", "in", assets.ids)]), 4)
