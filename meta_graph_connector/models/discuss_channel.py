@@ -835,31 +835,9 @@ class DiscussChannel(models.Model):
         return label
 
     def _meta_fetch_part(self, part):
-        """The file of ``part`` as an attachment of the conversation, or None
-        (Meta's links expire: the file is kept, within Meta's own limits)."""
-        if part.kind not in ("image", "video", "audio", "file", "sticker"):
-            return None
-        if not part.url:
-            return None
-        try:
-            data, mimetype, name = self.env["meta.connection"]._meta_download(part.url)
-        except (OSError, ValueError) as error:
-            _logger.info("Meta attachment not fetched: %s", error)
-            return None
-        # sudo: ir.attachment - the system keeps the customer's file
-        return (
-            self.env["ir.attachment"]
-            .sudo()
-            .create(
-                {
-                    "name": part.title or name or part.kind,
-                    "raw": data,
-                    "mimetype": mimetype,
-                    "res_model": "discuss.channel",
-                    "res_id": self.id,
-                }
-            )
-        )
+        """The file of ``part`` kept as an attachment of the conversation, or
+        None (``ir.attachment._meta_keep_file``)."""
+        return self.env["ir.attachment"]._meta_keep_file(part, self)
 
 
 def _plain_text(body):
