@@ -855,6 +855,28 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         self.assertTrue(self._import_comments_later(2))
         self.assertEqual(self.page.comment_import_state, "done")
 
+    def test_a_rate_limit_schedules_the_comment_import_after_the_throttle(self):
+        """Throttled by Meta, the comment import runs again when the
+        connection's throttle ends: it used to wait for the hourly run."""
+        self.simulator.add_comment(self.post["id"], "Yeni yorum", deliver=False)
+        self.page.comment_import_days = 30
+        self.instagram.comment_import_days = 0
+        self.simulator.faults.fail_calls("/comments", kind="throttle", times=1)
+        cron = self.env.ref("meta_graph_connector.ir_cron_meta_import_comments")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        self.env["meta.social.import"]._cron_import_comments(time_budget=None)
+        until = self.connection.throttled_until
+        self.assertTrue(until)
+        self.assertEqual(self.page.comment_import_state, "running")
+        self.assertTrue(
+            Trigger.search([("cron_id", "=", cron.id), ("call_at", ">=", until)])
+        )
+        # the throttle over, the import resumes where it stopped
+        self.connection.sudo().throttled_until = False
+        self.assertTrue(self._import_comments_later(60 * 24))
+        self.assertEqual(self.page.comment_import_state, "done")
+
     def test_instagram_mentions_land_on_their_author(self):
         ig = self.sim_page["ig_account_id"]
         in_comment = self.simulator.add_mention(
