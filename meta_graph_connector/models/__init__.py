@@ -1,6 +1,7 @@
 from . import meta_admin_mixin
 from . import meta_app
 from . import meta_event_consumer
+from . import meta_answer_mixin
 from . import meta_queue_mixin
 from . import meta_connection
 from . import meta_connection_health

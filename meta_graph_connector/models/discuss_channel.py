@@ -73,10 +73,10 @@ class DiscussChannel(models.Model):
     here through the steps below; what an agent writes leaves through the
     outbox, under Meta's window rules (``graph.messaging.send_rule``). The
     answer check (``_meta_check_agent``) is the one shared with comments
-    (``meta.event.consumer``)."""
+    (``meta.answer.mixin``)."""
 
     _name = "discuss.channel"
-    _inherit = ["discuss.channel", "meta.event.consumer", "meta.outbox.origin"]
+    _inherit = ["discuss.channel", "meta.answer.mixin", "meta.outbox.origin"]
 
     channel_type = fields.Selection(
         selection_add=[("meta", "Messenger / Instagram Conversation")],

@@ -1,5 +1,4 @@
 from odoo import api, models
-from odoo.exceptions import AccessError
 
 
 class MetaEventConsumer(models.AbstractModel):
@@ -45,18 +44,3 @@ class MetaEventConsumer(models.AbstractModel):
             replay.
         """
         raise NotImplementedError(f"{self._name} handles no Meta event")
-
-    def _meta_check_agent(self, refusal):
-        """Refuse unless the user may answer what a customer wrote here (a
-        comment, a conversation): a salesperson or a Meta administrator who
-        can read these records, under crm's rules (a salesperson: their own
-        leads). ``refusal`` says what they cannot answer, in their language.
-        The one check of every answer, whatever the channel."""
-        self.ensure_one()
-        self.check_access("read")
-        if not (
-            self.env.su
-            or self.env.user.has_group("sales_team.group_sale_salesman")
-            or self.env.user.has_group("meta_graph_connector.group_meta_admin")
-        ):
-            raise AccessError(refusal)

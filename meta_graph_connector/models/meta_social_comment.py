@@ -44,7 +44,7 @@ class MetaSocialComment(models.Model):
 
     _name = "meta.social.comment"
     _description = "Meta Comment"
-    _inherit = ["meta.event.consumer", "meta.outbox.origin"]
+    _inherit = ["meta.event.consumer", "meta.answer.mixin", "meta.outbox.origin"]
     _order = "posted_at desc, id desc"
     _rec_name = "summary"
     _meta_event_kinds = ("page_comment", "instagram_comment", "instagram_mention")
