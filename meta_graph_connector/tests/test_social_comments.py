@@ -877,6 +877,18 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
         self.assertTrue(self._import_comments_later(60 * 24))
         self.assertEqual(self.page.comment_import_state, "done")
 
+    def test_a_permission_meta_confirms_lost_pauses_the_comment_import(self):
+        """A permission refusal that Meta's debug_token confirms (this token
+        lacks a scope a feature of the connection needs) waits for the
+        connection's repair instead of failing the import for good."""
+        self.page.comment_import_days = 30
+        self.instagram.comment_import_days = 0
+        self.simulator.faults.fail_calls("/comments", kind="permission", times=1)
+        self.env["meta.social.import"]._cron_import_comments(time_budget=None)
+        self.assertEqual(self.page.comment_import_state, "paused")
+        self.assertIn("200", self.page.comment_import_error)
+        self.assertEqual(self.connection.state, "permission_missing")
+
     def test_instagram_mentions_land_on_their_author(self):
         ig = self.sim_page["ig_account_id"]
         in_comment = self.simulator.add_mention(
