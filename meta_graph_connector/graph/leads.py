@@ -718,6 +718,23 @@ def normalize_lead(
         consent labels; optional.
     :raises InvalidLeadError: only for structural problems (module docstring).
     """
+    lead_id, field_data = _checked_lead(lead)
+    index = _index_questions(questions, checkboxes)
+    answers = tuple(
+        _answer(position, item, index, locale)
+        for position, item in enumerate(field_data[:MAX_FIELDS])
+    )
+    return NormalizedLead(
+        lead_id=lead_id,
+        **_origin_fields(lead),
+        **_contact_fields(_standard_values(answers), default_region, locale),
+        answers=answers,
+        consents=_consents(lead.get("custom_disclaimer_responses"), index, locale),
+    )
+
+
+def _checked_lead(lead):
+    """(lead id, field_data) of a structurally sound lead, else InvalidLeadError."""
     if not isinstance(lead, dict):
         raise InvalidLeadError(f"lead must be a JSON object, not {type(lead).__name__}")
     lead_id = _key(lead.get("id"))
@@ -732,57 +749,50 @@ def normalize_lead(
             f"lead {lead_id}: field_data must be a list, "
             f"not {type(field_data).__name__}"
         )
-    index = _index_questions(questions, checkboxes)
-    answers = tuple(
-        _answer(position, item, index, locale)
-        for position, item in enumerate(field_data[:MAX_FIELDS])
-    )
-    std = _standard_values(answers)
+    return lead_id, field_data
+
+
+def _origin_fields(lead):
+    """Where the lead came from: form, page, ad/ad set/campaign, platform, time."""
+    ad_id = _key(lead.get("ad_id"))
+    organic = lead.get("is_organic")
+    return {
+        "form_id": _key(lead.get("form_id")),
+        "page_id": _key(lead.get("page_id")),
+        "created_time": parse_time(lead.get("created_time")),
+        "ad_id": ad_id,
+        "ad_name": _text_field(lead, "ad_name"),
+        "adset_id": _key(lead.get("adset_id")),
+        "adset_name": _text_field(lead, "adset_name"),
+        "campaign_id": _key(lead.get("campaign_id")),
+        "campaign_name": _text_field(lead, "campaign_name"),
+        "platform": _platform(lead.get("platform")),
+        "is_organic": _flag(organic) if organic is not None else ad_id is None,
+    }
+
+
+def _contact_fields(std, default_region, locale):
+    """The person's standard fields, normalized, from ``_standard_values``."""
     full_name, first_name, last_name = _names(std, locale)
     email, email_raw = _first_valid(std.get("email", []), normalize_email)
     phone, phone_raw = _first_valid(
         std.get("phone", []), lambda raw: normalize_phone(raw, default_region)
     )
     country_code, country_raw = _first_valid(std.get("country", []), normalize_country)
-    dob = _first_valid(std.get("date_of_birth", []), _date_of_birth)[0]
-    gender = _first_valid(std.get("gender", []), _gender)[0]
-
-    def single(name):
+    result = {
+        "full_name": full_name,
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "email_raw": email_raw,
+        "phone": phone,
+        "phone_raw": phone_raw,
+        "country_code": country_code,
+        "country_raw": country_raw,
+        "date_of_birth": _first_valid(std.get("date_of_birth", []), _date_of_birth)[0],
+        "gender": _first_valid(std.get("gender", []), _gender)[0],
+    }
+    for name in ("company", "job_title", "street", "city", "zip", "state"):
         values = std.get(name)
-        return _single_line(values[0]) if values else None
-
-    ad_id = _key(lead.get("ad_id"))
-    organic = lead.get("is_organic")
-    return NormalizedLead(
-        lead_id=lead_id,
-        form_id=_key(lead.get("form_id")),
-        page_id=_key(lead.get("page_id")),
-        created_time=parse_time(lead.get("created_time")),
-        ad_id=ad_id,
-        ad_name=_text_field(lead, "ad_name"),
-        adset_id=_key(lead.get("adset_id")),
-        adset_name=_text_field(lead, "adset_name"),
-        campaign_id=_key(lead.get("campaign_id")),
-        campaign_name=_text_field(lead, "campaign_name"),
-        platform=_platform(lead.get("platform")),
-        is_organic=_flag(organic) if organic is not None else ad_id is None,
-        full_name=full_name,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        email_raw=email_raw,
-        phone=phone,
-        phone_raw=phone_raw,
-        company=single("company"),
-        job_title=single("job_title"),
-        street=single("street"),
-        city=single("city"),
-        zip=single("zip"),
-        state=single("state"),
-        country_code=country_code,
-        country_raw=country_raw,
-        date_of_birth=dob,
-        gender=gender,
-        answers=answers,
-        consents=_consents(lead.get("custom_disclaimer_responses"), index, locale),
-    )
+        result[name] = _single_line(values[0]) if values else None
+    return result
