@@ -146,18 +146,35 @@ class MetaConnection(models.Model):
         """(level, text) of each thing that is wrong or about to be, worst
         first; level 2 stops the connection's work, 1 will or may."""
         self.ensure_one()
-        issues = []
         if self.state == "disconnected":
             return [(1, self.env._("Disconnected: no webhook nor call is handled."))]
-        if self.state == "needs_reconnect":
-            issues.append(
-                (
-                    2,
-                    self.env._(
-                        "Meta no longer accepts the token: reconnect the connection."
-                    ),
-                )
+        issues = [
+            *self._meta_token_issues(),
+            *self._meta_expiry_issues(),
+            *self._meta_permission_issues(),
+            *self._meta_version_issues(),
+            *self._meta_counted_issues(),
+        ]
+        # stable: issues of one level keep the order above
+        return sorted(issues, key=lambda issue: -issue[0])
+
+    def _meta_token_issues(self):
+        """Meta refuses the token: nothing works until reconnected."""
+        if self.state != "needs_reconnect":
+            return []
+        return [
+            (
+                2,
+                self.env._(
+                    "Meta no longer accepts the token: reconnect the connection."
+                ),
             )
+        ]
+
+    def _meta_expiry_issues(self):
+        """The token and the access to people's data, expired or expiring
+        within the first warning's days."""
+        issues = []
         for label, expires_at in (
             (self.env._("The token"), self.token_expires_at),
             (self.env._("Access to people's data"), self.data_access_expires_at),
@@ -180,8 +197,15 @@ class MetaConnection(models.Model):
                         ),
                     )
                 )
-        for scope in self._meta_scope_list("missing_scopes"):
-            issues.append((2, self._meta_scope_effect(scope)))
+        return issues
+
+    def _meta_permission_issues(self):
+        """Each missing permission and what it stops, then what Meta refused
+        without saying which permission."""
+        issues = [
+            (2, self._meta_scope_effect(scope))
+            for scope in self._meta_scope_list("missing_scopes")
+        ]
         if self.state == "app_restricted":
             issues.append(
                 (
@@ -201,18 +225,26 @@ class MetaConnection(models.Model):
                     ),
                 )
             )
-        if self.api_version_expires_on and self.api_version_days_left <= 90:
-            issues.append(
-                (
-                    2 if self.api_version_days_left <= 7 else 1,
-                    self.env._(
-                        "Meta retires Graph API version %(version)s on %(date)s: "
-                        "try the next version and switch before.",
-                        version=self.api_version,
-                        date=fields.Date.to_string(self.api_version_expires_on),
-                    ),
-                )
+        return issues
+
+    def _meta_version_issues(self):
+        """The pinned Graph API version, retired by Meta within 90 days."""
+        if not (self.api_version_expires_on and self.api_version_days_left <= 90):
+            return []
+        return [
+            (
+                2 if self.api_version_days_left <= 7 else 1,
+                self.env._(
+                    "Meta retires Graph API version %(version)s on %(date)s: "
+                    "try the next version and switch before.",
+                    version=self.api_version,
+                    date=fields.Date.to_string(self.api_version_expires_on),
+                ),
             )
+        ]
+
+    def _meta_counted_issues(self):
+        """Pages without webhooks, dead and failed events: when any."""
         counted = (
             (
                 2,
@@ -242,8 +274,7 @@ class MetaConnection(models.Model):
                 ),
             ),
         )
-        issues += [(level, text) for level, count, text in counted if count]
-        return sorted(issues, key=lambda issue: -issue[0])
+        return [(level, text) for level, count, text in counted if count]
 
     def _meta_days_left(self, moment):
         if not moment:
@@ -591,47 +622,21 @@ class MetaConnection(models.Model):
         return ""
 
     def _meta_trial_report(self, target, pairs, findings, health):
-        features = {
-            "pages": self.env._("Pages"),
-            "lead_ads": self.env._("Lead Ads forms"),
-            "comments": self.env._("Page posts and comments"),
-            "messenger": self.env._("Messenger conversations"),
-            "instagram": self.env._("Instagram account"),
-            "ad_account": self.env._("Ad account"),
-            "audiences": self.env._("Custom Audiences"),
-            "conversions": self.env._("Conversions API dataset"),
-        }
+        """The trial's report: the token check, then a row per read with
+        what the next version changes for it."""
+        features = self._meta_trial_features()
         by_read = {(f.feature, f.path): f for f in findings}
-        rows = []
-        for asset, current, _trial in pairs:
-            finding = by_read.get((current.feature, current.path))
-            if finding is None:
-                verdict = Markup('<span class="text-success">%s</span>') % (
-                    self.env._("unchanged")
-                    if not current.error
-                    else self.env._(
-                        "fails at both versions: %(error)s", error=current.error
-                    )
-                )
-            elif finding.kind == "missing_fields":
-                verdict = Markup('<span class="text-danger">%s</span>') % (
-                    self.env._("no longer returns: %(fields)s", fields=finding.detail)
-                )
-            else:
-                verdict = Markup('<span class="text-danger">%s</span>') % (
-                    self.env._("fails: %(error)s", error=finding.detail)
-                )
-            rows.append(
-                Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>")
-                % (asset.name, features.get(current.feature, current.feature), verdict)
+        rows = [
+            Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>")
+            % (
+                asset.name,
+                features.get(current.feature, current.feature),
+                self._meta_trial_verdict(
+                    current, by_read.get((current.feature, current.path))
+                ),
             )
-        health_line = (
-            Markup('<p class="text-danger">%s</p>')
-            % (self.env._("The token check fails there: %(error)s", error=health))
-            if health
-            else Markup('<p class="text-success">%s</p>')
-            % self.env._("The token check passes there.")
-        )
+            for asset, current, _trial in pairs
+        ]
         return (
             Markup("<p>%s</p>")
             % (
@@ -641,7 +646,7 @@ class MetaConnection(models.Model):
                     current=self.api_version,
                 )
             )
-            + health_line
+            + self._meta_trial_health_line(health)
             + Markup(
                 '<table class="table table-sm"><thead><tr><th>%s</th><th>%s</th>'
                 "<th>%s</th></tr></thead><tbody>%s</tbody></table>"
@@ -652,6 +657,49 @@ class MetaConnection(models.Model):
                 self.env._("At the next version"),
                 Markup("").join(rows),
             )
+        )
+
+    def _meta_trial_features(self):
+        """The features a trial reads, in an administrator's words."""
+        return {
+            "pages": self.env._("Pages"),
+            "lead_ads": self.env._("Lead Ads forms"),
+            "comments": self.env._("Page posts and comments"),
+            "messenger": self.env._("Messenger conversations"),
+            "instagram": self.env._("Instagram account"),
+            "ad_account": self.env._("Ad account"),
+            "audiences": self.env._("Custom Audiences"),
+            "conversions": self.env._("Conversions API dataset"),
+        }
+
+    def _meta_trial_verdict(self, current, finding):
+        """What the next version changes for one read (``finding``: what
+        versions.compare found for it, None when nothing)."""
+        if finding is None:
+            return Markup('<span class="text-success">%s</span>') % (
+                self.env._("unchanged")
+                if not current.error
+                else self.env._(
+                    "fails at both versions: %(error)s", error=current.error
+                )
+            )
+        if finding.kind == "missing_fields":
+            return Markup('<span class="text-danger">%s</span>') % (
+                self.env._("no longer returns: %(fields)s", fields=finding.detail)
+            )
+        return Markup('<span class="text-danger">%s</span>') % (
+            self.env._("fails: %(error)s", error=finding.detail)
+        )
+
+    def _meta_trial_health_line(self, health):
+        """The token check at the next version (``health``: its error, '' when
+        it passes)."""
+        if health:
+            return Markup('<p class="text-danger">%s</p>') % (
+                self.env._("The token check fails there: %(error)s", error=health)
+            )
+        return Markup('<p class="text-success">%s</p>') % self.env._(
+            "The token check passes there."
         )
 
     # ------------------------------------------------------------ switching
