@@ -808,71 +808,90 @@ def _parse_messaging(base, item, standby):
         "timestamp": parse_time(item.get("timestamp")),
         "standby": standby,
     }
-    if isinstance(item.get("message"), dict):
-        message = item["message"]
-        values = {
-            "mid": _require(message, "mid", "message"),
-            "text": _text(message.get("text")),
-            "attachments": tuple(
-                a for a in message.get("attachments") or () if isinstance(a, dict)
-            ),
-            "is_deleted": bool(message.get("is_deleted")),
-            "reply_to": message.get("reply_to")
-            if isinstance(message.get("reply_to"), dict)
-            else None,
-            "quick_reply_payload": _text(
-                _dict(message.get("quick_reply")).get("payload")
-            ),
-        }
-        if message.get("is_echo"):
-            return MessageEchoEvent(
-                **common,
-                **values,
-                app_id=as_id(message.get("app_id")),
-                metadata=_text(message.get("metadata")),
-            )
-        return MessageEvent(**common, **values)
-    if isinstance(item.get("postback"), dict):
-        postback = item["postback"]
-        return PostbackEvent(
-            **common,
-            mid=as_id(postback.get("mid")),
-            title=_text(postback.get("title")),
-            payload=_text(postback.get("payload")),
-        )
-    if isinstance(item.get("read"), dict):
-        read = item["read"]
-        return ReadEvent(
-            **common,
-            watermark=parse_time(read.get("watermark")),
-            mid=as_id(read.get("mid")),
-        )
-    if isinstance(item.get("delivery"), dict):
-        delivery = item["delivery"]
-        return DeliveryEvent(
-            **common,
-            watermark=parse_time(delivery.get("watermark")),
-            mids=tuple(as_id(m) for m in delivery.get("mids") or () if as_id(m)),
-        )
-    if isinstance(item.get("reaction"), dict):
-        reaction = item["reaction"]
-        return ReactionEvent(
-            **common,
-            mid=as_id(reaction.get("mid")),
-            reaction=_text(reaction.get("reaction")),
-            emoji=_text(reaction.get("emoji")),
-            reaction_action=_text(reaction.get("action")),
-        )
-    if isinstance(item.get("referral"), dict):
-        referral = item["referral"]
-        return ReferralEvent(
-            **common,
-            ad_id=as_id(referral.get("ad_id")),
-            source=_text(referral.get("source")),
-            ref=_text(referral.get("ref")),
-        )
+    for key, build in _MESSAGING_PARSERS:
+        if isinstance(item.get(key), dict):
+            return build(common, item[key])
     keys = sorted(k for k in item if k not in ("sender", "recipient", "timestamp"))
     return UnhandledEvent(**base, reason=f"messaging '{','.join(keys)}'")
+
+
+def _message_event(common, message):
+    values = {
+        "mid": _require(message, "mid", "message"),
+        "text": _text(message.get("text")),
+        "attachments": tuple(
+            a for a in message.get("attachments") or () if isinstance(a, dict)
+        ),
+        "is_deleted": bool(message.get("is_deleted")),
+        "reply_to": message.get("reply_to")
+        if isinstance(message.get("reply_to"), dict)
+        else None,
+        "quick_reply_payload": _text(_dict(message.get("quick_reply")).get("payload")),
+    }
+    if message.get("is_echo"):
+        return MessageEchoEvent(
+            **common,
+            **values,
+            app_id=as_id(message.get("app_id")),
+            metadata=_text(message.get("metadata")),
+        )
+    return MessageEvent(**common, **values)
+
+
+def _postback_event(common, postback):
+    return PostbackEvent(
+        **common,
+        mid=as_id(postback.get("mid")),
+        title=_text(postback.get("title")),
+        payload=_text(postback.get("payload")),
+    )
+
+
+def _read_event(common, read):
+    return ReadEvent(
+        **common,
+        watermark=parse_time(read.get("watermark")),
+        mid=as_id(read.get("mid")),
+    )
+
+
+def _delivery_event(common, delivery):
+    return DeliveryEvent(
+        **common,
+        watermark=parse_time(delivery.get("watermark")),
+        mids=tuple(as_id(m) for m in delivery.get("mids") or () if as_id(m)),
+    )
+
+
+def _reaction_event(common, reaction):
+    return ReactionEvent(
+        **common,
+        mid=as_id(reaction.get("mid")),
+        reaction=_text(reaction.get("reaction")),
+        emoji=_text(reaction.get("emoji")),
+        reaction_action=_text(reaction.get("action")),
+    )
+
+
+def _referral_event(common, referral):
+    return ReferralEvent(
+        **common,
+        ad_id=as_id(referral.get("ad_id")),
+        source=_text(referral.get("source")),
+        ref=_text(referral.get("ref")),
+    )
+
+
+#: ``messaging[]`` item key → its event builder, in the order they are tried
+#: (an item carrying several, which Meta does not send, is the first one's).
+_MESSAGING_PARSERS = (
+    ("message", _message_event),
+    ("postback", _postback_event),
+    ("read", _read_event),
+    ("delivery", _delivery_event),
+    ("reaction", _reaction_event),
+    ("referral", _referral_event),
+)
 
 
 #: The event kinds: one word per kind of update, used by the parser (an
