@@ -532,8 +532,26 @@ class MetaConnection(models.Model):
                 TokenError(self.env._("This connection has no token."))
             )
             return
+        info = self._meta_inspect_token(token)
+        if info is None:
+            return
+        if not self._meta_features():
+            # made without saying what for: what its token was granted
+            self.write(
+                {
+                    f"feature_{feature}": True
+                    for feature in oauth.features_granted(info.scopes)
+                }
+            )
+        values = self._meta_token_values(info)
+        self.write(values)
+        self._meta_follow_token(info, values["missing_scopes"])
+
+    def _meta_inspect_token(self, token):
+        """What ``debug_token`` says of ``token``; None when Meta answered
+        with an error, recorded on the connection (its state unchanged)."""
         try:
-            info = self._meta_call(meta_api.inspect_token, token, as_app=True)
+            return self._meta_call(meta_api.inspect_token, token, as_app=True)
         except TokenError as error:
             # 190 on the *app* token: the app id/secret are wrong, not the user.
             self.write(
@@ -545,20 +563,16 @@ class MetaConnection(models.Model):
                     ),
                 }
             )
-            return
         except GraphError as error:
             self.write(
                 {"last_health_check": fields.Datetime.now(), "last_error": str(error)}
             )
-            return
-        if not self._meta_features():
-            # made without saying what for: what its token was granted
-            self.write(
-                {
-                    f"feature_{feature}": True
-                    for feature in oauth.features_granted(info.scopes)
-                }
-            )
+        return None
+
+    def _meta_token_values(self, info):
+        """The connection's values from a token's inspection ``info``: its
+        type, permissions (granted, and missing for the features) and
+        expiries."""
         needed = oauth.needed_scopes(self._meta_features())
         values = {
             "last_health_check": fields.Datetime.now(),
@@ -570,7 +584,12 @@ class MetaConnection(models.Model):
         }
         if info.profile_id and not self.meta_user_id:
             values["meta_user_id"] = info.profile_id
-        self.write(values)
+        return values
+
+    def _meta_follow_token(self, info, missing_scopes):
+        """The state the inspection ``info`` calls for: an invalid token, then
+        missing permissions (``missing_scopes``, comma-separated), else
+        connected."""
         if not info.is_valid:
             self._meta_flag_token_error(
                 TokenError(
@@ -580,12 +599,12 @@ class MetaConnection(models.Model):
                 )
             )
             return
-        if values["missing_scopes"]:
+        if missing_scopes:
             self._meta_flag_permission_error(
                 MissingPermissionError(
                     self.env._(
                         "Missing permissions: %(scopes)s",
-                        scopes=values["missing_scopes"],
+                        scopes=missing_scopes,
                     )
                 )
             )
