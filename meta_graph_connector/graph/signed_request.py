@@ -67,6 +67,63 @@ def _check_age(issued_at, now, max_age):
         raise SignedRequestError("signed_request is stale")
 
 
+def _split(value):
+    """(signature part, payload part) of a well-shaped ``signed_request``."""
+    if not isinstance(value, str) or not value:
+        raise SignedRequestError("signed_request is missing")
+    if len(value) > MAX_LENGTH:
+        raise SignedRequestError("signed_request is too long")
+    parts = value.split(".")
+    if len(parts) != 2 or not all(parts) or not all(p.isascii() for p in parts):
+        raise SignedRequestError("signed_request is not <signature>.<payload>")
+    return parts
+
+
+def _verify_signature(encoded_payload, signature, secrets):
+    """Raise unless one of ``secrets`` signed the payload part as received."""
+    if len(signature) != hashlib.sha256().digest_size:
+        raise SignedRequestError("signed_request signature has the wrong length")
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        raise SignedRequestError("no app secret is configured")
+    matched = False
+    for secret in secrets:
+        expected = hmac.new(
+            secret.encode(), encoded_payload.encode(), hashlib.sha256
+        ).digest()
+        matched |= hmac.compare_digest(expected, signature)
+    if not matched:
+        raise SignedRequestError("signed_request signature does not match")
+
+
+def _decode_payload(encoded_payload):
+    """The payload part as the JSON object it must be."""
+    try:
+        payload = json.loads(_b64decode(encoded_payload))
+    except (ValueError, UnicodeDecodeError):
+        raise SignedRequestError("signed_request payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise SignedRequestError("signed_request payload is not an object")
+    return payload
+
+
+def _algorithm(payload):
+    algorithm = payload.get("algorithm")
+    if not isinstance(algorithm, str) or algorithm.upper() != "HMAC-SHA256":
+        raise SignedRequestError("signed_request algorithm is not HMAC-SHA256")
+    return algorithm
+
+
+def _user_id(payload):
+    """The person's app-scoped id as a digit string (Meta may send a number)."""
+    user_id = payload.get("user_id")
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)
+    if not isinstance(user_id, str) or not user_id.isascii() or not user_id.isdigit():
+        raise SignedRequestError("signed_request has no valid user_id")
+    return user_id
+
+
 def parse_signed_request(value, secrets, *, now=None, max_age=MAX_AGE_SECONDS):
     """Verify ``value`` against the app ``secrets`` and return its content.
 
@@ -81,42 +138,10 @@ def parse_signed_request(value, secrets, *, now=None, max_age=MAX_AGE_SECONDS):
     :raises SignedRequestError: with a reason that never contains a secret
         or the value itself.
     """
-    if not isinstance(value, str) or not value:
-        raise SignedRequestError("signed_request is missing")
-    if len(value) > MAX_LENGTH:
-        raise SignedRequestError("signed_request is too long")
-    parts = value.split(".")
-    if len(parts) != 2 or not all(parts) or not all(p.isascii() for p in parts):
-        raise SignedRequestError("signed_request is not <signature>.<payload>")
-    encoded_signature, encoded_payload = parts
-    signature = _b64decode(encoded_signature)
-    if len(signature) != hashlib.sha256().digest_size:
-        raise SignedRequestError("signed_request signature has the wrong length")
-    secrets = [s for s in secrets if s]
-    if not secrets:
-        raise SignedRequestError("no app secret is configured")
-    matched = False
-    for secret in secrets:
-        expected = hmac.new(
-            secret.encode(), encoded_payload.encode(), hashlib.sha256
-        ).digest()
-        matched |= hmac.compare_digest(expected, signature)
-    if not matched:
-        raise SignedRequestError("signed_request signature does not match")
-    try:
-        payload = json.loads(_b64decode(encoded_payload))
-    except (ValueError, UnicodeDecodeError):
-        raise SignedRequestError("signed_request payload is not JSON") from None
-    if not isinstance(payload, dict):
-        raise SignedRequestError("signed_request payload is not an object")
-    algorithm = payload.get("algorithm")
-    if not isinstance(algorithm, str) or algorithm.upper() != "HMAC-SHA256":
-        raise SignedRequestError("signed_request algorithm is not HMAC-SHA256")
-    user_id = payload.get("user_id")
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        user_id = str(user_id)
-    if not isinstance(user_id, str) or not user_id.isascii() or not user_id.isdigit():
-        raise SignedRequestError("signed_request has no valid user_id")
+    encoded_signature, encoded_payload = _split(value)
+    _verify_signature(encoded_payload, _b64decode(encoded_signature), secrets)
+    payload = _decode_payload(encoded_payload)
+    algorithm, user_id = _algorithm(payload), _user_id(payload)
     issued_at = parse_time(payload.get("issued_at"))
     if max_age is not None:
         _check_age(issued_at, time.time() if now is None else now, max_age)
