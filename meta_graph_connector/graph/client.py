@@ -345,10 +345,16 @@ class GraphClient:
         return params
 
     def _send_once(self, method, url, params, data, json_body):
-        headers = {"Authorization": f"Bearer {self._access_token}"}
         started = time.monotonic()
+        response = self._http_request(method, url, params, data, json_body)
+        self._note_response(method, url, response, started)
+        return self._decoded_body(url, response)
+
+    def _http_request(self, method, url, params, data, json_body):
+        """The HTTP exchange; network failures become :class:`TransientError`."""
+        headers = {"Authorization": f"Bearer {self._access_token}"}
         try:
-            response = self.session.request(
+            return self.session.request(
                 method,
                 url,
                 params=params,
@@ -372,6 +378,9 @@ class GraphClient:
                 f"Graph API unreachable ({exc.__class__.__name__})",
                 path=scrub_url(url),
             ) from None
+
+    def _note_response(self, method, url, response, started):
+        """Keep the answer's rate-limit usage and version warning; log the call."""
         elapsed_ms = (time.monotonic() - started) * 1000
         self.last_usage = Usage.from_headers(response.headers)
         _logger.debug(
@@ -386,6 +395,9 @@ class GraphClient:
             # kept for the caller, who tells the administrators once
             self.last_version_warning = warning
             _logger.warning("Meta API version warning: %s", warning)
+
+    def _decoded_body(self, url, response):
+        """The answer's JSON, or the typed :class:`GraphError` it stands for."""
         try:
             body = response.json()
         except ValueError:
