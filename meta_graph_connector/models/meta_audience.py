@@ -511,53 +511,79 @@ class MetaAudience(models.Model):
         if not self._meta_ensure_at_meta():
             return
         schema = self._meta_schema()
-        # sudo: meta.audience.member - the technical table of the sync
-        Member = self.env["meta.audience.member"].sudo()
         self.sync_number += 1
         number = self.sync_number
+        adds = self._meta_sync_additions(schema, number)
+        removes = self._meta_sync_removals(schema, number)
+        self.write(
+            {
+                "last_sync_at": fields.Datetime.now(),
+                "last_sync_adds": adds,
+                "last_sync_removes": removes,
+                "last_sync_error": False,
+                "last_sync_error_detail": False,
+            }
+        )
+
+    def _meta_sync_additions(self, schema, number):
+        """Stream the segment, a chunk of partners at a time, and send who is
+        new or changed in batches as they fill: the number of rows sent.
+        Who is in the segment is marked seen by sync ``number``."""
         pending, retiring, adds = [], [], 0
-
-        def compare(chunk):
-            known = Member._meta_members_of(self, chunk)
-            Member._meta_mark_seen(self, [e for _p, e, _r in chunk], number)
-            changed = []
-            for partner_id, extern_id, row in chunk:
-                digest = row_digest(row)
-                member = known.get(extern_id)
-                if member and member["row_digest"] == digest and member["sent_at"]:
-                    continue
-                if member and member["row_digest"] != digest:
-                    changed.append((partner_id, extern_id, row, member["id"]))
-                pending.append((partner_id, extern_id, row, digest))
-            # the rows Meta has are read for the people whose row changed only
-            sent_rows = Member._meta_rows(m for *_rest, m in changed)
-            for partner_id, extern_id, row, member_id in changed:
-                retired = retired_row(schema, sent_rows.get(member_id), row)
-                if retired:
-                    retiring.append((partner_id, extern_id, retired, member_id))
-
-        def send():
-            # what people no longer are (an old e-mail, phone or EXTERN_ID)
-            # leaves Meta before their new rows come, which bring them back
-            # were Meta to match them by what stayed
-            self._meta_enqueue_retired(schema, retiring)
-            retiring.clear()
-            self._meta_enqueue_batches("add_users", schema, pending, number)
-            sent = len(pending)
-            pending.clear()
-            return sent
-
         chunk = []
         for entry in self._meta_desired_rows():
             chunk.append(entry)
             if len(chunk) == PARTNER_CHUNK:
-                compare(chunk)
+                self._meta_sync_compare(schema, chunk, number, pending, retiring)
                 chunk = []
             if len(pending) >= ROWS_PER_BATCH:
-                adds += send()
+                adds += self._meta_sync_send(schema, number, pending, retiring)
                 self._meta_release_memory()
-        compare(chunk)
-        adds += send()
+        self._meta_sync_compare(schema, chunk, number, pending, retiring)
+        return adds + self._meta_sync_send(schema, number, pending, retiring)
+
+    def _meta_sync_compare(self, schema, chunk, number, pending, retiring):
+        """Compare ``chunk`` (partner id, extern id, row) with its members,
+        marked seen by sync ``number``: what is to be sent goes to
+        ``pending``, what a changed row no longer has to ``retiring``."""
+        # sudo: meta.audience.member - the technical table of the sync
+        Member = self.env["meta.audience.member"].sudo()
+        known = Member._meta_members_of(self, chunk)
+        Member._meta_mark_seen(self, [e for _p, e, _r in chunk], number)
+        changed = []
+        for partner_id, extern_id, row in chunk:
+            digest = row_digest(row)
+            member = known.get(extern_id)
+            if member and member["row_digest"] == digest and member["sent_at"]:
+                continue
+            if member and member["row_digest"] != digest:
+                changed.append((partner_id, extern_id, row, member["id"]))
+            pending.append((partner_id, extern_id, row, digest))
+        # the rows Meta has are read for the people whose row changed only
+        sent_rows = Member._meta_rows(m for *_rest, m in changed)
+        for partner_id, extern_id, row, member_id in changed:
+            retired = retired_row(schema, sent_rows.get(member_id), row)
+            if retired:
+                retiring.append((partner_id, extern_id, retired, member_id))
+
+    def _meta_sync_send(self, schema, number, pending, retiring):
+        """Queue ``retiring`` then ``pending`` (emptied): the number of rows
+        added."""
+        # what people no longer are (an old e-mail, phone or EXTERN_ID)
+        # leaves Meta before their new rows come, which bring them back
+        # were Meta to match them by what stayed
+        self._meta_enqueue_retired(schema, retiring)
+        retiring.clear()
+        self._meta_enqueue_batches("add_users", schema, pending, number)
+        sent = len(pending)
+        pending.clear()
+        return sent
+
+    def _meta_sync_removals(self, schema, number):
+        """Remove who sync ``number`` did not see (they left the segment), in
+        batches: their number."""
+        # sudo: meta.audience.member - the technical table of the sync
+        Member = self.env["meta.audience.member"].sudo()
         removes = Member.search(
             [
                 ("audience_id", "=", self.id),
@@ -576,15 +602,7 @@ class MetaAudience(models.Model):
                 [(m.partner_id.id, m.extern_id, m.row, m.row_digest) for m in leaving],
             )
             self._meta_release_memory()
-        self.write(
-            {
-                "last_sync_at": fields.Datetime.now(),
-                "last_sync_adds": adds,
-                "last_sync_removes": len(removes),
-                "last_sync_error": False,
-                "last_sync_error_detail": False,
-            }
-        )
+        return len(removes)
 
     def _meta_enqueue_retired(self, schema, retiring):
         """Queue the removal of ``retiring`` rows (partner id, extern id,
