@@ -102,45 +102,65 @@ def fetch(
     ends = time.monotonic() + deadline
     allowed = {(str(_address(address)), int(port)) for address, port in allow}
     for _hop in range(MAX_REDIRECTS + 1):
-        scheme, host, port, target = _split(url, allow_http)
-        addresses = _checked_addresses(host, port, allowed)
-        connection = _PinnedConnection(
-            host, port, addresses, tls=scheme == "https", timeout=timeout, ends=ends
+        url, result = _get_once(
+            url,
+            allow_http,
+            allowed,
+            max_bytes,
+            timeout=timeout,
+            ends=ends,
+            deadline=deadline,
         )
-        answer = None
-        try:
-            connection.request("GET", target, headers={"Accept": "*/*"})
-            answer = connection.getresponse()
-            if answer.status in _REDIRECTS:
-                location = answer.getheader("Location")
-                if not location:
-                    raise OSError("download failed: a redirect without a Location")
-                url = urljoin(url, location.strip())
-                continue
-            if not 200 <= answer.status < 300:
-                raise OSError(f"download failed: HTTPError {answer.status}")
-            declared = answer.getheader("Content-Length") or ""
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise ValueError("the file is larger than Meta's limit")
-            data = _read(answer, max_bytes)
-            mimetype = (answer.getheader("Content-Type") or "").split(";")[0].strip()
-            return data, mimetype
-        except (_Late, http.client.HTTPException, OSError) as error:
-            # (a certificate refused is an OSError and a ValueError: it is
-            # a failed download, said so)
-            if isinstance(error, _Late) or time.monotonic() >= ends:
-                # the last wait was cut at the deadline
-                raise OSError(
-                    f"download failed: it took longer than {deadline:g} s"
-                ) from None
-            if str(error).startswith("download failed"):
-                raise
-            raise OSError(f"download failed: {type(error).__name__}") from None
-        finally:
-            if answer is not None:
-                answer.close()
-            connection.close()
+        if result is not None:
+            return result
     raise OSError(f"download failed: more than {MAX_REDIRECTS} redirects")
+
+
+def _get_once(url, allow_http, allowed, max_bytes, *, timeout, ends, deadline):
+    """One hop of :func:`fetch`: (``url``, (bytes, MIME type)), or
+    (the redirect's URL, None)."""
+    scheme, host, port, target = _split(url, allow_http)
+    addresses = _checked_addresses(host, port, allowed)
+    connection = _PinnedConnection(
+        host, port, addresses, tls=scheme == "https", timeout=timeout, ends=ends
+    )
+    answer = None
+    try:
+        connection.request("GET", target, headers={"Accept": "*/*"})
+        answer = connection.getresponse()
+        return _answered(url, answer, max_bytes)
+    except (_Late, http.client.HTTPException, OSError) as error:
+        # (a certificate refused is an OSError and a ValueError: it is
+        # a failed download, said so)
+        if isinstance(error, _Late) or time.monotonic() >= ends:
+            # the last wait was cut at the deadline
+            raise OSError(
+                f"download failed: it took longer than {deadline:g} s"
+            ) from None
+        if str(error).startswith("download failed"):
+            raise
+        raise OSError(f"download failed: {type(error).__name__}") from None
+    finally:
+        if answer is not None:
+            answer.close()
+        connection.close()
+
+
+def _answered(url, answer, max_bytes):
+    """What one answer gives :func:`_get_once`: a redirect or the file."""
+    if answer.status in _REDIRECTS:
+        location = answer.getheader("Location")
+        if not location:
+            raise OSError("download failed: a redirect without a Location")
+        return urljoin(url, location.strip()), None
+    if not 200 <= answer.status < 300:
+        raise OSError(f"download failed: HTTPError {answer.status}")
+    declared = answer.getheader("Content-Length") or ""
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise ValueError("the file is larger than Meta's limit")
+    data = _read(answer, max_bytes)
+    mimetype = (answer.getheader("Content-Type") or "").split(";")[0].strip()
+    return url, (data, mimetype)
 
 
 def _split(url, allow_http):
