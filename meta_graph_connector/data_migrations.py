@@ -52,73 +52,91 @@ def migrate_accounts_to_connections(env):
     cr = env.cr
     if not table_exists(cr, "meta_account"):
         return {}
-    cr.execute(
-        SQL(
-            "SELECT %s FROM meta_account ORDER BY id",
-            SQL(", ").join(SQL.identifier(column) for column in _LEGACY_COLUMNS),
-        )
-    )
-    rows = [dict(zip(_LEGACY_COLUMNS, row, strict=True)) for row in cr.fetchall()]
     quiet = {"tracking_disable": True, "mail_create_nolog": True, "active_test": False}
     Connection = env["meta.connection"].sudo().with_context(**quiet)
     Asset = env["meta.asset"].sudo().with_context(**quiet)
     connections, mapping = {}, {}
-    for row in rows:
+    for row in _legacy_accounts(cr):
         token = row["user_access_token"] or row["page_access_token"]
         key = (token, row["company_id"])
         connection = connections.get(key)
         if connection is None:
-            connection = connections[key] = Connection.create(
-                {
-                    "name": row["name"],
-                    "active": row["active"],
-                    "company_id": row["company_id"],
-                    "user_id": row["user_id"],
-                    "access_token": token,
-                    "api_version": row["api_version"],
-                    "token_type": row["token_type"],
-                    "granted_scopes": row["granted_scopes"],
-                    "missing_scopes": row["missing_scopes"],
-                    "token_expires_at": row["token_expires_at"],
-                    "data_access_expires_at": row["data_access_expires_at"],
-                    "last_health_check": row["last_health_check"],
-                    "last_error": row["last_error"],
-                }
-            )
-            # the state is not a user's choice: set it as it was
-            cr.execute(
-                "UPDATE meta_connection SET state = %s WHERE id = %s",
-                [row["state"] or "connected", connection.id],
-            )
-        page = Asset.create(
-            {
-                "name": row["name"],
-                "active": row["active"],
-                "connection_id": connection.id,
-                "asset_type": "page",
-                "external_id": row["page_id"],
-                "access_token": row["page_access_token"],
-                "page_tasks": row["page_tasks"],
-                "webhook_fields": row["webhook_fields"],
-            }
-        )
-        if row["instagram_account_id"]:
-            Asset.create(
-                {
-                    "name": row["instagram_username"] or row["instagram_account_id"],
-                    "connection_id": connection.id,
-                    "asset_type": "instagram",
-                    "external_id": row["instagram_account_id"],
-                    "username": row["instagram_username"],
-                    "parent_id": page.id,
-                }
-            )
+            connection = connections[key] = _create_connection(Connection, row, token)
+        page = _create_assets(Asset, connection, row)
         mapping[row["id"]] = (connection.id, page.id)
     env.invalidate_all()
     _remap_references(cr, mapping)
     _move_chatter(env, {old: conn for old, (conn, _page) in mapping.items()})
     _repoint_health_cron(env)
     return mapping
+
+
+def _legacy_accounts(cr):
+    """The ``meta_account`` rows, as dicts of their columns, in id order."""
+    cr.execute(
+        SQL(
+            "SELECT %s FROM meta_account ORDER BY id",
+            SQL(", ").join(SQL.identifier(column) for column in _LEGACY_COLUMNS),
+        )
+    )
+    return [dict(zip(_LEGACY_COLUMNS, row, strict=True)) for row in cr.fetchall()]
+
+
+def _create_connection(Connection, row, token):
+    """The connection of an old account ``row`` using ``token``, in the
+    state the account was."""
+    connection = Connection.create(
+        {
+            "name": row["name"],
+            "active": row["active"],
+            "company_id": row["company_id"],
+            "user_id": row["user_id"],
+            "access_token": token,
+            "api_version": row["api_version"],
+            "token_type": row["token_type"],
+            "granted_scopes": row["granted_scopes"],
+            "missing_scopes": row["missing_scopes"],
+            "token_expires_at": row["token_expires_at"],
+            "data_access_expires_at": row["data_access_expires_at"],
+            "last_health_check": row["last_health_check"],
+            "last_error": row["last_error"],
+        }
+    )
+    # the state is not a user's choice: set it as it was
+    Connection.env.cr.execute(
+        "UPDATE meta_connection SET state = %s WHERE id = %s",
+        [row["state"] or "connected", connection.id],
+    )
+    return connection
+
+
+def _create_assets(Asset, connection, row):
+    """The Page asset of an old account ``row`` under ``connection``, and its
+    Instagram asset when it had one: the Page."""
+    page = Asset.create(
+        {
+            "name": row["name"],
+            "active": row["active"],
+            "connection_id": connection.id,
+            "asset_type": "page",
+            "external_id": row["page_id"],
+            "access_token": row["page_access_token"],
+            "page_tasks": row["page_tasks"],
+            "webhook_fields": row["webhook_fields"],
+        }
+    )
+    if row["instagram_account_id"]:
+        Asset.create(
+            {
+                "name": row["instagram_username"] or row["instagram_account_id"],
+                "connection_id": connection.id,
+                "asset_type": "instagram",
+                "external_id": row["instagram_account_id"],
+                "username": row["instagram_username"],
+                "parent_id": page.id,
+            }
+        )
+    return page
 
 
 def _remap_references(cr, mapping):
