@@ -11,6 +11,7 @@ from datetime import datetime
 from . import const
 from .errors import UnknownGraphError
 from .ids import is_node_id, node_id
+from .social import read_page
 from .times import parse_expiry
 from .webhook import fields_for_kinds
 
@@ -236,6 +237,28 @@ def iter_form_leads(
     is not skipped, ``LESS_THAN`` the second after ``until`` so an interrupted
     run resumes with the second it stopped in. Callers dedupe by lead id.
     """
+    params = _form_leads_params(since, until, fields, limit)
+    return page_client.paginate(f"{node_id(form_id, 'form id')}/leads", params)
+
+
+def form_leads_page(
+    page_client,
+    form_id,
+    *,
+    since=None,
+    until=None,
+    after=None,
+    fields=const.LEAD_FIELDS,
+    limit=100,
+):
+    """One page of :func:`iter_form_leads`: (leads, Meta's cursor of the
+    next page or None). A page at a time, so a synchronisation stores where
+    it stopped; the next page is asked with the same window and ``after``."""
+    params = _form_leads_params(since, until, fields, limit)
+    return read_page(page_client, f"{node_id(form_id, 'form id')}/leads", params, after)
+
+
+def _form_leads_params(since, until, fields, limit):
     params = {"fields": ",".join(fields), "limit": limit}
     rules = []
     if since is not None:
@@ -256,7 +279,7 @@ def iter_form_leads(
         )
     if rules:
         params["filtering"] = json.dumps(rules)
-    return page_client.paginate(f"{node_id(form_id, 'form id')}/leads", params)
+    return params
 
 
 def create_test_lead(page_client, form_id):
