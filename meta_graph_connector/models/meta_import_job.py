@@ -19,7 +19,8 @@ MAX_ATTEMPTS = 8
 
 
 class MetaImportJob(models.Model):
-    """One resumable import of a Page's or an Instagram account's history.
+    """One resumable import of a Page's or an Instagram account's history,
+    or the reconciliation of a Page's Lead Ads forms.
 
     The job holds the state (cursor, window, next run, last error); a
     capability supplies only ``_meta_import_page(job)``, which imports one
@@ -37,8 +38,8 @@ class MetaImportJob(models.Model):
     _order = "id"
     _check_company_auto = True
 
-    #: kind: (model importing one page, asset field of the days to import,
-    #: cron running the kind)
+    #: kind: (model importing one page, asset field of the days to import or
+    #: None when the kind has no window of days, cron running the kind)
     _meta_kinds = {
         "comments": (
             "meta.social.import",
@@ -50,6 +51,13 @@ class MetaImportJob(models.Model):
             "inbox_import_days",
             "meta_graph_connector.ir_cron_meta_import_conversations",
         ),
+        # the Lead Ads reconciliation of a Page's forms: each form keeps its
+        # own window (its watermark), so the job has no days
+        "leads": (
+            "meta.lead.sync",
+            None,
+            "meta_graph_connector.ir_cron_meta_reconcile_leads",
+        ),
     }
 
     asset_id = fields.Many2one(
@@ -58,7 +66,11 @@ class MetaImportJob(models.Model):
     connection_id = fields.Many2one(related="asset_id.connection_id", store=True)
     company_id = fields.Many2one(related="asset_id.company_id", store=True)
     kind = fields.Selection(
-        [("comments", "Comments"), ("conversations", "Conversations")],
+        [
+            ("comments", "Comments"),
+            ("conversations", "Conversations"),
+            ("leads", "Lead Ads Forms"),
+        ],
         required=True,
         readonly=True,
     )
@@ -91,8 +103,9 @@ class MetaImportJob(models.Model):
         return fields.Datetime.now()
 
     @api.model
-    def _meta_restart(self, assets, kind):
-        """Import ``kind`` of these assets (again) from the start."""
+    def _meta_restart(self, assets, kind, trigger=True):
+        """Import ``kind`` of these assets (again) from the start; ``trigger``
+        runs the kind's cron at once (not when the cron itself restarts)."""
         # sudo: meta.import.job - the system's work, started for assets the
         # caller may administer (checked by the caller)
         Job = self.sudo()
@@ -113,11 +126,14 @@ class MetaImportJob(models.Model):
                 job.write(values)
             else:
                 Job.create(dict(values, asset_id=asset.id, kind=kind))
-        self.env.ref(self._meta_kinds[kind][2])._trigger()
+        if trigger:
+            self.env.ref(self._meta_kinds[kind][2])._trigger()
 
     def _meta_days(self):
+        """The days this job imports; None when its kind has no window."""
         self.ensure_one()
-        return self.asset_id[self._meta_kinds[self.kind][1]]
+        days_field = self._meta_kinds[self.kind][1]
+        return self.asset_id[days_field] if days_field else None
 
     def _meta_due(self, kinds):
         now = self._meta_now()
@@ -133,7 +149,7 @@ class MetaImportJob(models.Model):
             ]
         )
         # 0 days: nothing to import (until the days change)
-        return jobs.filtered(lambda job: job._meta_days() > 0)[:1]
+        return jobs.filtered(lambda job: job._meta_days() != 0)[:1]
 
     @api.model
     def _meta_run_due(self, kinds, time_budget=None, limit=None):
@@ -178,8 +194,8 @@ class MetaImportJob(models.Model):
     def _meta_run_page(self):
         """Import the next page of this job and record where it ends."""
         self.ensure_one()
-        if not self.since:
-            days = self._meta_days()
+        days = self._meta_days()
+        if not self.since and days is not None:
             self.since = self._meta_now() - timedelta(days=days)
         if self.state != "running":
             self.state = "running"
@@ -203,28 +219,45 @@ class MetaImportJob(models.Model):
         rounded up, as a datetime field keeps whole seconds."""
         self.next_run_at = self._meta_now() + timedelta(seconds=math.ceil(seconds))
 
+    def _meta_policy(self, error):
+        """What the runner does on Meta's ``error``: "throttle" (wait for
+        the connection's throttle), "retry" (after a backoff), "pause"
+        (until the connection's repair) or "fail". An importer asks too,
+        to keep a failure of one of its items ("fail") from the others."""
+        self.ensure_one()
+        if error.scope == THROTTLE:
+            return "throttle"
+        if error.scope == TRANSIENT and self.attempts + 1 < MAX_ATTEMPTS:
+            return "retry"
+        if error.scope in (TOKEN, APP) or (
+            error.scope == PERMISSION
+            and self.connection_id._meta_permission_lost(error)
+        ):
+            # the door (or the health check) flagged the connection
+            return "pause"
+        return "fail"
+
     def _meta_page_failed(self, error):
-        """One policy per scope of Meta's error; the cursor stays, so the
-        page is imported again when the job resumes."""
+        """One policy per scope of Meta's error; the cursor stays (as the
+        importer left it), so the page is imported again when the job
+        resumes."""
         _logger.info("Import job %s (%s): %s", self.id, self.kind, error)
         connection = self.connection_id
         now = self._meta_now()
         values = {"last_error": str(error)}
-        if error.scope == THROTTLE:
+        policy = self._meta_policy(error)
+        if policy == "throttle":
             # the door throttled the connection; the job is not to blame
             until = now + timedelta(seconds=max(int(error.retry_after or 0), 1))
             values["next_run_at"] = max(until, connection.throttled_until or until)
-        elif error.scope == TRANSIENT and self.attempts + 1 < MAX_ATTEMPTS:
+        elif policy == "retry":
             delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**self.attempts)
             values.update(
                 attempts=self.attempts + 1,
                 next_run_at=now + timedelta(seconds=delay),
             )
-        elif error.scope in (TOKEN, APP) or (
-            error.scope == PERMISSION and connection._meta_permission_lost(error)
-        ):
-            # the door (or the health check) flagged the connection: its
-            # repair resumes the job
+        elif policy == "pause":
+            # the connection's repair resumes the job
             values["state"] = "paused"
         else:
             values["state"] = "failed"

@@ -1,3 +1,4 @@
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
@@ -11,12 +12,15 @@ from .common import MetaTransactionCase
 from .test_lead_ads import BINDING_LOGGER, QUESTIONS, SYNC_LOGGER, LeadAdsMixin, answers
 
 GRAPH_LOGGER = "odoo.addons.meta_graph_connector.graph.client"
-#: Small pages and batches, so that a run has several of each.
-PAGE, BATCH, LEADS = 10, 20, 55
+JOB_LOGGER = "odoo.addons.meta_graph_connector.models.meta_import_job"
+#: Small pages, so that a run has several.
+PAGE, LEADS = 10, 55
+#: A fault on the 4th page of a run: the 3 pages before it stay imported.
+BEFORE_FAULT = 3
 
 
 class WorkerKilled(BaseException):
-    """A worker dying between two batches (kill -9, time limit): not an
+    """A worker dying between two pages (kill -9, time limit): not an
     exception the code may catch, only what the last commit kept survives."""
 
 
@@ -28,8 +32,11 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
     def setUp(self):
         super().setUp()
         self.startPatcher(patch.object(meta_lead_sync, "LEADS_PAGE_SIZE", PAGE))
-        self.startPatcher(patch.object(meta_lead_sync, "IMPORT_BATCH", BATCH))
         self.now = datetime.now(timezone.utc)
+        # the import job's clock: it moves only when a test moves it
+        self.clock = fields.Datetime.now()
+        Job = type(self.env["meta.import.job"])
+        self.startPatcher(patch.object(Job, "_meta_now", lambda job: self.clock))
         # the forms of the Page already known to Odoo: only ours syncs
         self.env["meta.lead.form"].search([]).active = False
 
@@ -56,6 +63,17 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
             )
         return form, sim_form
 
+    def _job(self):
+        return self.env["meta.import.job"].search(
+            [("asset_id", "=", self.page.id), ("kind", "=", "leads")]
+        )
+
+    def _when_the_job_is_due(self):
+        """Move the job's clock to when its wait (backoff, throttle) ends."""
+        job = self._job()
+        if job.next_run_at and job.next_run_at > self.clock:
+            self.clock = job.next_run_at
+
     def _imported(self, sim_form):
         bindings = self.env["meta.lead"].search(
             [("form_id.meta_form_id", "=", sim_form["id"])]
@@ -76,12 +94,12 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
 
     def _interrupt_and_resume(self, backfill, kind, **fault):
         form, sim_form = self._form(backfill=backfill)
-        # pages 1-2 make the first batch; page 4 (in the second batch) fails
+        # page 4 fails: the pages before it stay
         self.simulator.faults.fail_calls(
-            f"/{sim_form['id']}/leads", kind=kind, skip=3, **fault
+            f"/{sim_form['id']}/leads", kind=kind, skip=BEFORE_FAULT, **fault
         )
         self.env["meta.lead.form"]._cron_reconcile_leads()
-        self.assertEqual(len(self._imported(sim_form)), BATCH, "the first batch stays")
+        self.assertEqual(len(self._imported(sim_form)), BEFORE_FAULT * PAGE)
         self.assertTrue(form.last_sync_error, "the error is shown")
         self.assertTrue(form.sync_resume_at)
         self.assertEqual(form.backfill_state, "interrupted" if backfill else "done")
@@ -93,11 +111,12 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
             self.connection.throttled_until = False  # the wait is over
         self.simulator.faults.reset()
         self.simulator.clear_requests()
+        self._when_the_job_is_due()
         self.env["meta.lead.form"]._cron_reconcile_leads()
         self.assertAllImportedOnce(form, sim_form)
         # the resumed run read only what the first one had not reached
         pages = [r for r in self.simulator.requests if r.path.endswith("/leads")]
-        self.assertLessEqual(len(pages), (LEADS - BATCH) // PAGE + 2)
+        self.assertLessEqual(len(pages), (LEADS - BEFORE_FAULT * PAGE) // PAGE + 2)
         return form
 
     @mute_logger(SYNC_LOGGER, BINDING_LOGGER, GRAPH_LOGGER)
@@ -128,6 +147,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.env["meta.lead.form"]._cron_reconcile_leads()
         self.assertTrue(form.sync_resume_at)
         self.connection.throttled_until = False  # the wait is over
+        self._when_the_job_is_due()
         late = self.simulator.add_lead(
             sim_form["id"], created_time=self.now - timedelta(days=1)
         )
@@ -142,7 +162,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         self.assertAllImportedOnce(form, sim_form)
 
     @staticmethod
-    def _dies_on_second_batch(form):
+    def _dies_on_second_page(form):
         real_import = type(form.env["meta.lead.importer"])._meta_import_batch
         calls = []
 
@@ -155,13 +175,13 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         return import_then_die
 
     @mute_logger(SYNC_LOGGER, BINDING_LOGGER)
-    def test_a_worker_killed_between_batches_loses_nothing(self):
+    def test_a_worker_killed_between_pages_loses_nothing(self):
         for backfill in (True, False):
             with self.subTest(backfill=backfill):
                 form, sim_form = self._form(backfill=backfill)
-                import_then_die = self._dies_on_second_batch(form)
+                import_then_die = self._dies_on_second_page(form)
                 # not assertRaises: Odoo's rolls back what its block wrote,
-                # and what the first batch wrote is the point
+                # and what the first page wrote is the point
                 killed = False
                 with patch.object(
                     type(form.env["meta.lead.importer"]),
@@ -173,7 +193,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                     except WorkerKilled:
                         killed = True
                 self.assertTrue(killed)
-                self.assertEqual(len(self._imported(sim_form)), BATCH)
+                self.assertEqual(len(self._imported(sim_form)), PAGE)
                 if backfill:
                     self.assertEqual(form.backfill_state, "running")
                 self.env["meta.lead.form"]._cron_reconcile_leads()
@@ -251,7 +271,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
                 form, deadline=time.monotonic() - 1
             )
         )
-        self.assertEqual(len(self._imported(sim_form)), BATCH)
+        self.assertEqual(len(self._imported(sim_form)), PAGE)
         self.assertFalse(form.last_sync_error, "a pause is no error")
         self.assertTrue(form.sync_resume_at)
         self.assertEqual(form.backfill_state, "running")
@@ -290,3 +310,139 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         form.active = False
         self.env["meta.lead.form"]._cron_reconcile_leads()
         self.assertEqual(form.backfill_state, "interrupted")
+
+    # --- the Page's import job: one runner's policy per error scope
+
+    def _lead_pages(self):
+        return [r for r in self.simulator.requests if r.path.endswith("/leads")]
+
+    def _interrupt(self, sim_form, kind, **fault):
+        """A backfill stopped by ``kind`` on its 4th page; the pages before
+        it imported, the error shown on the form."""
+        self.simulator.faults.fail_calls(
+            f"/{sim_form['id']}/leads", kind=kind, skip=BEFORE_FAULT, **fault
+        )
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertEqual(len(self._imported(sim_form)), BEFORE_FAULT * PAGE)
+        self.simulator.faults.reset()
+        self.simulator.clear_requests()
+
+    def _resumed_where_it_stopped(self, form, sim_form, resume_at):
+        """The form was read again from where it stopped (the boundary
+        second included), to the end, each lead imported once."""
+        self.assertAllImportedOnce(form, sim_form)
+        self.assertEqual(form.backfill_imported, LEADS)
+        pages = self._lead_pages()
+        self.assertEqual(len(pages), (LEADS - BEFORE_FAULT * PAGE) // PAGE + 1)
+        rules = json.loads(pages[0].query["filtering"])
+        until = fields.Datetime.to_datetime(resume_at).replace(tzinfo=timezone.utc)
+        self.assertIn(
+            {
+                "field": "time_created",
+                "operator": "LESS_THAN",
+                "value": int(until.timestamp()) + 1,
+            },
+            rules,
+        )
+        self.assertEqual(self._job().state, "done")
+        self.assertFalse(self._job().last_error)
+
+    @mute_logger(SYNC_LOGGER, GRAPH_LOGGER, JOB_LOGGER)
+    def test_a_transient_failure_is_retried_after_its_backoff(self):
+        """Meta failing for a moment (5xx beyond the client's own retries)
+        during a backfill: the job retries after its backoff, not at the
+        next 15-minute run, and the backfill resumes where it stopped."""
+        form, sim_form = self._form()
+        cron = self.env.ref("meta_graph_connector.ir_cron_meta_reconcile_leads")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        self._interrupt(sim_form, "transient", times=4)
+        job = self._job()
+        self.assertEqual(job.attempts, 1)
+        self.assertEqual(job.next_run_at, self.clock + timedelta(seconds=60))
+        self.assertTrue(job.last_error)
+        self.assertEqual(form.backfill_state, "interrupted")
+        self.assertTrue(form.last_sync_error)
+        resume_at = form.sync_resume_at
+        self.assertTrue(
+            Trigger.search(
+                [("cron_id", "=", cron.id), ("call_at", "=", job.next_run_at)]
+            ),
+            "the cron runs again when the backoff ends",
+        )
+        # not before its backoff ends
+        self.clock += timedelta(seconds=30)
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertFalse(self._lead_pages())
+        self.clock = job.next_run_at
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self._resumed_where_it_stopped(form, sim_form, resume_at)
+        self.assertEqual(job.attempts, 0)
+
+    @mute_logger(SYNC_LOGGER, GRAPH_LOGGER, JOB_LOGGER)
+    def test_a_rate_limit_waits_for_the_connections_throttle(self):
+        form, sim_form = self._form()
+        self._interrupt(sim_form, "throttle", code=80005)
+        job = self._job()
+        until = self.connection.throttled_until
+        self.assertTrue(until, "Meta asked to wait")
+        self.assertGreaterEqual(job.next_run_at, until)
+        resume_at = form.sync_resume_at
+        # nothing is called while the throttle lasts
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertFalse(self._lead_pages())
+        self.connection.throttled_until = False  # the wait is over
+        self.clock = job.next_run_at
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self._resumed_where_it_stopped(form, sim_form, resume_at)
+
+    @mute_logger(SYNC_LOGGER, GRAPH_LOGGER, JOB_LOGGER)
+    def test_a_token_error_pauses_the_job_until_the_connection_is_repaired(self):
+        form, sim_form = self._form()
+        self._interrupt(sim_form, "token", subcode=460)
+        job = self._job()
+        self.assertEqual(job.state, "paused")
+        self.assertEqual(self.connection.state, "needs_reconnect")
+        resume_at = form.sync_resume_at
+        self.clock += timedelta(days=1)
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertFalse(self._lead_pages(), "nothing runs meanwhile")
+        self.assertEqual(job.state, "paused")
+        self.connection._meta_mark_connected()
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self._resumed_where_it_stopped(form, sim_form, resume_at)
+
+    def test_each_run_synchronises_every_form_of_the_page_once(self):
+        """The Page's job goes through its forms and ends; the next run
+        starts it again (the poll), a form asked for meanwhile goes first."""
+        first, first_sim = self._form(backfill=False)
+        second, second_sim = self._form(backfill=False)
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        job = self._job()
+        self.assertEqual(job.state, "done")
+        self.assertAllImportedOnce(first, first_sim)
+        self.assertAllImportedOnce(second, second_sim)
+        self.simulator.clear_requests()
+        second._meta_request_sync()
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertEqual(job.state, "done")
+        paths = [r.path for r in self._lead_pages()]
+        self.assertEqual(len(paths), 2, "each form once, one page each")
+        self.assertIn(second_sim["id"], paths[0], "the form asked for first")
+        self.assertFalse(second.sync_requested)
+
+    @mute_logger(BINDING_LOGGER)
+    def test_leads_skipped_on_several_pages_are_counted_once_the_run_ends(self):
+        form, sim_form = self._form(count=25)
+        malformed = [{"name": "email", "values": [{"not": "a scalar"}]}]
+        for days in (1, 70):  # on the first page and on the last
+            self.simulator.add_lead(
+                sim_form["id"],
+                created_time=self.now - timedelta(days=days),
+                field_data=malformed,
+            )
+        self.env["meta.lead.form"]._cron_reconcile_leads()
+        self.assertEqual(form.backfill_state, "done")
+        self.assertEqual(len(self._imported(sim_form)), 25)
+        self.assertIn("2 leads could not be read", form.last_sync_error)
+        self.assertIn("values must be a list of scalars", form.last_sync_error)
