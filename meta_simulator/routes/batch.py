@@ -8,6 +8,11 @@ Deviations: ``depends_on``/``name`` and JSONPath references are not
 supported (items run independently, in order); items reusing the batch's
 token inherit its ``appsecret_proof`` check, items with their own token
 must carry their own proof.
+
+Each item is a call of its own (Meta answers, counts and fails each item on
+its own): a scripted fault whose path an item's path contains fails that
+item alone, in its answer, as it would fail the call made by itself; a
+``hang`` is of an HTTP exchange, never of an item.
 """
 
 from urllib.parse import parse_qsl, urlsplit
@@ -49,6 +54,7 @@ def _run_item(call, item, include_headers):
     body = item.get("body") or {}
     if isinstance(body, str):
         body = dict(parse_qsl(body, keep_blank_values=True))
+    scripted = call.app.sim.faults.take_scripted(method, path)
     result = call.app.execute(
         method,
         path,
@@ -58,6 +64,7 @@ def _run_item(call, item, include_headers):
         in_batch=True,
         verified_token=call.token_value,
         fallback_token=call.token_value,
+        scripted=scripted if scripted and scripted.kind != "hang" else None,
     )
     answer = {"code": result.status}
     if include_headers:

@@ -94,6 +94,24 @@ def test_usage_window_slides_with_the_clock(world, graph, clock):
     assert json.loads(answer.headers["X-App-Usage"])["call_count"] == 10
 
 
+def test_a_scripted_fault_fails_the_batch_item_it_names_alone(world, graph):
+    first, second = (world.sim.add_lead(world.form_id) for _ in range(2))
+    world.sim.faults.fail_calls(second["id"], kind="permission")
+    world.sim.faults.fail_calls(first["id"], kind="hang")
+    items = [
+        {"method": "GET", "relative_url": f"v26.0/{lead['id']}?fields=field_data"}
+        for lead in (first, second)
+    ]
+    answer = _batch(graph, items, include_headers="false")
+    assert answer.status_code == 200  # a hang is of an exchange, not an item
+    results = answer.json()
+    assert [r["code"] for r in results] == [200, 400]
+    assert json.loads(results[1]["body"])["error"]["code"] == 200
+    # spent: the same item asked again is answered
+    again = _batch(graph, items[1:], include_headers="false").json()
+    assert again[0]["code"] == 200
+
+
 def test_batch_items_count_as_calls(world, graph):
     world.sim.app_call_budget = 100
     item = {"method": "GET", "relative_url": f"{world.page_id}?fields=id"}
