@@ -26,6 +26,9 @@ class MetaEventConsumer(models.AbstractModel):
 
     #: kinds of ``graph.webhook.KINDS`` this model handles
     _meta_event_kinds = ()
+    #: whether :meth:`_meta_handle_events` handles several events of one
+    #: asset better than one by one (a backlog is then claimed by batches)
+    _meta_handles_together = False
 
     @api.model
     def _meta_handle_event(self, event, inbox_event):
@@ -44,3 +47,20 @@ class MetaEventConsumer(models.AbstractModel):
             replay.
         """
         raise NotImplementedError(f"{self._name} handles no Meta event")
+
+    @api.model
+    def _meta_handle_events(self, pairs):
+        """Handle several events of one kind and one asset at once; called
+        for consumers that say so (``_meta_handles_together``), inside one
+        savepoint. Should it raise, the inbox handles each event alone with
+        :meth:`_meta_handle_event`: one event's failure stays its own.
+
+        :param pairs: ``[(event, inbox_event)]``, oldest first.
+        :return: one result per pair, in order: as :meth:`_meta_handle_event`
+            returns, or the Graph error about that event alone (Meta answers
+            each call of a batch request on its own), which the event then
+            meets as if its handler had raised it.
+        """
+        return [
+            self._meta_handle_event(event, inbox_event) for event, inbox_event in pairs
+        ]

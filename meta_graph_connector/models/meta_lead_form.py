@@ -16,6 +16,8 @@ class MetaLeadForm(models.Model):
         "meta.outbox.origin",
     ]
     _meta_event_kinds = ("leadgen",)
+    # a backlog of submissions is read in one Graph batch, made in one create
+    _meta_handles_together = True
     _order = "name, id"
     _check_company_auto = True
 
@@ -269,27 +271,91 @@ class MetaLeadForm(models.Model):
     @api.model
     def _meta_handle_event(self, event, inbox_event):
         """A lead form was submitted: fetch the lead, make it a CRM lead."""
-        Binding = self.env["meta.lead"]
-        binding = Binding.search([("leadgen_id", "=", event.leadgen_id)], limit=1)
-        if binding:
-            # Redelivery, replay, or the reconciliation poll was first.
-            return binding.lead_id or binding
-        # sudo: meta.lead.erasure - technical tombstones
-        if self.env["meta.lead.erasure"].sudo()._meta_erased([event.leadgen_id]):
-            return self.env._("This lead was erased at the person's request.")
+        known = self._meta_known_submissions([event])
+        if event.leadgen_id in known:
+            return known[event.leadgen_id]
         page = inbox_event.asset_id
         graph_lead = page._meta_call(meta_api.get_lead, event.leadgen_id)
         form = self._meta_get_form(
             page, str(graph_lead.get("form_id") or event.form_id)
         )
         if not form.active:
-            return self.env._(
-                "The lead form %(form)s is archived in Odoo.", form=form.name
+            return self._meta_archived_reason(form)
+        return self._meta_import_submissions(form, [(inbox_event, graph_lead)])[
+            inbox_event
+        ]
+
+    @api.model
+    def _meta_handle_events(self, pairs):
+        """Several submissions to one Page at once (a backlog, a burst): the
+        leads not imported yet are read in one Graph batch and made, per
+        form, in one import (one create, one commit for them all). Meta's
+        answer about one lead alone (refused, gone) is that event's outcome;
+        a failure of the import raises: the inbox then handles each alone."""
+        known = self._meta_known_submissions([event for event, _inbox in pairs])
+        results = {
+            inbox: known[e.leadgen_id] for e, inbox in pairs if e.leadgen_id in known
+        }
+        todo = [(e, inbox) for e, inbox in pairs if e.leadgen_id not in known]
+        if not todo:
+            return [results[inbox] for _event, inbox in pairs]
+        page = todo[0][1].asset_id
+        answers = page._meta_call(meta_api.get_leads, [e.leadgen_id for e, _i in todo])
+        per_form = {}
+        for (event, inbox), answer in zip(todo, answers, strict=True):
+            if not answer.ok:
+                results[inbox] = answer.error
+                continue
+            form = self._meta_get_form(
+                page, str(answer.data.get("form_id") or event.form_id)
             )
+            if form.active:
+                per_form.setdefault(form, []).append((inbox, answer.data))
+            else:
+                results[inbox] = self._meta_archived_reason(form)
+        for form, entries in per_form.items():
+            results.update(self._meta_import_submissions(form, entries))
+        return [results[inbox] for _event, inbox in pairs]
+
+    @api.model
+    def _meta_known_submissions(self, events):
+        """Leadgen id -> the outcome of the submissions handled before: the
+        lead (a redelivery, a replay, or the reconciliation poll was first),
+        or why an erased one is left alone."""
+        ids = [event.leadgen_id for event in events]
+        known = {
+            binding.leadgen_id: binding.lead_id or binding
+            for binding in self.env["meta.lead"].search([("leadgen_id", "in", ids)])
+        }
+        # sudo: meta.lead.erasure - technical tombstones
+        for leadgen_id in self.env["meta.lead.erasure"].sudo()._meta_erased(ids):
+            known.setdefault(
+                leadgen_id,
+                self.env._("This lead was erased at the person's request."),
+            )
+        return known
+
+    @api.model
+    def _meta_archived_reason(self, form):
+        return self.env._("The lead form %(form)s is archived in Odoo.", form=form.name)
+
+    @api.model
+    def _meta_import_submissions(self, form, entries):
+        """Import ``entries`` (``[(inbox event, Graph lead)]``) of ``form``;
+        inbox event -> its lead."""
         bindings = form.env["meta.lead.importer"]._meta_import(
-            form, [graph_lead], source="webhook", strict=True
+            form,
+            [graph_lead for _inbox, graph_lead in entries],
+            source="webhook",
+            strict=True,
         )
-        return bindings.lead_id or bindings
+        lead_of = {
+            binding.leadgen_id: binding.lead_id or binding for binding in bindings
+        }
+        return {
+            inbox: lead_of.get(str(graph_lead.get("id")), bindings.browse())
+            for inbox, graph_lead in entries
+        }
 
     # ------------------------------------------------------- form sync
 

@@ -215,13 +215,16 @@ class MetaQueueMixin(models.AbstractModel):
     def _meta_process_queue(
         self, max_items=None, time_budget=RUN_TIME_BUDGET, commit=None
     ):
-        """Process due items, committing each one; report what remains.
+        """Process due items, committing each claim; report what remains.
 
-        One item per claim and per commit: a lead is visible the moment it
-        is done (speed to lead), and the lock of an item not yet started is
-        never released early by a commit, so no other lane can take it.
-        With a fair column, its values take turns: a storm of one kind does
-        not make the others wait; the values are read again after each round.
+        A claim takes one item, or several that run together
+        (:meth:`_meta_claim_limit`: Lead Ads submissions of one Page, read in
+        one Graph batch and made in one create), and is committed alone: a
+        lead is visible the moment its claim is done (speed to lead), and the
+        lock of an item not yet started is never released early by a commit,
+        so no other lane can take it. With a fair column, its values take
+        turns: a storm of one kind does not make the others wait; the values
+        are read again after each round.
 
         Contention with another lane (a claim that lost a race, an item whose
         rows another lane changed meanwhile) is retried in a new transaction,
@@ -229,9 +232,9 @@ class MetaQueueMixin(models.AbstractModel):
         left because of it. Should it go on, the run ends and wakes its lane
         again at once rather than at its next interval.
 
-        :param time_budget: seconds after which no new item is started, or
+        :param time_budget: seconds after which no new claim is made, or
             None for no limit (tests drain a queue by count, not by time).
-        :param commit: commit each item (None: always, except inside tests,
+        :param commit: commit each claim (None: always, except inside tests,
             whose transaction must not be committed).
         """
         max_items = max_items or DEFAULT_EVENTS_PER_RUN
@@ -249,29 +252,45 @@ class MetaQueueMixin(models.AbstractModel):
                 rotation, claimed = self._meta_fair_values(), False
                 if not rotation:
                     break
-            try:
-                item = self._meta_claim_due(1, fair_value=rotation.pop(0))
-            except MetaContention:
-                # another lane committed on a due row after this snapshot
-                # (REPEATABLE READ): a new transaction sees what it did
-                outcome = CONTENDED
-            else:
-                if not item:
-                    continue
-                outcome = item._meta_process()
-            if outcome is CONTENDED:
-                contended += 1
+            done, met = self._meta_claim_and_process(
+                rotation.pop(0), max_items - processed
+            )
+            if not done and not met:
+                continue
+            if met:
+                contended += met
                 rotation, claimed = [], True  # read again, in a new snapshot
-            else:
-                claimed = True
-                processed += 1
+            claimed = claimed or bool(done)
+            processed += done
             if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-                # committed: what the item read (an audience batch holds
-                # 10,000 rows) need not stay cached for the next one
+                # committed: what the items read (an audience batch holds
+                # 10,000 rows) need not stay cached for the next claim
                 self.env.invalidate_all()
             if contended and (not commit or contended >= CONTENTION_RETRIES_PER_RUN):
                 break
+        return self._meta_end_run(processed, contended)
+
+    @api.model
+    def _meta_claim_and_process(self, fair_value, limit):
+        """Claim due items (of ``fair_value``) and process them: (items
+        processed, items that met another lane's work)."""
+        try:
+            items = self._meta_claim_due(
+                min(self._meta_claim_limit(fair_value), limit), fair_value=fair_value
+            )
+        except MetaContention:
+            # another lane committed on a due row after this snapshot
+            # (REPEATABLE READ): a new transaction sees what it did
+            return 0, 1
+        outcomes = items._meta_process_claimed()
+        met = sum(1 for outcome in outcomes if outcome is CONTENDED)
+        return len(outcomes) - met, met
+
+    @api.model
+    def _meta_end_run(self, processed, contended):
+        """Report the run to the scheduler; wake the lane again when it
+        ended on contention with work left."""
         remaining = self.search_count(self._meta_due_domain())
         if contended and remaining:
             # not ended for want of work: the lane runs again now, not at
@@ -379,44 +398,115 @@ class MetaQueueMixin(models.AbstractModel):
         try:
             with quiet_sql_errors(), self.env.cr.savepoint():
                 result = self._meta_run()
-        except CONTENTION_ERRORS as error:
+        except Exception as error:  # noqa: BLE001 - one bad item must not stop the queue
+            return self._meta_fail(error)
+        return self._meta_record(result)
+
+    def _meta_fail(self, error):
+        """The outcome of this item when its work failed with ``error``
+        (raised, or Meta's answer about this item in a batch): one rule per
+        kind of error."""
+        if isinstance(error, CONTENTION_ERRORS):
             return self._meta_set_contended(error)
-        except MalformedPayloadError as error:
-            # Meta's data itself is wrong: retrying cannot help; keep it visible.
+        if isinstance(error, (MalformedPayloadError, InvalidRequestError)):
+            # Meta's data itself is wrong, or Meta says the request is wrong
+            # or the object does not exist (100/33, 803): retrying cannot
+            # help; the item stays visible.
             return self._meta_set_dead(str(error), error=error)
-        except TokenError as error:
+        if isinstance(error, (TokenError, AppError)):
             # The savepoint rollback also undid the flag the door set on the
-            # connection: set it again, outside (it is idempotent).
-            self.connection_id._meta_flag_token_error(error)
+            # connection (and a batch item's error met no door): set it again,
+            # outside (it is idempotent).
+            if isinstance(error, TokenError):
+                self.connection_id._meta_flag_token_error(error)
+            else:
+                self.connection_id._meta_flag_app_error(error)
             return self._meta_set_parked(str(error), error=error)
-        except AppError as error:
-            self.connection_id._meta_flag_app_error(error)
-            return self._meta_set_parked(str(error), error=error)
-        except MissingPermissionError as error:
-            connection = self.connection_id
-            if connection and connection._meta_permission_lost(error):
-                # Meta confirms a permission is gone: the health check
-                # flagged the connection; this item waits for the repair
-                return self._meta_set_parked(str(error), error=error)
-            # the token holds what its features need: Meta refuses this
-            # item's object alone, which no retry nor repair changes
-            return self._meta_set_dead(str(error), error=error)
-        except InvalidRequestError as error:
-            # Meta says the request itself is wrong, or the object does not
-            # exist (100/33, 803): the same request cannot succeed later.
-            return self._meta_set_dead(str(error), error=error)
-        except RateLimitError as error:
-            # the door throttled the connection; this item is not to blame
+        if isinstance(error, MissingPermissionError):
+            return self._meta_refused(error)
+        if isinstance(error, RateLimitError):
+            # the connection is throttled; this item is not to blame
             self.connection_id._meta_throttle(error.retry_after, str(error))
             return self._meta_set_failed(error, delay=error.retry_after, count=False)
-        except GraphError as error:
-            return self._meta_set_failed(error)
-        except Exception as error:  # noqa: BLE001 - one bad item must not stop the queue
-            _logger.exception("%s %s failed", self._description, self.id)
-            return self._meta_set_failed(error)
+        if not isinstance(error, GraphError):
+            _logger.error("%s %s failed", self._description, self.id, exc_info=error)
+        return self._meta_set_failed(error)
+
+    def _meta_refused(self, error):
+        """Meta refused a permission for this item's work."""
+        connection = self.connection_id
+        if connection and connection._meta_permission_lost(error):
+            # Meta confirms a permission is gone: the health check flagged
+            # the connection; this item waits for the repair
+            return self._meta_set_parked(str(error), error=error)
+        # the token holds what its features need: Meta refuses this item's
+        # object alone, which no retry nor repair changes
+        return self._meta_set_dead(str(error), error=error)
+
+    def _meta_record(self, result):
+        """Record what :meth:`_meta_run` returned: a str ignores the item
+        with that reason, an error fails it (Meta's answer about this item in
+        a batch), anything else is done (a record is its result)."""
+        if isinstance(result, Exception):
+            return self._meta_fail(result)
         if isinstance(result, str):
             return self._meta_set_ignored(result)
         return self._meta_set_done(result)
+
+    # ---------------------------------------------------- several at once
+
+    @api.model
+    def _meta_claim_limit(self, fair_value):
+        """How many due items one claim takes (of ``fair_value``, the fair
+        column's value): 1, unless the queue runs such items together
+        (:meth:`_meta_groups`)."""
+        return 1
+
+    def _meta_process_claimed(self):
+        """Process the items of one claim: each group of items that run
+        together as one, the others one by one. One outcome per item."""
+        outcomes = []
+        for group in self._meta_groups():
+            if len(group) > 1:
+                outcomes += group._meta_process_together()
+            else:
+                outcomes.append(group._meta_process())
+        return outcomes
+
+    def _meta_groups(self):
+        """These items cut into groups that run together
+        (:meth:`_meta_run_together`); by default each item alone."""
+        return list(self)
+
+    def _meta_process_together(self):
+        """Run these items as one (one Graph batch, one create) inside one
+        savepoint. Should anything fail, each item runs again alone: one
+        item's failure, or Meta's answer about one of them, stays its own."""
+        if any(item._meta_blocked_reason() for item in self):
+            return [item._meta_process() for item in self]
+        try:
+            with quiet_sql_errors(), self.env.cr.savepoint():
+                results = self._meta_run_together()
+        except CONTENTION_ERRORS as error:
+            return [item._meta_set_contended(error) for item in self]
+        except Exception as error:  # noqa: BLE001 - each item alone finds its outcome
+            _logger.debug("%s %s run alone: %s", self._description, self.ids, error)
+            return [item._meta_process() for item in self]
+        return [
+            item._meta_record(result)
+            for item, result in zip(self, results, strict=True)
+        ]
+
+    def _meta_run_together(self):
+        """Do the work of these items as one; a hook of the queues whose
+        :meth:`_meta_groups` groups items.
+
+        :return: one result per item, in order: as :meth:`_meta_run`
+            returns, or the error about that item alone (Meta's answer to it
+            in a batch), which it then meets as if raised.
+        :raise: anything: each item then runs alone.
+        """
+        raise NotImplementedError
 
     def _meta_blocked_reason(self):
         """Why this item must wait without calling Meta (its connection's

@@ -22,6 +22,9 @@ _logger = logging.getLogger(__name__)
 #: Days a processed event (done or ignored) is kept before the retention cron
 #: deletes it; failed, parked and dead events stay until replayed or purged.
 DEFAULT_RETENTION_DAYS = 30
+#: Events one claim takes at most when their consumer handles several at once
+#: (Meta's batch requests take 50 calls).
+TOGETHER_LIMIT = 25
 
 
 class MetaWebhookEvent(models.Model):
@@ -307,6 +310,42 @@ class MetaWebhookEvent(models.Model):
             )
         consumer = self.env[model].with_company(self.company_id or self.env.company)
         return consumer._meta_handle_event(event, self)
+
+    # ------------------------------------------------------ several at once
+
+    @api.model
+    def _meta_claim_limit(self, fair_value):
+        """Events of a kind whose consumer handles several at once (Lead Ads:
+        one Graph batch, one create) are claimed by up to
+        ``TOGETHER_LIMIT``: a backlog drains by batches, while an event
+        arriving alone still runs at once, alone."""
+        model = self._meta_event_routes().get(fair_value)
+        if model and self.env[model]._meta_handles_together:
+            return TOGETHER_LIMIT
+        return 1
+
+    def _meta_groups(self):
+        """Events of one kind and one asset go together when their consumer
+        handles several at once; the others one by one."""
+        routes = self._meta_event_routes()
+        alone, together = [], {}
+        for event in self:
+            model = routes.get(event.kind)
+            if model and event.asset_id and self.env[model]._meta_handles_together:
+                key = (event.kind, event.asset_id.id)
+                together[key] = together.get(key, self.browse()) | event
+            else:
+                alone.append(event)
+        return alone + list(together.values())
+
+    def _meta_run_together(self):
+        events = [event_from_record(record.payload) for record in self]
+        if any(event.kind in ("malformed", "unhandled") for event in events):
+            # each alone says what is wrong with it
+            raise MalformedPayloadError("An event of the group cannot be handled.")
+        model = self._meta_event_routes()[self[0].kind]
+        consumer = self.env[model].with_company(self[0].company_id or self.env.company)
+        return consumer._meta_handle_events(list(zip(events, self, strict=True)))
 
     def _meta_set_done(self, result=None):
         done = super()._meta_set_done(result)

@@ -44,6 +44,9 @@ class TestEventProcessing(MetaTransactionCase):
         # the lead forms own leadgen events: a test handler in their place
         FormClass = type(self.env["meta.lead.form"])
         self.startPatcher(patch.object(FormClass, "_meta_handle_event", handler))
+        # one event at a time: the state machine of each (Lead Ads backlogs
+        # run together: test_lead_ads.TestLeadBacklog)
+        self.startPatcher(patch.object(FormClass, "_meta_handles_together", False))
         self.assertEqual(
             EventClass._meta_event_routes(self.Event)["leadgen"], "meta.lead.form"
         )

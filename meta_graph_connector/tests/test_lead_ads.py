@@ -757,6 +757,54 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestLeadBacklog(LeadAdsMixin, MetaTransactionCase):
+    """A backlog of submissions (a burst, lanes back after a pause) is read
+    in one Graph batch request and made in one claim; each lead keeps its
+    own outcome."""
+
+    def test_a_backlog_is_read_in_one_batch_and_made_in_one_claim(self):
+        leads = [self.submit() for _i in range(5)]
+        before = len(self.simulator.requests)
+        self.deliver(*leads)
+        calls = self.simulator.requests[before:]
+        reads = [r for r in calls if any(lead["id"] in r.path for lead in leads)]
+        self.assertEqual(len(reads), 5)
+        self.assertTrue(all(r.in_batch for r in reads), "one batch request")
+        self.assertEqual(len([r for r in calls if not r.in_batch]), 1)
+        for lead in leads:
+            crm_lead = self.lead_of(lead)
+            self.assertTrue(crm_lead)
+            event = self.Event.search([("key", "like", lead["id"])])
+            self.assertEqual((event.state, event.res_id), ("done", crm_lead.id))
+            self.assertEqual(event.partner_id, crm_lead.partner_id)
+            self.assertEqual(crm_lead.activity_ids.user_id, self.seller)
+
+    @mute_logger(EVENT_LOGGER)
+    def test_a_lead_meta_refuses_in_a_backlog_fails_alone(self):
+        leads = [self.submit() for _i in range(4)]
+        refused = leads[1]
+        self.simulator.faults.fail_calls(refused["id"], kind="permission")
+        self.deliver(*leads)
+        event = self.Event.search([("key", "like", refused["id"])])
+        self.assertEqual(event.state, "dead")
+        self.assertIn("200", event.last_error)
+        self.assertFalse(self.lead_of(refused))
+        self.assertEqual(self.connection.state, "connected")
+        for lead in leads[:1] + leads[2:]:
+            self.assertTrue(self.lead_of(lead))
+
+    @mute_logger(EVENT_LOGGER)
+    def test_a_rate_limit_on_one_lead_of_a_backlog_waits_without_blame(self):
+        leads = [self.submit() for _i in range(3)]
+        self.simulator.faults.fail_calls(leads[2]["id"], kind="throttle", code=80005)
+        self.deliver(*leads)
+        event = self.Event.search([("key", "like", leads[2]["id"])])
+        self.assertEqual((event.state, event.attempts), ("failed", 0))
+        self.assertTrue(self.connection.throttled_until)
+        self.assertTrue(self.lead_of(leads[0]) and self.lead_of(leads[1]))
+
+
+@tagged("post_install", "-at_install")
 class TestMatchKeys(LeadAdsMixin, MetaTransactionCase):
     """The keys a lead is matched with are made by the functions that made
     the partner columns they are compared with: both sides agree."""

@@ -313,6 +313,18 @@ def test_forms_and_leads(sim, page, page_client):
     assert isinstance(fetched["field_data"], list)
 
 
+def test_several_leads_in_one_batch_each_with_its_own_answer(sim, page, page_client):
+    form = sim.add_form(page["id"], name="Kampanya")
+    first, second = sim.add_lead(form["id"]), sim.add_lead(form["id"])
+    answers = api.get_leads(page_client, [first["id"], "900000000000999", second["id"]])
+    # one HTTP request for the three, each a call of its own at Meta
+    assert sorted(r.in_batch for r in sim.requests) == [False, True, True, True]
+    assert [a.ok for a in answers] == [True, False, True]
+    assert [answers[0].data["id"], answers[2].data["id"]] == [first["id"], second["id"]]
+    assert isinstance(answers[2].data["field_data"], list)
+    assert answers[1].error.scope == "object"
+
+
 def test_iter_form_leads_since_watermark(sim, page, page_client):
     form = sim.add_form(page["id"])
     now = int(sim.clock.now())
