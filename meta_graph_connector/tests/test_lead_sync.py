@@ -219,6 +219,7 @@ class TestLeadSync(LeadAdsMixin, MetaTransactionCase):
         with patch.object(Importer, "_meta_import", crash_on_one_form):
             self.env["meta.lead.form"]._cron_reconcile_leads()
         self.assertAllImportedOnce(sound, sound_sim)
+        self.assertEqual(self._job().state, "done", "the Page's job goes on")
         for form in (broken, crashing):
             self.assertEqual(form.backfill_state, "interrupted")
             self.assertTrue(form.last_sync_error)
