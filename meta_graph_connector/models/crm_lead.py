@@ -2,7 +2,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.models import parse_read_group_spec
-from odoo.tools import SQL
+from odoo.tools import SQL, parse_contact_from_email
 
 from ..graph.const import PLATFORMS
 
@@ -162,12 +162,6 @@ class CrmLead(models.Model):
             self._meta_answers_table(binding.answers) or "",
         )
 
-    def _meta_post_answers(self, binding, form):
-        # A logged note, not a notifying post: the salesperson is told by the
-        # activity and the toast; nobody needs an e-mail copy of the answers.
-        self.ensure_one()
-        self._message_log(body=self._meta_answers_note(binding, form))
-
     def _meta_notify_salesperson(self, form):
         """A call activity due now, and an instant toast in the web client,
         both in the salesperson's language."""
@@ -199,24 +193,74 @@ class CrmLead(models.Model):
         )
 
     def _meta_create_customers(self):
-        """A new customer per person, with crm's own partner creation.
+        """A new customer per person, as crm makes a lead's customer.
 
         Several leads of one new person in one batch (a backfill, a
         reconciliation, a redelivered batch) end on one customer, as they do
         when they arrive one by one and the second is matched to the customer
         the first created: by normalized e-mail or sanitized phone.
         """
-        created = {}
+        first_of, makers, sharing = {}, [], []
         for lead in self:
             keys = [key for key in (lead.email_normalized, lead.phone_sanitized) if key]
-            partner = next((created[key] for key in keys if key in created), None)
-            if partner:
-                lead._handle_partner_assignment(force_partner_id=partner.id)
+            first = next((first_of[key] for key in keys if key in first_of), None)
+            if first is None:
+                first = lead
+                makers.append(lead)
             else:
-                lead._handle_partner_assignment(create_missing=True)
-                partner = lead.partner_id
+                sharing.append((lead, first))
             for key in keys:
-                created.setdefault(key, partner)
+                first_of.setdefault(key, first)
+        makers = self.browse([lead.id for lead in makers])
+        for lead, partner in zip(makers, makers._meta_new_customers(), strict=True):
+            lead.partner_id = partner
+        for lead, first in sharing:
+            lead.partner_id = first.partner_id
+
+    def _meta_new_customers(self):
+        """The customer of each lead, made as crm's ``_create_customer``
+        makes it (the company the lead names, then its contact, each with
+        crm's ``_prepare_customer_values``), but with one create per level
+        for the whole batch: crm creates them one by one, and a backfill of
+        10,000 leads spent most of its time there. One partner per lead, in
+        order."""
+        Partner = self.env["res.partner"]
+        named = self.filtered("partner_name")
+        companies = dict(
+            zip(
+                named,
+                Partner.create(
+                    [
+                        lead._prepare_customer_values(
+                            lead.partner_name, is_company=True
+                        )
+                        for lead in named
+                    ]
+                ),
+                strict=True,
+            )
+        )
+        contacts, plan = [], []
+        for lead in self:
+            company = companies.get(lead)
+            name = lead.contact_name or (
+                parse_contact_from_email(lead.email_from)[0]
+                if lead.email_from
+                else False
+            )
+            if not name and company:
+                plan.append(company)
+                continue
+            plan.append(len(contacts))
+            contacts.append(
+                lead._prepare_customer_values(
+                    name or lead.name,
+                    is_company=False,
+                    parent_id=company.id if company else False,
+                )
+            )
+        made = Partner.create(contacts)
+        return [made[step] if isinstance(step, int) else step for step in plan]
 
     def _meta_merge_into_open_lead(self):
         """Merge into the customer's open lead with crm's own merge."""

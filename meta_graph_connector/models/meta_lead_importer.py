@@ -245,22 +245,32 @@ class MetaLeadImporter(models.AbstractModel):
         # lead of the history reached it long ago (Meta takes 7 days only)
         fresh = [item.binding.id for item in items if item.fresh]
         bindings.browse(fresh).lead_id._meta_queue_stage_events()
-        quiet_logs = {}
+        notes = []
         for item in items:
             lead = item.binding.lead_id
             if form.merge_duplicates:
                 lead = lead._meta_merge_into_open_lead()
+            # a logged note, not a notifying post: the salesperson is told by
+            # the activity and the toast; nobody needs an e-mail copy
+            notes.append((lead, lead._meta_answers_note(item.binding, form)))
             if item.fresh:
-                lead._meta_post_answers(item.binding, form)
                 lead._meta_notify_salesperson(form)
-            else:
-                quiet_logs[lead.id] = lead._meta_answers_note(item.binding, form)
-        if quiet_logs:
-            # one batch insert for the history's answer notes
-            self.env["crm.lead"].browse(list(quiet_logs))._message_log_batch(
-                bodies=quiet_logs
-            )
+        self._meta_log_notes(notes)
         return bindings
+
+    @api.model
+    def _meta_log_notes(self, notes):
+        """Log the answer notes (``[(lead, body)]``) in batch inserts; two
+        submissions merged into one lead keep a note each."""
+        while notes:
+            bodies, later = {}, []
+            for lead, body in notes:
+                if lead.id in bodies:
+                    later.append((lead, body))
+                else:
+                    bodies[lead.id] = body
+            self.env["crm.lead"].browse(list(bodies))._message_log_batch(bodies=bodies)
+            notes = later
 
     @api.model
     def _meta_bind(self, form, items, source):

@@ -4,7 +4,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from odoo import Command, api, models
+from odoo import Command, api, models, tools
 from odoo.tools import email_normalize
 
 from ..graph.phone import phone_region
@@ -279,8 +279,8 @@ class MetaLeadMapper(models.AbstractModel):
     def _meta_country(self, lead_data):
         if not lead_data.country_code:
             return self.env["res.country"]
-        return self.env["res.country"].search(
-            [("code", "=", lead_data.country_code)], limit=1
+        return self.env["res.country"].browse(
+            self._meta_country_id(lead_data.country_code)
         )
 
     @api.model
@@ -292,7 +292,15 @@ class MetaLeadMapper(models.AbstractModel):
             code = form.locale.rsplit("_", 1)[1]
         if not code:
             return self.env["res.country"]
-        return self.env["res.country"].search([("code", "=", code.upper())], limit=1)
+        return self.env["res.country"].browse(self._meta_country_id(code.upper()))
+
+    @api.model
+    @tools.ormcache("code")
+    def _meta_country_id(self, code):
+        """The id of the country of ISO code ``code``, or None: looked up once
+        per worker, as ``res.country._phone_code_for`` does (every lead of a
+        backfill asks it)."""
+        return self.env["res.country"].search([("code", "=", code)], limit=1).id or None
 
     @api.model
     def _meta_find_state(self, name, country):
@@ -301,8 +309,10 @@ class MetaLeadMapper(models.AbstractModel):
         if not country or not name:
             return False
         key = place_key(name)
-        states = self.env["res.country.state"].search([("country_id", "=", country.id)])
-        return next((s.id for s in states if place_key(s.name) == key), False)
+        # the country's states, read once for a whole batch (the ORM cache)
+        return next(
+            (s.id for s in country.state_ids if place_key(s.name) == key), False
+        )
 
     @api.model
     def _meta_place_values(self, lead_data, values):
@@ -352,22 +362,27 @@ class MetaLeadMapper(models.AbstractModel):
         Facebook by platform, medium paid social when an ad brought the
         person (organic social otherwise), campaign from the ad's campaign
         when Meta gives it."""
-        source = (
-            self.env.ref("meta_graph_connector.utm_source_instagram")
+        # ir.model.data's cached ids: env.ref would read each record again
+        # for every lead of a batch
+        xmlid_to_id = self.env["ir.model.data"]._xmlid_to_res_id
+        source = xmlid_to_id(
+            "meta_graph_connector.utm_source_instagram"
             if origin.platform == "instagram"
-            else self.env.ref("utm.utm_source_facebook")
+            else "utm.utm_source_facebook",
+            raise_if_not_found=False,
         )
-        medium = self.env.ref(
+        medium = xmlid_to_id(
             "meta_graph_connector.utm_medium_paid_social"
             if origin.paid
-            else "meta_graph_connector.utm_medium_organic_social"
+            else "meta_graph_connector.utm_medium_organic_social",
+            raise_if_not_found=False,
         )
         campaign = self.env["utm.campaign"]._meta_find_or_create(
             origin.campaign_id, origin.campaign_name
         )
         return {
-            "source_id": source.id,
-            "medium_id": medium.id,
+            "source_id": source or False,
+            "medium_id": medium or False,
             "campaign_id": campaign.id or False,
         }
 
