@@ -16,6 +16,9 @@ from meta_simulator import payloads
 from ..graph.webhook import parse_delivery
 from ..models.meta_queue_mixin import MetaContention
 
+#: the phone of the person of the "submitting twice" test, as Odoo sanitizes it
+PERSON_PHONE = "+905329998877"
+
 PAGE_QUESTIONS = [
     {"id": "1", "key": "full_name", "label": "Ad Soyad", "type": "FULL_NAME"},
     {"id": "2", "key": "phone_number", "label": "Telefon", "type": "PHONE"},
@@ -61,11 +64,9 @@ class TestTwoLanesAtOnce(TransactionCase):
 
     # ------------------------------------------------------------ people
 
-    def test_one_new_person_submitting_twice_at_once_is_one_customer(self):
-        """Two lanes import two submissions of one new person (two spellings
-        of one phone) at the same instant: the second finds no customer in
-        its snapshot, waits on the first one's lock while it creates, and is
-        run again (as the queue does) to find the first one's customer."""
+    def committed_person_form(self):
+        """A Lead Ads form that makes customers, committed where both lanes
+        see it; its id."""
         with self.registry.cursor() as cr:
             env = self.lane(cr)
             connection = env["meta.connection"].create(
@@ -93,27 +94,66 @@ class TestTwoLanesAtOnce(TransactionCase):
             )
             # the answers go where Odoo puts them for a form read from Meta
             form._meta_update_mapping()
-            form_id = form.id
+            return form.id
+
+    def forget_person_form(self, form_id):
+        """Remove what :meth:`committed_person_form` and the lanes committed."""
+        with self.registry.cursor() as cr:
+            env = self.lane(cr)
+            leads = env["crm.lead"].search([("meta_form_id", "=", form_id)])
+            cr.execute("DELETE FROM meta_lead WHERE form_id = %s", [form_id])
+            leads.unlink()
+            cr.execute(
+                "DELETE FROM res_partner WHERE phone_sanitized = %s",
+                [PERSON_PHONE],
+            )
+            cr.execute("DELETE FROM meta_lead_form WHERE id = %s", [form_id])
+            cr.execute("DELETE FROM meta_asset WHERE external_id = %s", ["888000901"])
+            cr.execute(
+                "DELETE FROM meta_connection WHERE name = %s",
+                ["Eşzamanlı Formlar"],
+            )
+
+    def import_submission(self, env, form_id, lead_id, phone):
+        """The person's submission ``lead_id`` imported in the lane of ``env``."""
+        return env["meta.lead.importer"]._meta_import(
+            env["meta.lead.form"].browse(form_id),
+            [graph_lead(lead_id, phone)],
+            strict=True,
+        )
+
+    def customers_with_person_phone(self):
+        """Customers committed with the person's phone, whatever lane made them."""
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM res_partner WHERE phone_sanitized = %s",
+                [PERSON_PHONE],
+            )
+            return cr.fetchone()[0]
+
+    def test_one_new_person_submitting_twice_at_once_is_one_customer(self):
+        """Two lanes import two submissions of one new person (two spellings
+        of one phone) at the same instant: the second finds no customer in
+        its snapshot, waits on the first one's lock while it creates, and is
+        run again (as the queue does) to find the first one's customer."""
+        form_id = self.committed_person_form()
+        second_lead, second_phone = "888000903000002", "0090 532 999 8877"
         outcome = {}
         try:
             with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
                 lane1, lane2 = self.lane(cr1), self.lane(cr2)
                 # lane 2's transaction began before lane 1 commits
                 cr2.execute("SELECT 1")
-                first = lane1["meta.lead.importer"]._meta_import(
-                    lane1["meta.lead.form"].browse(form_id),
-                    [graph_lead("888000903000001", "+90 532 999 88 77")],
-                    strict=True,
+                first = self.import_submission(
+                    lane1, form_id, "888000903000001", "+90 532 999 88 77"
                 )
                 customer = first.lead_id.partner_id
                 self.assertTrue(customer)
 
                 def second():
                     try:
-                        lane2["meta.lead.importer"]._meta_import(
-                            lane2["meta.lead.form"].browse(form_id),
-                            [graph_lead("888000903000002", "0090 532 999 8877")],
-                            strict=True,
+                        self.import_submission(
+                            lane2, form_id, second_lead, second_phone
                         )
                     except MetaContention:
                         outcome["retry"] = True
@@ -131,38 +171,17 @@ class TestTwoLanesAtOnce(TransactionCase):
                 if outcome.get("retry"):
                     # the queue runs the event again in a new transaction
                     cr2.rollback()
-                    again = lane2["meta.lead.importer"]._meta_import(
-                        lane2["meta.lead.form"].browse(form_id),
-                        [graph_lead("888000903000002", "0090 532 999 8877")],
-                        strict=True,
+                    again = self.import_submission(
+                        lane2, form_id, second_lead, second_phone
                     )
                     self.assertEqual(again.lead_id.partner_id.id, customer.id)
                 cr2.commit()
-            with self.registry.cursor() as cr:
-                cr.execute(
-                    "SELECT count(*) FROM res_partner WHERE phone_sanitized = %s",
-                    ["+905329998877"],
-                )
-                self.assertEqual(cr.fetchone()[0], 1, "one person, one customer")
+            self.assertEqual(
+                self.customers_with_person_phone(), 1, "one person, one customer"
+            )
             self.assertTrue(outcome["held"], "lane 2 waited for lane 1's person")
         finally:
-            with self.registry.cursor() as cr:
-                env = self.lane(cr)
-                leads = env["crm.lead"].search([("meta_form_id", "=", form_id)])
-                cr.execute("DELETE FROM meta_lead WHERE form_id = %s", [form_id])
-                leads.unlink()
-                cr.execute(
-                    "DELETE FROM res_partner WHERE phone_sanitized = %s",
-                    ["+905329998877"],
-                )
-                cr.execute("DELETE FROM meta_lead_form WHERE id = %s", [form_id])
-                cr.execute(
-                    "DELETE FROM meta_asset WHERE external_id = %s", ["888000901"]
-                )
-                cr.execute(
-                    "DELETE FROM meta_connection WHERE name = %s",
-                    ["Eşzamanlı Formlar"],
-                )
+            self.forget_person_form(form_id)
 
     # ------------------------------------------------------------ campaigns
 
