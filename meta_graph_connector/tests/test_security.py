@@ -129,14 +129,17 @@ class TestSecurity(MetaTransactionCase):
             }
         )
 
+    def _stored_leadgen_event(self):
+        Event = self.env["meta.webhook.event"]
+        return Event.browse(
+            Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
+        )
+
     def test_salesperson_runs_no_administration_action(self):
         """Each action is refused on the server before it calls Meta or
         writes: the simulator receives nothing and nothing changes."""
         form = self._form()
-        Event = self.env["meta.webhook.event"]
-        event = Event.browse(
-            Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
-        )
+        event = self._stored_leadgen_event()
         event._meta_set_dead("kept dead for the test")
         wizard = self.env["meta.connect.wizard"].create(
             {"access_token": self.system_token}
@@ -174,10 +177,8 @@ class TestSecurity(MetaTransactionCase):
         with self.assertRaises(AccessError):
             self.meta_app.with_user(self.meta_admin).action_regenerate_verify_token()
 
-    def test_another_company_s_administrator_acts_on_nothing_of_this_one(self):
-        """An administrator of company B names company A's records over RPC:
-        every action is refused before any sudo or Graph call; A's data
-        stays, the simulator receives nothing, B sees no count of A's."""
+    def _administrator_of_company_b(self):
+        """(company B, a Meta administrator of B alone)."""
         company_b = self.env["res.company"].create({"name": "B Şirketi"})
         admin_b = new_test_user(
             self.env,
@@ -187,11 +188,14 @@ class TestSecurity(MetaTransactionCase):
             company_ids=[(6, 0, company_b.ids)],
             name="B Admin",
         )
+        return company_b, admin_b
+
+    def _records_of_company_a(self):
+        """What an administrator of this company (A) works on: a form, a
+        pending event, an objection, a deletion request, the privacy centre
+        and a connect wizard."""
         form = self._form()
-        Event = self.env["meta.webhook.event"]
-        event = Event.browse(
-            Event._meta_store_events(parse_delivery(self.leadgen_delivery(1)))
-        )
+        event = self._stored_leadgen_event()
         self.assertEqual(event.company_id, self.env.company)
         partner = self.env["res.partner"].create(
             {"name": "Ayşe", "email": "ayse@example.com"}
@@ -204,9 +208,19 @@ class TestSecurity(MetaTransactionCase):
         wizard = self.env["meta.connect.wizard"].create(
             {"access_token": self.system_token}
         )
-        Center = self.env["meta.privacy.center"].with_user(admin_b)
-        self.simulator.clear_requests()
-        actions = {
+        return {
+            "form": form,
+            "event": event,
+            "deletion": deletion,
+            "center": center,
+            "wizard": wizard,
+        }
+
+    def _actions_on_company_a(self, a, Center):
+        """name → an action of a user on company A's records ``a``;
+        ``Center`` is the privacy centre model of the user of company B."""
+        form, event, center = a["form"], a["event"], a["center"]
+        return {
             "purge events": lambda u: event.with_user(u).action_purge(),
             "replay events": lambda u: event.with_user(u).action_replay(),
             "check health": lambda u: self.connection.with_user(
@@ -223,7 +237,7 @@ class TestSecurity(MetaTransactionCase):
             "sync forms": lambda u: self.page.with_user(u).action_sync_lead_forms(),
             "sync now": lambda u: form.with_user(u).action_sync_now(),
             "test lead": lambda u: form.with_user(u).action_send_test_lead(),
-            "connect in A": lambda u: wizard.with_user(u).action_connect(),
+            "connect in A": lambda u: a["wizard"].with_user(u).action_connect(),
             "open A's centre": lambda u: center.with_user(u).read(["inventory_html"]),
             "A's centre record": lambda u: center.with_user(
                 u
@@ -237,27 +251,42 @@ class TestSecurity(MetaTransactionCase):
                 .new({"company_id": self.env.company.id})
                 .consent_html
             ),
-            "A's deletion requests": lambda u: deletion.with_user(u).read(["state"]),
+            "A's deletion requests": lambda u: (
+                a["deletion"].with_user(u).read(["state"])
+            ),
         }
-        for name, action in actions.items():
-            with self.subTest(action=name), self.assertRaises(AccessError):
-                action(admin_b)
+
+    def _assert_company_a_untouched(self, a, admin_b):
+        """Nothing of A changed nor reached Meta, and B finds none of it."""
         self.assertEqual(self.simulator.requests, [])
-        self.assertTrue(event.exists())
-        self.assertEqual(event.state, "pending")
+        self.assertTrue(a["event"].exists())
+        self.assertEqual(a["event"].state, "pending")
         self.assertEqual(self.connection.state, "connected")
         self.assertTrue(self.page.active)
         self.assertFalse(self.env["meta.outbox"].search([]), "nothing queued")
-        self.assertFalse(form.sync_requested)
+        self.assertFalse(a["form"].sync_requested)
         self.assertFalse(
             self.env["meta.deletion.request"].with_user(admin_b).search([])
         )
         self.assertFalse(self.env["meta.suppression"].with_user(admin_b).search([]))
+
+    def test_another_company_s_administrator_acts_on_nothing_of_this_one(self):
+        """An administrator of company B names company A's records over RPC:
+        every action is refused before any sudo or Graph call; A's data
+        stays, the simulator receives nothing, B sees no count of A's."""
+        company_b, admin_b = self._administrator_of_company_b()
+        a = self._records_of_company_a()
+        Center = self.env["meta.privacy.center"].with_user(admin_b)
+        self.simulator.clear_requests()
+        for name, action in self._actions_on_company_a(a, Center).items():
+            with self.subTest(action=name), self.assertRaises(AccessError):
+                action(admin_b)
+        self._assert_company_a_untouched(a, admin_b)
         # B's own centre counts B's records only
         own = Center.create({})
         self.assertEqual(own.company_id, company_b)
         self.assertNotIn("Objection", str(own.consent_html))
-        self.assertIn("Objection", str(center.consent_html))
+        self.assertIn("Objection", str(a["center"].consent_html))
 
     def test_meta_admin_runs_the_administration_actions(self):
         form = self._form()
