@@ -977,15 +977,19 @@ class TestSocialCommentsAtMeta(MetaTransactionCase):
 
 @tagged("post_install", "-at_install")
 class TestSocialContactsConcurrency(TransactionCase):
-    def test_two_workers_make_one_contact_of_a_newcomer(self):
-        """Two comments of a newcomer processed at once by two workers: one
-        contact, one partner; the loser is retried, never left without."""
+    NEWCOMER = "Eşzamanlı Kişi"
+
+    def worker(self, cr):
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def committed_page(self):
+        """A Page of a connection, committed where both workers see it; its id."""
         with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+            env = self.worker(cr)
             connection = env["meta.connection"].create(
                 {"name": "Eşzamanlı", "access_token": "EAAB-concurrent"}
             )
-            asset_id = (
+            return (
                 env["meta.asset"]
                 .create(
                     {
@@ -997,30 +1001,47 @@ class TestSocialContactsConcurrency(TransactionCase):
                 )
                 .id
             )
+
+    def forget_page(self, asset_id):
+        """Remove what :meth:`committed_page` and the workers committed."""
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "DELETE FROM res_partner WHERE id IN (SELECT partner_id FROM "
+                "meta_social_contact WHERE asset_id = %s)",
+                [asset_id],
+            )
+            cr.execute("DELETE FROM meta_asset WHERE id = %s", [asset_id])
+            cr.execute("DELETE FROM meta_connection WHERE name = %s", ["Eşzamanlı"])
+
+    def contact_for(self, env, asset_id, change):
+        """The contact of the comment's author, as the worker of ``env`` finds
+        or makes it."""
+        return env["meta.social.contact"]._meta_contact_for(
+            env["meta.asset"].browse(asset_id), change
+        )
+
+    def test_two_workers_make_one_contact_of_a_newcomer(self):
+        """Two comments of a newcomer processed at once by two workers: one
+        contact, one partner; the loser is retried, never left without."""
+        asset_id = self.committed_page()
         change = social.CommentChange(
             platform="facebook",
             account_id="888000888",
             comment_id="1_1",
             author_id="9001",
-            author_name="Eşzamanlı Kişi",
+            author_name=self.NEWCOMER,
         )
         outcome = {}
         try:
             with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
-                env1 = api.Environment(cr1, SUPERUSER_ID, {})
-                env2 = api.Environment(cr2, SUPERUSER_ID, {})
+                env1, env2 = self.worker(cr1), self.worker(cr2)
                 # worker 2's snapshot is taken before worker 1 commits
                 env2.cr.execute("SELECT 1")
-                first = env1["meta.social.contact"]._meta_contact_for(
-                    env1["meta.asset"].browse(asset_id), change
-                )
+                first = self.contact_for(env1, asset_id, change)
 
                 def second():
                     try:
-                        Contact = env2["meta.social.contact"]
-                        Contact._meta_contact_for(
-                            env2["meta.asset"].browse(asset_id), change
-                        )
+                        self.contact_for(env2, asset_id, change)
                     except TransientError as error:
                         outcome["retry"] = str(error)
 
@@ -1034,22 +1055,13 @@ class TestSocialContactsConcurrency(TransactionCase):
                 self.assertIn("retried", outcome.get("retry", ""))
                 cr2.rollback()
                 # the retry, in a new transaction, finds worker 1's contact
-                again = env2["meta.social.contact"]._meta_contact_for(
-                    env2["meta.asset"].browse(asset_id), change
-                )
+                again = self.contact_for(env2, asset_id, change)
                 self.assertEqual(again.id, first.id)
                 cr2.execute(
                     "SELECT count(*) FROM res_partner WHERE name = %s",
-                    ["Eşzamanlı Kişi"],
+                    [self.NEWCOMER],
                 )
                 self.assertEqual(cr2.fetchone()[0], 1)
                 cr2.rollback()
         finally:
-            with self.registry.cursor() as cr:
-                cr.execute(
-                    "DELETE FROM res_partner WHERE id IN (SELECT partner_id FROM "
-                    "meta_social_contact WHERE asset_id = %s)",
-                    [asset_id],
-                )
-                cr.execute("DELETE FROM meta_asset WHERE id = %s", [asset_id])
-                cr.execute("DELETE FROM meta_connection WHERE name = %s", ["Eşzamanlı"])
+            self.forget_page(asset_id)
