@@ -65,8 +65,9 @@ class TestUpgrade(MetaTransactionCase):
             accounts.append(cr.fetchone()[0])
         return accounts
 
-    def test_page_connections_become_connections_and_assets(self):
-        old_first, old_second = self._legacy_database()
+    def _records_of_the_old_version(self, old_first, old_second):
+        """A form, a submission and its CRM lead, an event and a chatter
+        message, pointing at the old Page connections as 18.0.1.x wrote them."""
         cr = self.env.cr
         form = self.env["meta.lead.form"].create(
             {"name": "Eski Form", "page_id": self.page.id, "meta_form_id": "4444"}
@@ -101,9 +102,11 @@ class TestUpgrade(MetaTransactionCase):
             [old_first, message.id],
         )
         self.env.invalidate_all()
+        return form, lead, binding, event_ids, message
 
-        mapping = migrate_accounts_to_connections(self.env)
-
+    def _assert_one_connection_and_its_assets(self, mapping, old_first, old_second):
+        """Both old Page connections (one token) became one connection with
+        the Pages and the Instagram account as assets; (connection, first Page)."""
         connection_id, page_id = mapping[old_first]
         self.assertEqual(
             mapping[old_second][0], connection_id, "one token, one connection"
@@ -122,6 +125,19 @@ class TestUpgrade(MetaTransactionCase):
         self.assertEqual(instagram.asset_type, "instagram")
         self.assertEqual(instagram.username, "eski.sayfa")
         self.assertEqual(len(connection.asset_ids), 3)
+        return connection, page
+
+    def test_page_connections_become_connections_and_assets(self):
+        old_first, old_second = self._legacy_database()
+        form, lead, binding, event_ids, message = self._records_of_the_old_version(
+            old_first, old_second
+        )
+
+        mapping = migrate_accounts_to_connections(self.env)
+
+        connection, page = self._assert_one_connection_and_its_assets(
+            mapping, old_first, old_second
+        )
         self.env.invalidate_all()
         self.assertEqual(form.page_id, page)
         self.assertEqual(form.connection_id, connection)
