@@ -281,10 +281,12 @@ class TestInbox(InboxCase):
         history = self.comments(channel).with_user(other)
         self.assertEqual(history.mapped("body"), self.comments(channel).mapped("body"))
 
-    def test_every_inbound_kind_lands_once(self):
+    def _deliver_every_attachment_kind(self):
+        """A message of the customer with an image, a sticker, a link and a
+        kind of attachment Meta may add one day, delivered as Meta does;
+        its mid."""
         image = self.simulator.add_cdn_file(b"\x89PNG fake", "image/png", "foto.png")
         mid = self.simulator.receive_dm(self.page_id, PSID, "", deliver=False)["mid"]
-        # as Meta delivers it, with a kind of attachment it may add one day
         self.deliver(
             payloads.messenger_message(
                 self.page_id,
@@ -306,17 +308,9 @@ class TestInbox(InboxCase):
                 ],
             )
         )
-        channel = self.conversation()
-        (message,) = self.comments(channel)
-        self.assertEqual(message.meta_mid, mid)
-        self.assertEqual(
-            sorted(message.attachment_ids.mapped("mimetype")),
-            ["image/png", "image/png"],
-        )
-        self.assertIn("Sticker", message.body)
-        self.assertIn("Sent something Odoo cannot show", message.body)
-        self.assertNotIn("<script>", message.body)
-        # a reaction to it, then its removal
+        return mid
+
+    def _assert_a_reaction_then_its_removal(self, channel, message, mid):
         reaction = payloads.messenger_reaction(self.page_id, PSID, mid, emoji="😍")
         self.deliver(reaction, reaction)
         self.assertEqual(message.reaction_ids.content, "😍")
@@ -327,7 +321,8 @@ class TestInbox(InboxCase):
             )
         )
         self.assertFalse(message.reaction_ids)
-        # a button pressed, and back through an ad
+
+    def _assert_a_button_then_back_through_an_ad(self, channel):
         self.deliver(
             payloads.messenger_postback(
                 self.page_id, PSID, "Başla", "GET_STARTED", mid="m_pb1"
@@ -347,6 +342,21 @@ class TestInbox(InboxCase):
         )
         self.assertEqual(channel.meta_ad_id, "6100")
         self.assertTrue(channel.meta_ad_opened_at)
+
+    def test_every_inbound_kind_lands_once(self):
+        mid = self._deliver_every_attachment_kind()
+        channel = self.conversation()
+        (message,) = self.comments(channel)
+        self.assertEqual(message.meta_mid, mid)
+        self.assertEqual(
+            sorted(message.attachment_ids.mapped("mimetype")),
+            ["image/png", "image/png"],
+        )
+        self.assertIn("Sticker", message.body)
+        self.assertIn("Sent something Odoo cannot show", message.body)
+        self.assertNotIn("<script>", message.body)
+        self._assert_a_reaction_then_its_removal(channel, message, mid)
+        self._assert_a_button_then_back_through_an_ad(channel)
 
     def test_an_instagram_message_deleted_by_the_customer_keeps_its_trace(self):
         mid = self.write_in("Yanlış mesaj", psid=IGSID, channel="instagram")
