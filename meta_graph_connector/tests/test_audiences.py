@@ -203,68 +203,79 @@ class TestAudienceSync(MetaTransactionCase):
         with self.assertRaises(UserError):
             self.audience.log_ids[:1].sudo().unlink()
 
+    #: what may happen to a person between two syncs (a grant twice as often)
+    RANDOM_ACTIONS = (
+        "grant",
+        "grant",
+        "withdraw",
+        "object",
+        "erase",
+        "email",
+        "untag",
+        "none",
+    )
+
+    def random_action(self, partner, rng):
+        """One of :attr:`RANDOM_ACTIONS`, drawn from ``rng``, done to ``partner``."""
+        action = rng.choice(self.RANDOM_ACTIONS)
+        if action == "grant":
+            partner._meta_record_consent("audiences", True, "manual")
+        elif action == "withdraw":
+            partner._meta_record_consent("audiences", False, "manual")
+        elif action == "object":
+            partner._meta_record_consent("audiences", False, "manual", objection=True)
+        elif action == "erase":
+            partner.unlink()
+        elif action == "email":
+            partner.email = f"yeni{rng.randrange(10**6)}@example.com"
+        elif action == "untag":
+            partner.category_id = [(5,)]
+
+    def may_be_sent(self, people):
+        """(extern ids of the tagged, consenting, unsuppressed people still
+        alive; every suppressed key)."""
+        Suppression = self.env["meta.suppression"]
+        alive = [p for p in people if p.exists()]
+        states = (
+            self.env["res.partner"].browse([p.id for p in alive])._meta_consent_states()
+        )
+        suppressed = set(Suppression.search([]).mapped("key"))
+        allowed = {
+            self.extern(p)
+            for p in alive
+            if self.tag in p.category_id
+            and states[p.id]["audiences"] == "granted"
+            and not {k for _kind, k in Suppression._meta_keys_of(p)} & suppressed
+        }
+        return allowed, suppressed
+
+    def assert_uploads_only(self, allowed, suppressed):
+        """Every upload request carried only ``allowed`` people, no suppressed hash."""
+        for request in self.simulator.requests:
+            if not (request.path.endswith("/users") and request.method == "POST"):
+                continue
+            for row in request.json_param("payload")["data"]:
+                self.assertIn(row[-1], allowed)
+                self.assertFalse(set(row) & suppressed)
+
     def test_property_random_consent_histories_never_send_who_may_not_be_sent(self):
         """Random grants, withdrawals, objections, erasures, e-mail changes
         and untagging, synced round after round: Meta always holds exactly
         the consenting, unsuppressed people of the segment, and no request
         ever carried a suppressed or non-consenting person's hash."""
         rng = random.Random(20261203)
-        Suppression = self.env["meta.suppression"]
         people = [
             self.person(f"Kişi {n}", f"kisi{n}@example.com", consent=None)
             for n in range(12)
         ]
         for _round in range(6):
             for partner in [p for p in people if p.exists()]:
-                action = rng.choice(
-                    [
-                        "grant",
-                        "grant",
-                        "withdraw",
-                        "object",
-                        "erase",
-                        "email",
-                        "untag",
-                        "none",
-                    ]
-                )
-                if action == "grant":
-                    partner._meta_record_consent("audiences", True, "manual")
-                elif action == "withdraw":
-                    partner._meta_record_consent("audiences", False, "manual")
-                elif action == "object":
-                    partner._meta_record_consent(
-                        "audiences", False, "manual", objection=True
-                    )
-                elif action == "erase":
-                    partner.unlink()
-                elif action == "email":
-                    partner.email = f"yeni{rng.randrange(10**6)}@example.com"
-                elif action == "untag":
-                    partner.category_id = [(5,)]
+                self.random_action(partner, rng)
             self.simulator.clear_requests()
             self.sync()
-            alive = [p for p in people if p.exists()]
-            states = (
-                self.env["res.partner"]
-                .browse([p.id for p in alive])
-                ._meta_consent_states()
-            )
-            suppressed = set(Suppression.search([]).mapped("key"))
-            allowed = {
-                self.extern(p)
-                for p in alive
-                if self.tag in p.category_id
-                and states[p.id]["audiences"] == "granted"
-                and not {k for _kind, k in Suppression._meta_keys_of(p)} & suppressed
-            }
+            allowed, suppressed = self.may_be_sent(people)
             self.assertEqual(set(self.at_meta()), allowed, f"round {_round}")
-            for request in self.simulator.requests:
-                if not (request.path.endswith("/users") and request.method == "POST"):
-                    continue
-                for row in request.json_param("payload")["data"]:
-                    self.assertIn(row[-1], allowed)
-                    self.assertFalse(set(row) & suppressed)
+            self.assert_uploads_only(allowed, suppressed)
 
     def test_preview_counts_match_consent_and_usable(self):
         self.person("Ayşe Yılmaz", "ayse@example.com")
