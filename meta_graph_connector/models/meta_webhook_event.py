@@ -180,6 +180,31 @@ class MetaWebhookEvent(models.Model):
         reason; one of a kind nothing handles is stored as ignored, without
         what the person wrote: both stay visible and never cost a lane.
         """
+        events = self._meta_new_events(events)
+        if not events:
+            return []
+        # ids give the order in which the events of a conversation run: the
+        # older first, whatever order the delivery listed them in
+        events.sort(key=lambda e: e.occurred_at.timestamp() if e.occurred_at else 0)
+        assets = self.env["meta.asset"]._meta_by_external_id(
+            {e.account_id for e in events}
+        )
+        handled = self._meta_handled_kinds()
+        now = fields.Datetime.now()
+        rows = [
+            self._meta_event_row(event, assets.get(event.account_id), handled, now)
+            for event in events
+        ]
+        inserted = self._meta_insert_rows(
+            [SQL(", ").join([*values, SQL("%s", body_sha256)]) for values, _s in rows]
+        )
+        if inserted and any(state == "pending" for _values, state in rows):
+            self._meta_trigger()
+        return inserted
+
+    @api.model
+    def _meta_new_events(self, events):
+        """The events whose key is not stored yet (a plain read)."""
         if not events:
             return []
         known = {
@@ -191,55 +216,51 @@ class MetaWebhookEvent(models.Model):
                 )
             )
         }
-        events = [event for event in events if event.key not in known]
-        if not events:
-            return []
-        # ids give the order in which the events of a conversation run: the
-        # older first, whatever order the delivery listed them in
-        events.sort(key=lambda e: e.occurred_at.timestamp() if e.occurred_at else 0)
-        assets = self.env["meta.asset"]._meta_by_external_id(
-            {e.account_id for e in events}
-        )
-        handled = self._meta_handled_kinds()
-        now = fields.Datetime.now()
-        rows = []
-        pending = False
-        for event in events:
-            asset = assets.get(event.account_id)
-            occurred = event.occurred_at
-            state, reason, record = "pending", None, event.to_record()
-            ordering_key = self._meta_ordering_key(event)
-            if isinstance(event, MalformedEvent):
-                state, reason = "dead", event.reason
-            elif event.kind not in handled:
-                state, record = "ignored", event.redacted_record()
-                reason = self.env._("Nothing in Odoo handles these events.")
-            pending = pending or state == "pending"
-            rows.append(
-                SQL(
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s::jsonb, %s, %s,"
-                    " %s, %s, %s, %s, %s, %s, %s)",
-                    event.key,
-                    ordering_key if state == "pending" else None,
-                    event.kind,
-                    event.object,
-                    event.account_id,
-                    asset.id if asset else None,
-                    asset.connection_id.id if asset else None,
-                    asset.company_id.id if asset else None,
-                    state,
-                    json.dumps(record),
-                    body_sha256,
-                    now,
-                    occurred.replace(tzinfo=None) if occurred else None,
-                    reason,
-                    now if state != "pending" else None,
-                    self.env.uid,
-                    now,
-                    self.env.uid,
-                    now,
-                )
-            )
+        return [event for event in events if event.key not in known]
+
+    @api.model
+    def _meta_event_row(self, event, asset, handled, now):
+        """(the SQL values of ``event``'s row but its body hash, its state):
+        pending, dead when malformed, ignored (without what the person
+        wrote) when nothing handles its kind."""
+        state, reason, record = "pending", None, event.to_record()
+        if isinstance(event, MalformedEvent):
+            state, reason = "dead", event.reason
+        elif event.kind not in handled:
+            state, record = "ignored", event.redacted_record()
+            reason = self.env._("Nothing in Odoo handles these events.")
+        occurred = event.occurred_at
+        values = [
+            SQL(
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s::jsonb",
+                event.key,
+                self._meta_ordering_key(event) if state == "pending" else None,
+                event.kind,
+                event.object,
+                event.account_id,
+                asset.id if asset else None,
+                asset.connection_id.id if asset else None,
+                asset.company_id.id if asset else None,
+                state,
+                json.dumps(record),
+            ),
+            SQL(
+                "%s, %s, %s, %s, %s, %s, %s, %s",
+                now,
+                occurred.replace(tzinfo=None) if occurred else None,
+                reason,
+                now if state != "pending" else None,
+                self.env.uid,
+                now,
+                self.env.uid,
+                now,
+            ),
+        ]
+        return values, state
+
+    @api.model
+    def _meta_insert_rows(self, rows):
+        """Insert the rows (``ON CONFLICT (key) DO NOTHING``); the new ids."""
         inserted = []
         # keep statements bounded: a 1000-update delivery is one statement
         for start in range(0, len(rows), 1000):
@@ -251,18 +272,18 @@ class MetaWebhookEvent(models.Model):
                              (key, ordering_key, kind, meta_object,
                               external_account_id,
                               asset_id, connection_id, company_id, state,
-                              attempts, payload, body_sha256, received_at,
+                              attempts, payload, received_at,
                               occurred_at, last_error, processed_at, create_uid,
-                              create_date, write_uid, write_date)
+                              create_date, write_uid, write_date, body_sha256)
                            VALUES %s
                            ON CONFLICT (key) DO NOTHING
                            RETURNING id""",
-                        SQL(", ").join(rows[start : start + 1000]),
+                        SQL(", ").join(
+                            SQL("(%s)", row) for row in rows[start : start + 1000]
+                        ),
                     )
                 )
             ]
-        if inserted and pending:
-            self._meta_trigger()
         return inserted
 
     # --------------------------------------------------------- processing
