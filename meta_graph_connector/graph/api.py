@@ -238,21 +238,6 @@ def get_leads(page_client, leadgen_ids, fields=const.LEAD_FIELDS):
     )
 
 
-def iter_form_leads(
-    page_client, form_id, since=None, until=None, fields=const.LEAD_FIELDS, limit=100
-):
-    """Leads of a form created in ``[since, until]`` (aware datetimes or Unix
-    seconds, both optional), newest first as Meta pages them.
-
-    ``filtering`` on ``time_created`` (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving/):
-    ``GREATER_THAN_OR_EQUAL`` so a lead created in the watermark's own second
-    is not skipped, ``LESS_THAN`` the second after ``until`` so an interrupted
-    run resumes with the second it stopped in. Callers dedupe by lead id.
-    """
-    params = _form_leads_params(since, until, fields, limit)
-    return page_client.paginate(f"{node_id(form_id, 'form id')}/leads", params)
-
-
 def form_leads_page(
     page_client,
     form_id,
@@ -263,9 +248,17 @@ def form_leads_page(
     fields=const.LEAD_FIELDS,
     limit=100,
 ):
-    """One page of :func:`iter_form_leads`: (leads, Meta's cursor of the
-    next page or None). A page at a time, so a synchronisation stores where
-    it stopped; the next page is asked with the same window and ``after``."""
+    """One page of a form's leads created in ``[since, until]`` (aware
+    datetimes or Unix seconds, both optional), newest first as Meta pages
+    them: (leads, Meta's cursor of the next page or None). A page at a time,
+    so a synchronisation stores where it stopped; the next page is asked with
+    the same window and ``after``.
+
+    ``filtering`` on ``time_created`` (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving/):
+    ``GREATER_THAN_OR_EQUAL`` so a lead created in the watermark's own second
+    is not skipped, ``LESS_THAN`` the second after ``until`` so an interrupted
+    run resumes with the second it stopped in. Callers dedupe by lead id.
+    """
     params = _form_leads_params(since, until, fields, limit)
     return read_page(page_client, f"{node_id(form_id, 'form id')}/leads", params, after)
 

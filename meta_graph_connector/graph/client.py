@@ -198,10 +198,6 @@ class GraphClient:
         self.last_version_warning = ""
         #: Attempts made by the latest logical call (1 = no retry).
         self.last_attempts = 0
-        #: Called with this client before each logical call: the owner's
-        #: chance to observe the previous answer and refuse the next one
-        #: (the throttle between the pages of an edge).
-        self.before_call = None
 
     def __repr__(self):
         # Never show the token, even in debuggers and tracebacks.
@@ -241,8 +237,6 @@ class GraphClient:
             error. A read timeout on it is raised, not retried.
         :raises GraphError: a typed subclass, after retries were exhausted.
         """
-        if self.before_call is not None:
-            self.before_call(self)
         if idempotent is None:
             idempotent = method.upper() in ("GET", "DELETE", "HEAD")
         url = self._url(path)

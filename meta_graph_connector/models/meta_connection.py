@@ -47,8 +47,9 @@ class MetaConnection(models.Model):
     the connection's token otherwise; app secret proof, pinned version, one
     HTTP session), and :meth:`_meta_call` runs a core operation, turning token
     and app errors into the connection's state, once, and rate limits and
-    usage into its throttle; :meth:`_meta_pages` does so page by page and
-    :meth:`_meta_download` fetches the files Meta links to.
+    usage into its throttle; :meth:`_meta_download` fetches the files Meta
+    links to. A paged edge is read a page at a time, each page one call (an
+    import job's step, ``meta.import.job``): nothing pages inside the door.
     """
 
     _name = "meta.connection"
@@ -371,40 +372,12 @@ class MetaConnection(models.Model):
         with self._meta_door_errors(own):
             result = operation(client, *args, **kwargs)
         if inspect.isgenerator(result):
-            # its calls would run after the door closed: page with _meta_pages
-            raise TypeError(f"{operation!r} pages: call it with _meta_pages")
+            # its calls would run after the door closed: read one page per
+            # call (an import job's step)
+            raise TypeError(f"{operation!r} pages: read it a page per call")
         if own:
             self._meta_observe_answer(client, api_version)
         return result
-
-    def _meta_pages(self, operation, *args, asset=None, api_version=None, **kwargs):
-        """Yield what ``operation(client, *args, **kwargs)`` yields (the
-        items of a paged edge, fetched page by page as they are consumed),
-        through the door: before each further page the usage Meta reported
-        with the previous one is observed and the throttle honoured (a
-        :class:`RateLimitError` stops the paging when Meta's usage says so),
-        and errors are handled as in :meth:`_meta_call`."""
-        self.ensure_one()
-        client = self._meta_door_client(asset, api_version=api_version)
-        called = []
-
-        def between_pages(client):
-            if called:
-                self._meta_observe_answer(client, api_version)
-                client.last_version_warning = ""
-                self._meta_refuse_while_throttled()
-            called.append(True)
-
-        client.before_call = between_pages
-        items = operation(client, *args, **kwargs)
-        while True:
-            with self._meta_door_errors(True):
-                try:
-                    item = next(items)
-                except StopIteration:
-                    break
-            yield item
-        self._meta_observe_answer(client, api_version)
 
     def _meta_download(self, url):
         """The file Meta links to at ``url`` (an attachment a customer sent):

@@ -40,8 +40,10 @@ class MetaEventConsumer(models.AbstractModel):
             connection, attempts).
         :return: a record (the result, linked on the event), a str (the event
             is ignored, with that reason) or None.
-        :raise: the core's Graph errors: token and permission errors park the
-            event, rate limits and transient errors retry it later, invalid
+        :raise: the core's Graph errors: token and app errors, and a
+            permission refusal ``debug_token`` confirms, park the event
+            (another refusal makes it dead: it concerns that object alone),
+            rate limits and transient errors retry it later, invalid
             requests and malformed data make it dead. Handlers must be
             idempotent: an event may be processed again after a crash or a
             replay.

@@ -97,12 +97,14 @@ class MetaQueueMixin(models.AbstractModel):
 
     One piece of machinery for the webhook inbox (``meta.webhook.event``)
     and the outbox (``meta.outbox``): items are claimed with ``FOR UPDATE
-    SKIP LOCKED`` (several cron lanes consume one queue at once), each runs
-    in its own savepoint and is committed alone, failures retry with
-    exponential backoff and jitter, token and permission errors park the
-    item until its connection is repaired, a request Meta calls invalid (or
-    malformed data) is dead at once, and after ``max attempts`` an item is
-    dead; dead and failed items can be replayed.
+    SKIP LOCKED`` (several cron lanes consume one queue at once), each claim
+    runs in its own savepoint and is committed alone (one item, or a group
+    the queue runs together, each item keeping its own outcome), failures
+    retry with exponential backoff and jitter, token and app errors and a
+    permission refusal Meta confirms park the item until its connection is
+    repaired, a request Meta calls invalid (or malformed data, or a refusal
+    about that object alone) is dead at once, and after ``max attempts`` an
+    item is dead; dead and failed items can be replayed.
 
     Two orderings hold in every claim: items of a connection Meta throttled
     are not claimed before ``throttled_until``, and items sharing an
