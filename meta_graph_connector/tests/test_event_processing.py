@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -54,6 +55,22 @@ class TestEventProcessing(MetaTransactionCase):
     def _store(self, delivery):
         ids = self.Event._meta_store_events(parse_delivery(delivery))
         return self.Event.browse(ids)
+
+    @contextmanager
+    def _committed(self, events):
+        """Store the events in a transaction of their own, committed (what
+        other transactions see), and delete them afterwards: the test's own
+        transaction does not roll them back."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            ids = env["meta.webhook.event"]._meta_store_events(events)
+        try:
+            yield ids
+        finally:
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
+                )
 
     def test_done_with_result(self):
         events = self._store(self.leadgen_delivery(2))
@@ -243,10 +260,7 @@ class TestEventProcessing(MetaTransactionCase):
     def test_two_workers_never_claim_the_same_event(self):
         """Two transactions claiming at once split the rows between them."""
         delivery = self.leadgen_delivery(5, page_id="777000777")
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            ids = env["meta.webhook.event"]._meta_store_events(parse_delivery(delivery))
-        try:
+        with self._committed(parse_delivery(delivery)) as ids:
             with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
                 worker1 = api.Environment(cr1, SUPERUSER_ID, {})["meta.webhook.event"]
                 worker2 = api.Environment(cr2, SUPERUSER_ID, {})["meta.webhook.event"]
@@ -258,21 +272,13 @@ class TestEventProcessing(MetaTransactionCase):
                 self.assertFalse(set(first.ids) & set(second.ids))
                 cr1.rollback()
                 cr2.rollback()
-        finally:
-            with self.registry.cursor() as cr:
-                cr.execute(
-                    "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
-                )
 
     def test_a_row_another_lane_just_updated_is_claimed_in_a_new_transaction(self):
         """A lane whose snapshot predates another lane's commit on a due row
         cannot lock that row (REPEATABLE READ): its claim says so (contention,
         not an error of the queue), and a new transaction takes the row."""
         delivery = self.leadgen_delivery(2, page_id="777000779", start=900)
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            ids = env["meta.webhook.event"]._meta_store_events(parse_delivery(delivery))
-        try:
+        with self._committed(parse_delivery(delivery)) as ids:
             with self.registry.cursor() as lane1, self.registry.cursor() as lane2:
                 lane1.execute("SELECT 1")  # lane 1's snapshot is taken
                 lane2.execute(
@@ -286,11 +292,6 @@ class TestEventProcessing(MetaTransactionCase):
                 lane1.rollback()
                 self.assertEqual(sorted(worker._meta_claim_due(10).ids), sorted(ids))
                 lane1.rollback()
-        finally:
-            with self.registry.cursor() as cr:
-                cr.execute(
-                    "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
-                )
 
     def test_redelivery_does_not_conflict_with_the_cron_updating_its_rows(self):
         """The intake reads under REPEATABLE READ; the cron commits state
@@ -299,11 +300,7 @@ class TestEventProcessing(MetaTransactionCase):
         events = parse_delivery(
             self.leadgen_delivery(20, page_id="777000778", start=800)
         )
-        with self.registry.cursor() as cr:
-            ids = api.Environment(cr, SUPERUSER_ID, {})[
-                "meta.webhook.event"
-            ]._meta_store_events(events)
-        try:
+        with self._committed(events) as ids:
             with self.registry.cursor() as intake_cr, self.registry.cursor() as cron_cr:
                 # the redelivery's transaction starts (snapshot taken) ...
                 intake_cr.execute("SELECT count(*) FROM meta_webhook_event")
@@ -319,11 +316,6 @@ class TestEventProcessing(MetaTransactionCase):
                 ]
                 self.assertEqual(intake._meta_store_events(events), [])
                 intake_cr.rollback()
-        finally:
-            with self.registry.cursor() as cr:
-                cr.execute(
-                    "DELETE FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
-                )
 
     def test_a_storm_of_one_kind_does_not_hold_back_a_lead(self):
         """Kinds take turns: a lead stored after 30 comments (with a handler
