@@ -166,6 +166,24 @@ class TestWebhookController(MetaHttpCase):
 
     # ------------------------------------------------- one bad update alone
 
+    def _page_delivery(self, changes):
+        """One entry of the simulated Page carrying these changes."""
+        return {
+            "object": "page",
+            "entry": [
+                {"id": self.sim_page["id"], "time": 1790000000, "changes": changes}
+            ],
+        }
+
+    def _assert_dead_between_pending(self, stored):
+        """The bad update of three is stored dead (malformed, with its
+        error), its two neighbours pending; returns the dead one."""
+        self.assertEqual(sorted(stored.mapped("state")), ["dead", "pending", "pending"])
+        dead = stored.filtered(lambda e: e.state == "dead")
+        self.assertEqual(dead.kind, "malformed")
+        self.assertTrue(dead.last_error)
+        return dead
+
     def _leadgen_change(self, leadgen_id, form_id="3333"):
         return {
             "field": "leadgen",
@@ -190,27 +208,13 @@ class TestWebhookController(MetaHttpCase):
                     self._leadgen_change(str(900000000000100 + 10 * start + i))
                     for i in (1, 3)
                 )
-                delivery = {
-                    "object": "page",
-                    "entry": [
-                        {
-                            "id": self.sim_page["id"],
-                            "time": 1790000000,
-                            "changes": [first, bad, last],
-                        }
-                    ],
-                }
+                delivery = self._page_delivery([first, bad, last])
                 before = self._events()
                 response = self.post_delivery(self.encode(delivery))
                 self.assertEqual(response.status_code, 200)
                 stored = self._events() - before
                 self.assertEqual(len(stored), 3)
-                self.assertEqual(
-                    sorted(stored.mapped("state")), ["dead", "pending", "pending"]
-                )
-                dead = stored.filtered(lambda e: e.state == "dead")
-                self.assertEqual(dead.kind, "malformed")
-                self.assertTrue(dead.last_error)
+                self._assert_dead_between_pending(stored)
                 # Meta's redelivery of the same body stores nothing more
                 self.assertEqual(
                     self.post_delivery(self.encode(delivery)).status_code, 200
@@ -234,27 +238,13 @@ class TestWebhookController(MetaHttpCase):
                     for i in (1, 2, 3)
                 )
                 bad["value"]["created_time"] = "@RAW@"
-                delivery = {
-                    "object": "page",
-                    "entry": [
-                        {
-                            "id": self.sim_page["id"],
-                            "time": 1790000000,
-                            "changes": [first, bad, last],
-                        }
-                    ],
-                }
+                delivery = self._page_delivery([first, bad, last])
                 body = self.encode(delivery).replace(b'"@RAW@"', raw.encode())
                 before = self._events()
                 response = self.post_delivery(body)
                 self.assertEqual(response.status_code, 200, response.text)
                 stored = self._events() - before
-                self.assertEqual(
-                    sorted(stored.mapped("state")), ["dead", "pending", "pending"]
-                )
-                dead = stored.filtered(lambda e: e.state == "dead")
-                self.assertEqual(dead.kind, "malformed")
-                self.assertTrue(dead.last_error)
+                dead = self._assert_dead_between_pending(stored)
                 self.assertEqual(
                     dead.payload["item"]["value"]["leadgen_id"],
                     str(900000000000202 + 10 * start),
