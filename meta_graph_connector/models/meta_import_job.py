@@ -200,8 +200,10 @@ class MetaImportJob(models.Model):
         if self.state != "running":
             self.state = "running"
         model = self._meta_kinds[self.kind][0]
+        # the page's own calls count against Meta's pace (_meta_pace)
+        job = self.with_context(meta_page_started=self._meta_now())
         try:
-            cursor = self.env[model]._meta_import_page(self)
+            cursor = self.env[model]._meta_import_page(job)
         except GraphError as error:
             return self._meta_page_failed(error)
         self.write(
@@ -215,9 +217,12 @@ class MetaImportJob(models.Model):
         return True
 
     def _meta_pace(self, seconds):
-        """No page of this job before ``seconds`` from now (Meta's pace);
-        rounded up, as a datetime field keeps whole seconds."""
-        self.next_run_at = self._meta_now() + timedelta(seconds=math.ceil(seconds))
+        """No page of this job before ``seconds`` after this page began
+        (Meta's pace for the calls it made): the time its calls took counts,
+        so a page slower than its pace is followed at once. Rounded up, as a
+        datetime field keeps whole seconds."""
+        began = self.env.context.get("meta_page_started") or self._meta_now()
+        self.next_run_at = began + timedelta(seconds=math.ceil(seconds))
 
     def _meta_policy(self, error):
         """What the runner does on Meta's ``error``: "throttle" (wait for

@@ -1236,6 +1236,28 @@ class TestInboxHistory(InboxCase):
         self.assertEqual(self.job().next_run_at, now + timedelta(seconds=2))
         self.assertEqual(len(self.conversation("24000000000000021")), 1)
 
+    def test_the_time_a_page_took_counts_against_its_pace(self):
+        """Meta's pace is of calls made: a page whose calls took longer than
+        their pace is followed at once, not a pace later."""
+        clock = [fields.Datetime.now()]
+        Job = self.env["meta.import.job"]
+        Import = type(self.Import)
+        file_one = Import._meta_import_conversation
+
+        def slow(model, *args):
+            clock[0] += timedelta(seconds=1)  # Meta took a second to answer
+            return file_one(model, *args)
+
+        began = clock[0]
+        with (
+            patch.object(type(Job), "_meta_now", lambda self: clock[0]),
+            patch.object(Import, "_meta_import_conversation", slow),
+        ):
+            self.Import._cron_import_conversations(time_budget=None, limit=1)
+        # 3 calls, 1.5 s of pace from the page's start: due when it ended
+        self.assertEqual(self.job().next_run_at, began + timedelta(seconds=2))
+        self.assertLessEqual(self.job().next_run_at, clock[0])
+
 
 @tagged("post_install", "-at_install")
 class TestInboxFromMeta(InboxCase, HttpCase):
