@@ -4,15 +4,7 @@
 // and the author's name, shown as text, never run), the note in the chatter.
 
 import { registry } from "@web/core/registry";
-
-function assertNoInjection() {
-    if (window.__metaXss) {
-        throw new Error("Meta content ran as HTML");
-    }
-    if (document.querySelector("img[src='x'], .o_meta_injected")) {
-        throw new Error("Meta content was inserted as HTML");
-    }
-}
+import { assertNoInjection } from "@meta_graph_connector/../tests/tours/meta_tour_utils";
 
 registry.category("web_tour.tours").add("meta_graph_connector_social_comments", {
     steps: () => [
