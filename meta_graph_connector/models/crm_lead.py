@@ -441,13 +441,7 @@ class CrmLead(models.Model):
     )
 
     def _compute_meta_social_comment_count(self):
-        counts = dict(
-            self.env["meta.social.comment"]._read_group(
-                [("lead_id", "in", self.ids), ("from_account", "=", False)],
-                ["lead_id"],
-                ["__count"],
-            )
-        )
+        counts = self.env["meta.social.comment"]._meta_customer_counts("lead_id", self)
         for lead in self:
             lead.meta_social_comment_count = counts.get(lead._origin, 0)
 

@@ -189,6 +189,19 @@ class MetaSocialComment(models.Model):
         return comment._meta_update(change)
 
     @api.model
+    def _meta_customer_counts(self, link, records):
+        """How many comments of customers (the account's own replies aside)
+        each of ``records`` has, through ``link``, the comment's field to
+        them: {record: count}, records without any left out."""
+        return dict(
+            self._read_group(
+                [(link, "in", records.ids), ("from_account", "=", False)],
+                [link],
+                ["__count"],
+            )
+        )
+
+    @api.model
     def _meta_find(self, asset, comment_ref):
         return self.search(
             [("asset_id", "=", asset.id), ("comment_ref", "=", comment_ref)], limit=1

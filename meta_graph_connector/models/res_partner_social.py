@@ -67,12 +67,8 @@ class ResPartner(models.Model):
         return action
 
     def _compute_meta_social_comment_count(self):
-        counts = dict(
-            self.env["meta.social.comment"]._read_group(
-                [("partner_id", "in", self.ids), ("from_account", "=", False)],
-                ["partner_id"],
-                ["__count"],
-            )
+        counts = self.env["meta.social.comment"]._meta_customer_counts(
+            "partner_id", self
         )
         for partner in self:
             partner.meta_social_comment_count = counts.get(partner._origin, 0)
