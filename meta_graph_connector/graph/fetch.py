@@ -36,6 +36,11 @@ _CHUNK = 64 * 1024
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+class DownloadFailed(OSError):
+    """A download that did not complete (network, TLS, HTTP status, size cut
+    short, deadline): an ``OSError`` saying so in its words."""
+
+
 class DownloadRefused(ValueError):
     """A link Odoo does not fetch: not http(s), or an address that is not on
     the public Internet (loopback, private, link-local, multicast,
@@ -113,7 +118,7 @@ def fetch(
         )
         if result is not None:
             return result
-    raise OSError(f"download failed: more than {MAX_REDIRECTS} redirects")
+    raise DownloadFailed(f"download failed: more than {MAX_REDIRECTS} redirects")
 
 
 def _get_once(url, allow_http, allowed, max_bytes, *, timeout, ends, deadline):
@@ -134,12 +139,12 @@ def _get_once(url, allow_http, allowed, max_bytes, *, timeout, ends, deadline):
         # a failed download, said so)
         if isinstance(error, _Late) or time.monotonic() >= ends:
             # the last wait was cut at the deadline
-            raise OSError(
+            raise DownloadFailed(
                 f"download failed: it took longer than {deadline:g} s"
             ) from None
-        if str(error).startswith("download failed"):
+        if isinstance(error, DownloadFailed):
             raise
-        raise OSError(f"download failed: {type(error).__name__}") from None
+        raise DownloadFailed(f"download failed: {type(error).__name__}") from None
     finally:
         if answer is not None:
             answer.close()
@@ -151,10 +156,10 @@ def _answered(url, answer, max_bytes):
     if answer.status in _REDIRECTS:
         location = answer.getheader("Location")
         if not location:
-            raise OSError("download failed: a redirect without a Location")
+            raise DownloadFailed("download failed: a redirect without a Location")
         return urljoin(url, location.strip()), None
     if not 200 <= answer.status < 300:
-        raise OSError(f"download failed: HTTPError {answer.status}")
+        raise DownloadFailed(f"download failed: HTTPError {answer.status}")
     declared = answer.getheader("Content-Length") or ""
     if declared.isdigit() and int(declared) > max_bytes:
         raise ValueError("the file is larger than Meta's limit")
@@ -193,7 +198,7 @@ def _checked_addresses(host, port, allowed):
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
-        raise OSError(f"download failed: {type(error).__name__}") from None
+        raise DownloadFailed(f"download failed: {type(error).__name__}") from None
     addresses = []
     for family, _type, _proto, _name, sockaddr in infos:
         ip = _address(sockaddr[0])
@@ -250,7 +255,7 @@ class _PinnedConnection(http.client.HTTPConnection):
                 continue
             self.sock = _DeadlineSocket(sock, self._ends, self.timeout)
             return
-        raise error or OSError("download failed: no address to connect to")
+        raise error or DownloadFailed("download failed: no address to connect to")
 
 
 def _tls_context():
@@ -333,5 +338,5 @@ def _read(answer, max_bytes):
             raise ValueError("the file is larger than Meta's limit")
         chunks.append(chunk)
     if answer.length:  # fewer bytes than its Content-Length said
-        raise OSError("download failed: the file was cut short")
+        raise DownloadFailed("download failed: the file was cut short")
     return b"".join(chunks)

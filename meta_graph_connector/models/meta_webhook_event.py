@@ -148,11 +148,11 @@ class MetaWebhookEvent(models.Model):
     def _meta_event_routes(self):
         """Kind → name of the model owning it (``meta.event.consumer``)."""
         routes = {}
-        for name in self.env.registry:
-            # a consumer may be abstract: a role with no records of its own
-            # (the conversation inbox files into discuss.channel)
-            model = self.env[name]
-            for kind in getattr(type(model), "_meta_event_kinds", ()):
+        # the models inheriting the consumer contract; one may be abstract: a
+        # role with no records of its own (the conversation inbox files into
+        # discuss.channel)
+        for name in self.env.registry.descendants(["meta.event.consumer"], "_inherit"):
+            for kind in type(self.env[name])._meta_event_kinds:
                 routes[kind] = name
         return routes
 
@@ -370,9 +370,12 @@ class MetaWebhookEvent(models.Model):
 
     def _meta_set_done(self, result=None):
         done = super()._meta_set_done(result)
-        partner = getattr(result, "partner_id", None) if result is not None else None
-        if isinstance(partner, models.BaseModel) and len(partner) == 1:
-            self.partner_id = partner
+        # the person the event is about, when its result has one (a lead, a
+        # conversation, a comment)
+        if isinstance(result, models.BaseModel) and "partner_id" in result._fields:
+            partner = result.partner_id
+            if partner._name == "res.partner" and len(partner) == 1:
+                self.partner_id = partner
         return done
 
     # ---------------------------------------------------------- retention
