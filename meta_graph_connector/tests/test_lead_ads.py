@@ -272,6 +272,37 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         self.assertEqual(owners, self.seller | self.other_seller)
         self.assertEqual(self.lead_of(first).team_id, self.team)
 
+    def test_a_backlog_of_a_team_form_gives_each_customer_its_salesperson(self):
+        self.form.user_id = False
+        for user in (self.seller, self.other_seller):
+            self.env["crm.team.member"].create(
+                {"crm_team_id": self.team.id, "user_id": user.id}
+            )
+        leads = [
+            self.submit(
+                field_data=answers(
+                    full_name=f"Kişi {index}",
+                    email=f"kisi{index}@example.com",
+                    phone_number=f"0532 123 45 6{index}",
+                    company_name=False,
+                )
+            )
+            for index in range(4)
+        ]
+        self.deliver(*leads)
+        crm_leads = self.Lead.browse([self.lead_of(lead).id for lead in leads])
+        self.assertEqual(crm_leads.user_id, self.seller | self.other_seller)
+        self.assertEqual(len(crm_leads.partner_id), 4)
+        for lead in crm_leads:
+            # crm gives a new customer its lead's salesperson
+            self.assertEqual(lead.partner_id.user_id, lead.user_id)
+            # made with its customer: no "Customer" change in its chatter
+            self.assertFalse(
+                lead.message_ids.tracking_value_ids.filtered(
+                    lambda t: t.field_id.name == "partner_id"
+                )
+            )
+
     def test_team_assignment_follows_crms_member_rules(self):
         """crm's own choice: a member's assignment domain, its daily quota
         (capacity / 30 against leads of the last 24 h), most quota first."""
