@@ -196,8 +196,11 @@ class OdooHarness:
 
     def drop(self):
         self.stop()
+        # --force: a cron worker of the stopped server may still hold a
+        # connection for a moment, and a plain dropdb then fails silently,
+        # leaving a database behind at every bench run
         subprocess.run(
-            ["dropdb", "--if-exists", self.database],
+            ["dropdb", "--if-exists", "--force", self.database],
             check=False,
             capture_output=True,
         )
