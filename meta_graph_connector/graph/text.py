@@ -25,6 +25,7 @@ more common.  Mixed-case input is never re-cased, so a name typed properly
 (or pre-filled from the profile by Meta) is kept as is.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -198,6 +199,13 @@ def place_key(s):
     "ŞANLIURFA" → "sanliurfa"). For comparisons only, never for display."""
     if not isinstance(s, str):
         return ""
+    return _place_key(str(s))
+
+
+@functools.lru_cache(maxsize=4096)
+def _place_key(s):
+    # the same few names (a country's provinces, the cities typed) are keyed
+    # for every lead of a backfill: a pure function of the text, kept
     folded = romanize_tr(casefold_tr(s))
     decomposed = unicodedata.normalize("NFKD", folded)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
