@@ -296,7 +296,8 @@ class TestLeadAds(LeadAdsMixin, MetaTransactionCase):
         for lead in crm_leads:
             # crm gives a new customer its lead's salesperson
             self.assertEqual(lead.partner_id.user_id, lead.user_id)
-            # made with its customer: no "Customer" change in its chatter
+            # the customer is given in the transaction that makes the lead:
+            # its chatter shows no "Customer" change to the salesperson
             self.assertFalse(
                 lead.message_ids.tracking_value_ids.filtered(
                     lambda t: t.field_id.name == "partner_id"
