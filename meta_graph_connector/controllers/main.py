@@ -1,11 +1,13 @@
+import functools
 import hashlib
 import logging
 import time
 
 from werkzeug.wsgi import get_input_stream
 
-from odoo import http
+from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
+from odoo.modules.registry import Registry
 
 from ..graph import const
 from ..graph.errors import MalformedPayloadError, SignatureError
@@ -55,12 +57,29 @@ install_filter("werkzeug")
 _READ_CHUNK = 64 * 1024
 
 
-class MetaWebhookController(http.Controller):
-    """``/meta/webhook``: verify, store, trigger, answer. Nothing else.
+def _process_arrived(dbname, ids):
+    """What a webhook request does once its answer is sent (werkzeug calls
+    it as it closes the response): process the events it stored, in a
+    transaction of its own. Should that fail, the lanes take them."""
+    registry = Registry(dbname)
+    try:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["meta.webhook.event"]._meta_process_arrived(ids)
+    except Exception:
+        _logger.exception("Processing Meta events on arrival failed; the lanes will")
+        with registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["meta.webhook.event"]._meta_trigger()
 
-    No Graph call, no lead, no chatter here: Odoo may run a request again
-    after a serialization failure, and Meta wants its 200 fast. The inbox
-    model and its cron do the work.
+
+class MetaWebhookController(http.Controller):
+    """``/meta/webhook``: verify, store, answer; then process what it stored.
+
+    No Graph call, no lead, no chatter before the answer: Odoo may run a
+    request again after a serialization failure, and Meta wants its 200
+    fast. Once the answer is sent, the request's worker processes the
+    events it stored, through the same queue as the cron lanes
+    (``meta.webhook.event._meta_receive``).
     """
 
     _webhook_url = "/meta/webhook"
@@ -114,10 +133,17 @@ class MetaWebhookController(http.Controller):
             return self._plain("Bad Request", 400)
         # sudo: meta.webhook.event - the public route stores the verified
         # delivery; the inbox is a technical model no public user can read.
-        request.env["meta.webhook.event"].sudo()._meta_store_events(
-            events, body_sha256=hashlib.sha256(body).hexdigest()
+        arrived = (
+            request.env["meta.webhook.event"]
+            .sudo()
+            ._meta_receive(events, body_sha256=hashlib.sha256(body).hexdigest())
         )
-        return self._plain("EVENT_RECEIVED", 200)
+        response = self._plain("EVENT_RECEIVED", 200)
+        if arrived:
+            response.call_on_close(
+                functools.partial(_process_arrived, request.env.cr.dbname, arrived)
+            )
+        return response
 
     # ----------------------------------------------------- app callbacks
 

@@ -4,16 +4,19 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import SUPERUSER_ID, api, fields, modules
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..controllers.main import _process_arrived
 from ..graph.errors import RateLimitError, TransientError
 from ..graph.webhook import KINDS, parse_delivery
 from ..models.meta_queue_mixin import MetaContention
+from ..models.meta_webhook_event import ARRIVAL_LIMIT
 from .common import MetaTransactionCase, payloads
 
 EVENT_LOGGER = "odoo.addons.meta_graph_connector.models.meta_queue_mixin"
+CONTROLLER_LOGGER = "odoo.addons.meta_graph_connector.controllers.main"
 
 
 @tagged("post_install", "-at_install")
@@ -357,3 +360,95 @@ class TestEventProcessing(MetaTransactionCase):
         self.assertIn("not a Meta object id", event.last_error)
         self.assertEqual(self.Event._cron_process_events(), 0)
         self.assertFalse(self.handled)
+
+    # ------------------------------------------------------ on arrival
+    # The webhook request processes what it stored once it has answered
+    # Meta; the lanes take what it does not, and what it could not finish.
+
+    def _lane_triggers(self):
+        crons = self.Event._meta_lanes()
+        return self.env["ir.cron.trigger"].search_count([("cron_id", "in", crons.ids)])
+
+    def _receive(self, delivery):
+        """``_meta_receive`` as a real request runs it (outside tests)."""
+        with patch.object(modules.module, "current_test", False):
+            return self.Event._meta_receive(parse_delivery(delivery))
+
+    def test_the_request_takes_what_it_stored_without_waking_the_lanes(self):
+        triggers = self._lane_triggers()
+        ids = self._receive(self.leadgen_delivery(2))
+        self.assertEqual(len(ids), 2)
+        self.assertEqual(self._lane_triggers(), triggers, "no lane is woken")
+        self.assertEqual(self.Event._meta_process_arrived(ids), 2)
+        self.assertEqual(set(self.Event.browse(ids).mapped("state")), {"done"})
+        self.assertEqual(len(self.handled), 2)
+        self.assertEqual(self._lane_triggers(), triggers)
+
+    def test_the_lanes_take_a_large_delivery_a_storm_and_what_is_turned_off(self):
+        triggers = self._lane_triggers()
+        self.assertEqual(self._receive(self.leadgen_delivery(ARRIVAL_LIMIT + 1)), [])
+        self.assertEqual(self._lane_triggers(), triggers + 2, "both lanes woken")
+        # the lanes are now behind by more than a delivery may bring
+        self.assertEqual(self._receive(self.leadgen_delivery(1, start=100)), [])
+        self.assertEqual(self._lane_triggers(), triggers + 4)
+        self.Event.search([]).write({"state": "done"})
+        self.assertTrue(self._receive(self.leadgen_delivery(1, start=200)))
+        self.env["ir.config_parameter"].set_param(
+            "meta_graph_connector.process_on_arrival", "False"
+        )
+        self.assertEqual(self._receive(self.leadgen_delivery(1, start=300)), [])
+        self.assertEqual(self._lane_triggers(), triggers + 6)
+        self.assertFalse(self.handled, "nothing processed in the request")
+
+    def test_inside_tests_the_lanes_are_woken(self):
+        # a test's requests share its cursor from the server's thread
+        triggers = self._lane_triggers()
+        self.assertEqual(
+            self.Event._meta_receive(parse_delivery(self.leadgen_delivery(1))), []
+        )
+        self.assertEqual(self._lane_triggers(), triggers + 2)
+
+    def test_an_event_the_request_did_not_get_to_wakes_the_lanes(self):
+        older = self._store(self.leadgen_delivery(1, start=50))
+        triggers = self._lane_triggers()
+        ids = self._receive(self.leadgen_delivery(1))
+        self.assertTrue(ids)
+        # the queue's order: the older event first, this request's one left
+        self.assertEqual(self.Event._meta_process_arrived(ids), 1)
+        self.assertEqual(older.state, "done")
+        self.assertEqual(self.Event.browse(ids).state, "pending")
+        self.assertEqual(self._lane_triggers(), triggers + 2)
+
+    def test_after_the_answer_in_a_transaction_of_its_own(self):
+        delivery = parse_delivery(self.leadgen_delivery(1, start=400))
+        with self._committed(delivery) as ids:
+            _process_arrived(self.env.cr.dbname, ids)
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "SELECT state FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
+                )
+                # processed, as another transaction sees it: this test's Page
+                # is not committed, so the event found no connection
+                self.assertEqual(cr.fetchall(), [("ignored",)])
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_a_request_failing_after_the_answer_leaves_its_events_to_the_lanes(self):
+        delivery = parse_delivery(self.leadgen_delivery(1, start=500))
+        crons = tuple(self.Event._meta_lanes().ids)
+        count = "SELECT count(*) FROM ir_cron_trigger WHERE cron_id IN %s"
+        with self._committed(delivery) as ids:
+            with self.registry.cursor() as cr:
+                cr.execute(count, [crons])
+                (before,) = cr.fetchone()
+            EventClass = type(self.Event)
+            with patch.object(
+                EventClass, "_meta_process_arrived", side_effect=RuntimeError("boom")
+            ):
+                _process_arrived(self.env.cr.dbname, ids)
+            with self.registry.cursor() as cr:
+                cr.execute(
+                    "SELECT state FROM meta_webhook_event WHERE id IN %s", [tuple(ids)]
+                )
+                self.assertEqual(cr.fetchall(), [("pending",)])
+                cr.execute(count, [crons])
+                self.assertEqual(cr.fetchone()[0], before + len(crons))
