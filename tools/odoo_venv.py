@@ -1,6 +1,7 @@
 """Odoo's Python environment, made once from the Odoo tree you point at.
 
 ``python3 tools/odoo_venv.py --odoo /path/to/odoo-18.0 [--venv .odoo-venv]``
+(an Odoo 18.0 or 19.0 tree)
 creates a virtual environment with the tree's ``requirements.txt`` (plus what
 the addon and its browser tests need) the first time, and only prints its
 Python's path afterwards; the Makefile uses it when ``ODOO_PYTHON`` is not
@@ -65,7 +66,9 @@ def build(venv, odoo, python):
         check=True,
     ).stdout.strip()
     if version != "True":
-        raise SystemExit(f"{python} is older than Python 3.10, which Odoo 18 needs")
+        raise SystemExit(
+            f"{python} is older than Python 3.10, which Odoo 18.0 and 19.0 need"
+        )
     missing = missing_headers()
     if missing:
         raise SystemExit(
@@ -105,7 +108,9 @@ def build(venv, odoo, python):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True, help="an Odoo 18.0 source tree")
+    parser.add_argument(
+        "--odoo", required=True, help="an Odoo 18.0 or 19.0 source tree"
+    )
     parser.add_argument("--venv", default=str(REPO / ".odoo-venv"))
     parser.add_argument("--python", default="python3")
     args = parser.parse_args(argv)
