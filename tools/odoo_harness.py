@@ -1,9 +1,11 @@
-"""Drive an Odoo 18 the user already has, with this repository on its addons path.
+"""Drive an Odoo the user already has (18.0 or 19.0), with this repository on
+its addons path.
 
 Used by ``make test-odoo``, ``make bench-*`` and ``make demo``. It never builds
-or installs Odoo: it takes the path of an Odoo 18.0 source tree (``ODOO``) and
-the Python that has Odoo's requirements (``ODOO_PYTHON``), and talks to
-PostgreSQL with the usual ``PG*`` environment variables.
+or installs Odoo: it takes the path of an Odoo 18.0 or 19.0 source tree
+(``ODOO``) and the Python that has Odoo's requirements (``ODOO_PYTHON``), and
+talks to PostgreSQL with the usual ``PG*`` environment variables. The tree's
+series (:func:`odoo_series`) picks the options that differ between them.
 """
 
 import argparse
@@ -22,6 +24,37 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ADDON = "meta_graph_connector"
 SUMMARY_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
+#: The Odoo series the tools run: (major, minor) as in ``odoo/release.py``.
+SUPPORTED_SERIES = ((18, 0), (19, 0))
+VERSION_INFO_RE = re.compile(r"^version_info\s*=\s*\(\s*(\d+)\s*,\s*(\d+)", re.M)
+
+
+def odoo_series(odoo):
+    """The series of the Odoo source tree at ``odoo``, e.g. ``(18, 0)``: read
+    from the text of its ``odoo/release.py`` (never imported: the Python
+    running the tools need not be Odoo's). None when the tree has no
+    readable ``version_info``."""
+    release = Path(odoo) / "odoo" / "release.py"
+    try:
+        text = release.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = VERSION_INFO_RE.search(text)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def series_label(series):
+    """``(19, 0)`` as ``19.0``; None as ``unknown``."""
+    return ".".join(map(str, series)) if series else "unknown"
+
+
+def demo_data_args(series):
+    """odoo-bin's options that leave demo data out of a new database: 18.0
+    needs ``--without-demo=all``; 19.0 leaves it out by default (``--with-demo``
+    adds it) and its option parser refuses ``all``."""
+    if series and series >= (19, 0):
+        return []
+    return ["--without-demo=all"]
 
 
 class OdooHarness:
@@ -31,7 +64,17 @@ class OdooHarness:
         self.odoo = Path(odoo).resolve()
         self.odoo_bin = self.odoo / "odoo-bin"
         if not self.odoo_bin.exists():
-            raise SystemExit(f"{self.odoo_bin} not found: ODOO must be an Odoo 18 tree")
+            raise SystemExit(
+                f"{self.odoo_bin} not found: ODOO must be an Odoo 18.0 or 19.0 tree"
+            )
+        self.series = odoo_series(self.odoo)
+        if self.series not in SUPPORTED_SERIES:
+            supported = " or ".join(series_label(s) for s in SUPPORTED_SERIES)
+            print(
+                f"Warning: {self.odoo} is Odoo {series_label(self.series)} "
+                f"(odoo/release.py), not {supported}: the tools may not drive it",
+                file=sys.stderr,
+            )
         self.python = python or sys.executable
         self.database = database or f"mgc_{os.getpid()}_{int(time.time())}"
         self.http_port = http_port or _free_port()
@@ -57,7 +100,7 @@ class OdooHarness:
             f"--data-dir={self.data_dir}",
             f"--http-port={self.http_port}",
             "--http-interface=127.0.0.1",
-            "--without-demo=all",
+            *demo_data_args(self.series),
             f"--db-filter=^{re.escape(self.database)}$",
         ]
         for option, variable in (
@@ -245,7 +288,7 @@ def bench_parser(description):
     """The arguments of every bench: the Odoo tree and the Python running it;
     the bench adds its own."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--odoo", required=True, help="Odoo 18.0 source tree")
+    parser.add_argument("--odoo", required=True, help="Odoo 18.0 or 19.0 source tree")
     parser.add_argument("--python", default=None, help="Python with Odoo's deps")
     return parser
 
