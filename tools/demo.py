@@ -3,10 +3,11 @@
 One command on a fresh machine. What is missing is fetched or made once, in
 folders of this repository that git ignores, and reused afterwards:
 
-- Odoo 18.0: ``--odoo PATH`` (``ODOO=``) when given, else a shallow clone of
-  Odoo's official repository in ``.odoo-src/`` (``--odoo-git-url`` /
-  ``ODOO_GIT_URL``, ``--odoo-branch`` / ``ODOO_BRANCH``: another URL, a mirror
-  or a local clone; an empty branch takes the repository's default one);
+- Odoo 18.0 or 19.0: ``--odoo PATH`` (``ODOO=``) when given, else a shallow
+  clone of Odoo's official repository in ``.odoo-src/``, branch 18.0
+  (``--odoo-git-url`` / ``ODOO_GIT_URL``, ``--odoo-branch`` / ``ODOO_BRANCH``:
+  another URL, a mirror or a local clone, ``19.0`` for Odoo 19.0; an empty
+  branch takes the repository's default one);
 - Odoo's Python: ``--python PY`` (``ODOO_PYTHON=``), else ``.odoo-venv/``
   made by ``tools/odoo_venv.py`` from the tree's requirements, as
   ``make test-odoo`` does; this repository is installed in it
@@ -69,7 +70,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import odoo_venv
-from odoo_harness import ADDON, REPO, OdooHarness, ensure_simulator, sandbox_settings
+from odoo_harness import (
+    ADDON,
+    REPO,
+    SUPPORTED_SERIES,
+    OdooHarness,
+    ensure_simulator,
+    odoo_series,
+    sandbox_settings,
+    series_label,
+)
 
 APP_ID = "100200300400500"
 APP_SECRET = "demo_app_secret"
@@ -147,11 +157,13 @@ company.partner_id.lang = {lang!r}
 team = env['crm.team'].search([], limit=1)
 Users = env['res.users'].with_context(active_test=False, no_reset_password=True)
 sales = Users.search([('login', '=', {login!r})], limit=1)
+# a user's groups: groups_id in Odoo 18.0, group_ids in 19.0
+groups = 'group_ids' if 'group_ids' in Users._fields else 'groups_id'
 values = {{
     'name': 'Demo Salesperson', 'login': {login!r}, 'password': {login!r},
     'lang': {lang!r}, 'tz': 'Europe/Istanbul', 'active': True,
     'notification_type': 'inbox',
-    'groups_id': [(4, env.ref('sales_team.group_sale_salesman').id)],
+    groups: [(4, env.ref('sales_team.group_sale_salesman').id)],
 }}
 if sales:
     sales.write(values)
@@ -336,8 +348,8 @@ def clone_odoo(url, branch):
         return ODOO_SRC
     if not shutil.which("git"):
         raise Missing(
-            "git is needed to fetch Odoo 18.0: install it (apt-get install git), "
-            "or give an Odoo 18.0 tree you have (make demo ODOO=/path/to/odoo)."
+            "git is needed to fetch Odoo: install it (apt-get install git), or "
+            "give an Odoo 18.0 or 19.0 tree you have (make demo ODOO=/path/to/odoo)."
         )
     source = url
     if is_local_path(url):  # git ignores --depth for a plain local path
@@ -379,12 +391,32 @@ def check_odoo_tree(tree):
     if not (tree / "odoo-bin").exists() or not (tree / "requirements.txt").exists():
         raise Missing(
             f"{tree} is not an Odoo source tree (no odoo-bin, requirements.txt): "
-            "give an Odoo 18.0 tree (ODOO=...) or leave ODOO out to fetch one."
+            "give an Odoo 18.0 or 19.0 tree (ODOO=...) or leave ODOO out to fetch "
+            "one."
         )
-    release = tree / "odoo" / "release.py"
-    text = release.read_text() if release.exists() else ""
-    if not re.search(r"^version_info = \(18,", text, re.M):
-        print(f"Warning: {tree} does not look like Odoo 18.0, which the addon needs.")
+    series = odoo_series(tree)
+    if series not in SUPPORTED_SERIES:
+        supported = " or ".join(series_label(s) for s in SUPPORTED_SERIES)
+        print(
+            f"Warning: {tree} does not look like Odoo {supported} "
+            f"(odoo/release.py: {series_label(series)}), which the addon needs."
+        )
+
+
+def check_clone_branch(tree, branch):
+    """The clone made earlier is of the series ``branch`` names (``19.0``),
+    else say how to fetch that one: ``.odoo-src/`` holds one clone."""
+    wanted = re.fullmatch(r"(\d+)\.(\d+)", branch or "")
+    if not wanted:
+        return
+    series = odoo_series(tree)
+    if series and series != (int(wanted[1]), int(wanted[2])):
+        raise Missing(
+            f"{tree.relative_to(REPO)}/ holds Odoo {series_label(series)}, cloned "
+            f"earlier, and ODOO_BRANCH={branch} asks for Odoo {branch}: delete "
+            f"{tree.relative_to(REPO)}/ to fetch it (.odoo-venv/ is made again for "
+            "it), or give its tree (ODOO=...)."
+        )
 
 
 def build_prerequisites(python):
@@ -524,6 +556,7 @@ def bootstrap(args, argv):
         tree = Path(args.odoo).expanduser().resolve()
     else:
         tree = clone_odoo(args.odoo_git_url, args.odoo_branch)
+        check_clone_branch(tree, args.odoo_branch)
     check_odoo_tree(tree)
     python = odoo_python(args, tree)
     install_repository(python)
@@ -1140,7 +1173,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--odoo", help="an Odoo 18.0 tree (default: clone one)")
+    parser.add_argument(
+        "--odoo", help="an Odoo 18.0 or 19.0 tree (default: clone 18.0)"
+    )
     parser.add_argument("--python", help="Odoo's Python (default: .odoo-venv)")
     parser.add_argument(
         "--odoo-git-url",
