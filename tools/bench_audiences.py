@@ -1,5 +1,5 @@
-"""``make bench-audiences``: Custom Audiences sync of a real Odoo 18 to the
-simulator, at scale.
+"""``make bench-audiences``: Custom Audiences sync of a real Odoo (18.0 or
+19.0) to the simulator, at scale.
 
 For each size (10,000 then 100,000 partners by default; 60 % of them
 consenting to "Meta advertising audiences", all tagged for the audience):

@@ -1,5 +1,5 @@
 """``make bench-comments``: a Page comment's way from Meta's webhook to the
-customer card of a real Odoo 18.
+customer card of a real Odoo (18.0 or 19.0).
 
 1. Fresh database with the addon, a sandbox connection to the simulator's
    Page (no Graph call is needed: a comment webhook carries its text).

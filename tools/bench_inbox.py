@@ -1,6 +1,6 @@
 """``make bench-inbox``: a Messenger message's way from Meta's webhook into
 an agent's Discuss, and an agent's answer's way to Meta's Send API, on a
-real Odoo 18.
+real Odoo (18.0 or 19.0).
 
 1. Fresh database with the addon, a sandbox connection to the simulator's
    Page (``pages_messaging``), an inbox team with one agent (online).

@@ -1,4 +1,5 @@
-"""``make bench-intake``: webhook intake of a real Odoo 18 fed by the simulator.
+"""``make bench-intake``: webhook intake of a real Odoo (18.0 or 19.0) fed by
+the simulator.
 
 Starts the Meta simulator and Odoo (2 HTTP workers + cron) on a fresh database
 with the addon installed and the sandbox configured, then:

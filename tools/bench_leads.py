@@ -1,4 +1,5 @@
-"""``make bench-leads``: speed-to-lead of a real Odoo 18 fed by the simulator.
+"""``make bench-leads``: speed-to-lead of a real Odoo (18.0 or 19.0) fed by
+the simulator.
 
 1. Fresh database with the addon, sandbox connection to the simulator.
 2. Backfill figure: a form with 10,000 leads on Meta, imported by the
