@@ -3,8 +3,10 @@
 Usage: python tools/run_odoo_tests.py --odoo /path/to/odoo [--python PY]
        [--tags /meta_graph_connector] [--log FILE]
 
-Prints Odoo's summary line (``N failed, N error(s) of N tests``) and exits
-non-zero on any failure, error, or when no test ran.
+The tree is an Odoo 18.0 or 19.0 one (its series, read from its
+``odoo/release.py``, picks the options that differ). Prints Odoo's summary
+line (``N failed, N error(s) of N tests``) and exits non-zero on any failure,
+error, or when no test ran.
 """
 
 import argparse
@@ -12,7 +14,13 @@ import shutil
 import subprocess
 import sys
 
-from odoo_harness import ADDON, OdooHarness, ensure_simulator, parse_summary
+from odoo_harness import (
+    ADDON,
+    OdooHarness,
+    ensure_simulator,
+    parse_summary,
+    series_label,
+)
 
 
 def warm_browser():
@@ -34,7 +42,7 @@ def warm_browser():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--odoo", required=True, help="Odoo 18.0 source tree")
+    parser.add_argument("--odoo", required=True, help="Odoo 18.0 or 19.0 source tree")
     parser.add_argument("--python", default=None, help="Python with Odoo's deps")
     parser.add_argument("--tags", default=f"/{ADDON}")
     parser.add_argument("--log", default="odoo-tests.log")
@@ -43,6 +51,7 @@ def main():
     ensure_simulator(args.python or sys.executable)
     warm_browser()
     with OdooHarness(args.odoo, args.python) as odoo:
+        print(f"Odoo {series_label(odoo.series)}: {odoo.odoo}", flush=True)
         code, output = odoo.run(
             "-i",
             # crm_iap_enrich comes with crm in a standard database (auto
@@ -53,14 +62,20 @@ def main():
             "--log-level=info",
             log_file=args.log,
         )
-        # the addon must also uninstall cleanly
+        # the addon must also uninstall cleanly (when it installed at all:
+        # Odoo refuses to uninstall a module that is not installed)
         module = f"env['ir.module.module'].search([('name', '=', {ADDON!r})])"
         uninstall = odoo.shell(
-            f"{module}.button_immediate_uninstall()\n"
-            f"print('UNINSTALLED', {module}.state)"
+            f"if {module}.state == 'installed':\n"
+            f"    {module}.button_immediate_uninstall()\n"
+            f"    print('UNINSTALLED', {module}.state)\n"
+            "else:\n"
+            f"    print('NOT_INSTALLED', {module}.state or 'unknown')"
         )
     for line in output.splitlines():
-        if " ERROR " in line or " FAIL" in line:
+        # an addon Odoo does not take (a manifest for another series) says
+        # so only in a warning
+        if " ERROR " in line or " FAIL" in line or "installable=False" in line:
             print(line)
     summary = parse_summary(output)
     if summary is None:
@@ -79,7 +94,11 @@ def main():
         print(line.split(" INFO ", 1)[-1])
     print(f"Skipped: {len(skipped)}")
     uninstalled = "UNINSTALLED uninstalled" in uninstall
-    print(f"Uninstall: {'clean' if uninstalled else 'FAILED'}")
+    if "NOT_INSTALLED" in uninstall:
+        state = uninstall.split("NOT_INSTALLED", 1)[1].split()[0]
+        print(f"Uninstall: not tried, {ADDON} did not install (state {state})")
+    else:
+        print(f"Uninstall: {'clean' if uninstalled else 'FAILED'}")
     # the plain closing line CI tools read, whatever the test runner
     passed = total - failed - errors - len(skipped)
     print(f"odoo: {passed} passed, {failed + errors} failed, {len(skipped)} skipped")
