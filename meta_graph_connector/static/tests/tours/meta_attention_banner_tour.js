@@ -3,7 +3,7 @@
 // connection needs attention and why, and opens it.
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { stepUtils } from "@meta_graph_connector/../tests/meta_step_utils";
 
 registry.category("web_tour.tours").add("meta_graph_connector_attention_banner", {
     url: "/odoo",

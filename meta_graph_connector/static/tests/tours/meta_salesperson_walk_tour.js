@@ -4,7 +4,7 @@
 // speed-to-lead report; no Meta administration on the way.
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { stepUtils } from "@meta_graph_connector/../tests/meta_step_utils";
 
 registry.category("web_tour.tours").add("meta_graph_connector_salesperson_walk", {
     url: "/odoo",

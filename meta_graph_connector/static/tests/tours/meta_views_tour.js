@@ -4,7 +4,7 @@
 // dialog or console error fails the tour.
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import { stepUtils } from "@meta_graph_connector/../tests/meta_step_utils";
 
 registry.category("web_tour.tours").add("meta_graph_connector_views", {
     url: "/odoo",
