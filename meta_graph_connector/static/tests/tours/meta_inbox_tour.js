@@ -4,7 +4,10 @@
 // text, never run), a reply, and its delivery state on the message.
 
 import { registry } from "@web/core/registry";
-import { assertNoInjection } from "@meta_graph_connector/../tests/tours/meta_tour_utils";
+import {
+    assertNoInjection,
+    composerSend,
+} from "@meta_graph_connector/../tests/tours/meta_tour_utils";
 
 registry.category("web_tour.tours").add("meta_graph_connector_inbox", {
     url: "/odoo/action-mail.action_discuss",
@@ -31,7 +34,7 @@ registry.category("web_tour.tours").add("meta_graph_connector_inbox", {
             run: "edit Merhaba, size nasıl yardımcı olabilirim?",
         },
         {
-            trigger: ".o-mail-Composer-send:enabled",
+            trigger: composerSend(":enabled"),
             run: "click",
         },
         {
@@ -61,7 +64,7 @@ registry.category("web_tour.tours").add("meta_graph_connector_inbox_read", {
             content: "and takes nothing",
             trigger: ".o-mail-Composer-input[readonly]",
             run() {
-                const send = document.querySelector(".o-mail-Composer-send");
+                const send = document.querySelector(composerSend());
                 if (send && !send.disabled) {
                     throw new Error("a message could be sent outside Meta's window");
                 }
@@ -86,7 +89,7 @@ registry.category("web_tour.tours").add("meta_graph_connector_inbox_human_agent"
             run: "edit Geç cevap için kusura bakmayın",
         },
         {
-            trigger: ".o-mail-Composer-send:enabled",
+            trigger: composerSend(":enabled"),
             run: "click",
         },
         {

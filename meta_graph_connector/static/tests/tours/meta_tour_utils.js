@@ -14,3 +14,11 @@ export function assertNoInjection() {
         throw new Error("Meta content was inserted as HTML");
     }
 }
+
+/**
+ * The composer's send button, in a given state (":enabled"): a button of its
+ * own on Odoo 18.0, the composer's "send-message" action on 19.0.
+ */
+export function composerSend(state = "") {
+    return `.o-mail-Composer-send${state}, .o-mail-Composer button[name='send-message']${state}`;
+}
