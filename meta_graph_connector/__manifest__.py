@@ -1,7 +1,7 @@
 {
     "name": "Meta Graph Connector",
     "summary": "Lead Ads, Page comments, Messenger and Instagram in CRM via Meta Graph",
-    "version": "18.0.2.3.0",
+    "version": "2.4.0",
     "category": "Sales/CRM",
     "author": "meta_graph_connector developers",
     "website": "https://github.com/meta-graph-connector/meta_graph_connector",
@@ -55,6 +55,7 @@
         ],
         "web.assets_tests": [
             "meta_graph_connector/static/tests/tours/**/*",
+            "meta_graph_connector/static/tests/series/**/*",
         ],
     },
     "post_init_hook": "post_init_hook",

@@ -1,3 +1,5 @@
+from . import ir_asset
+from . import ir_model_data
 from . import meta_admin_mixin
 from . import meta_app
 from . import meta_event_consumer

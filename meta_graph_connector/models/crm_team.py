@@ -2,6 +2,8 @@ from datetime import timedelta
 
 from odoo import fields, models
 
+from .. import series
+
 
 class CrmTeam(models.Model):
     """The team answering a Page's or an account's conversations (its inbox
@@ -23,7 +25,7 @@ class CrmTeam(models.Model):
 
     def _meta_available_agents(self, conversation=None):
         """The members of the team who may take ``conversation`` now."""
-        return self.member_ids.filtered(lambda u: u._is_user_available())
+        return self.member_ids.filtered(series.is_user_available)
 
     def _meta_agent_load(self, agents):
         """User id → how many conversations of ``agents`` the customer wrote

@@ -11,6 +11,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import mute_logger, plaintext2html
 
+from .. import series
 from ..graph import messaging, social
 from ..graph.const import CONVERSATION_PLATFORMS
 from ..graph.errors import GraphError, TransientError
@@ -62,6 +63,7 @@ def posted_by_hand(channel_id):
     return {"meta_posted_by_hand": PostedByHand(channel_id)}
 
 
+@series.sql_constraints
 class DiscussChannel(models.Model):
     """A Messenger or Instagram conversation, as a Discuss channel of its
     own kind: the customer (their partner) and the agents are its members,
@@ -147,10 +149,10 @@ class DiscussChannel(models.Model):
 
     # ------------------------------------------------------------ the store
 
-    def _to_store(self, store, **kwargs):
-        result = super()._to_store(store, **kwargs)
+    def _to_store(self, store, *args, **kwargs):
+        result = super()._to_store(store, *args, **kwargs)
         for channel in self.filtered(lambda c: c.channel_type == "meta"):
-            store.add(channel, channel._meta_composer_values())
+            series.store_values(store, channel, channel._meta_composer_values())
         return result
 
     def _meta_composer_values(self):
@@ -203,8 +205,8 @@ class DiscussChannel(models.Model):
         fallback = self.meta_company_id.partner_id.lang or self.env.lang
         for lang in set(partners.mapped("lang")):
             values = values_in(lang or fallback)
-            partners.filtered(lambda p, lang=lang: p.lang == lang)._bus_send_store(
-                record, values
+            series.bus_send_store(
+                partners.filtered(lambda p, lang=lang: p.lang == lang), record, values
             )
 
     # ------------------------------------------------------------ the window
@@ -262,7 +264,6 @@ class DiscussChannel(models.Model):
 
     # ------------------------------------------------------------ sending
 
-    @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
         if (
             self.channel_type != "meta"

@@ -3,6 +3,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
+from .. import series
+
 DELIVERY_STATES = [
     ("queued", "Queued"),
     ("sent", "Sent"),
@@ -85,10 +87,10 @@ class MailMessage(models.Model):
             "Meta's id and delivery state of a message change only with Meta's answers."
         )
 
-    def _to_store(self, store, /, *, fields=None, **kwargs):
-        result = super()._to_store(store, fields=fields, **kwargs)
+    def _to_store(self, store, *args, **kwargs):
+        result = super()._to_store(store, *args, **kwargs)
         for message in self.filtered("meta_delivery_state"):
-            store.add(message, message._meta_delivery_values())
+            series.store_values(store, message, message._meta_delivery_values())
         return result
 
     def _meta_delivery_values(self):

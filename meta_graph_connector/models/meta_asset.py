@@ -3,6 +3,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .. import series
 from ..graph import api as meta_api
 from ..graph.errors import GraphError
 
@@ -16,6 +17,7 @@ ASSET_TYPES = [
 ]
 
 
+@series.sql_constraints
 class MetaAsset(models.Model):
     """Something a connection gives access to on Meta: a Facebook Page, an
     Instagram professional account, an ad account or a dataset (pixel).

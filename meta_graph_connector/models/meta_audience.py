@@ -9,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
+from .. import series
 from ..graph import audience_api, errors
 from ..graph.audience import (
     SCHEMA_KEYS,
@@ -353,11 +354,15 @@ class MetaAudience(models.Model):
         its ``country`` and ``state``): a row is made of a handful of a
         partner's dozens of fields. Extend it with :meth:`_meta_person` to
         send an identifier of a field of your own (a gender, a birth date)."""
+        phones = SQL(", ").join(
+            SQL("partner.%s", SQL.identifier(field))
+            for field in series.PARTNER_PHONE_FIELDS
+        )
         return SQL(
-            "partner.id, partner.name, partner.email, partner.phone, "
-            "partner.mobile, partner.city, partner.zip, "
-            "country.code AS country_code, state.code AS state_code, "
-            "state.name AS state_name"
+            "partner.id, partner.name, partner.email, %s, partner.city, "
+            "partner.zip, country.code AS country_code, state.code AS state_code, "
+            "state.name AS state_name",
+            phones,
         )
 
     def _meta_person(self, values):
@@ -366,7 +371,9 @@ class MetaAudience(models.Model):
         first, _sep, last = (values["name"] or "").strip().rpartition(" ")
         return {
             "EMAIL": values["email"],
-            "PHONE": values["phone"] or values["mobile"],
+            "PHONE": next(
+                (values[f] for f in series.PARTNER_PHONE_FIELDS if values[f]), None
+            ),
             "FN": first or last,
             "LN": last if first else "",
             "CT": values["city"],

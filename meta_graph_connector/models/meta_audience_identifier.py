@@ -1,6 +1,9 @@
 from odoo import fields, models
 
+from .. import series
 
+
+@series.sql_constraints
 class MetaAudienceIdentifier(models.Model):
     """An identifier a Custom Audience can send for a person (a key of
     Meta's multi-key customer file, docs/meta-facts.md §7), named for the

@@ -3,9 +3,11 @@ import json
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .. import series
 from ..graph.audience import row_digest
 
 
+@series.sql_constraints
 class MetaAudienceMember(models.Model):
     """A person as Meta has them in an audience: the row sent (hashes only)
     and its digest, so a sync sends only what changed and can remove exactly

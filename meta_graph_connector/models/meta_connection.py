@@ -9,6 +9,7 @@ import requests
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .. import series
 from ..graph import api as meta_api
 from ..graph import messaging, oauth
 from ..graph.client import GraphClient
@@ -870,7 +871,9 @@ class MetaConnection(models.Model):
 
     def _meta_administrators(self):
         self.ensure_one()
-        return self.env.ref("meta_graph_connector.group_meta_admin").users.filtered(
+        return series.group_users(
+            self.env.ref("meta_graph_connector.group_meta_admin")
+        ).filtered(
             lambda user: (
                 not user.share
                 and self.company_id in user.company_ids

@@ -4,6 +4,7 @@ import time
 from odoo import api, fields, models
 from odoo.tools import split_every
 
+from .. import series
 from ..graph import conversions
 from ..graph.errors import InvalidRequestError, quoted
 
@@ -19,6 +20,7 @@ STATES = [
 ]
 
 
+@series.sql_constraints
 class MetaConversionEvent(models.Model):
     """A stage a Meta lead reached, told to Meta's Conversions API for CRM
     (Conversion Leads): Meta learns which of its leads convert.

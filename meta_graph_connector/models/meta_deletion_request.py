@@ -4,9 +4,11 @@ import secrets
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .. import series
 from ..graph.times import to_naive_utc
 
 
+@series.sql_constraints
 class MetaDeletionRequest(models.Model):
     """A request Meta relayed from a person: the app was removed
     (Deauthorize callback) or its data must be deleted (Data Deletion

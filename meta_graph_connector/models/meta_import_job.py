@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models, modules
 
+from .. import series
 from ..graph.errors import APP, PERMISSION, THROTTLE, TOKEN, TRANSIENT, GraphError
 
 _logger = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ RETRY_MAX_SECONDS = 3600
 MAX_ATTEMPTS = 8
 
 
+@series.sql_constraints
 class MetaImportJob(models.Model):
     """One resumable import of a Page's or an Instagram account's history,
     or the reconciliation of a Page's Lead Ads forms.

@@ -1,8 +1,10 @@
 from odoo import api, fields, models
 
+from .. import series
 from ..graph.const import PLATFORMS
 
 
+@series.sql_constraints
 class MetaLead(models.Model):
     """One Lead Ads submission, bound to the CRM lead it became.
 
@@ -69,6 +71,7 @@ class MetaLead(models.Model):
         return super().unlink()
 
 
+@series.sql_constraints
 class MetaLeadErasure(models.Model):
     """The Meta lead id of an erased submission, and when: nothing else."""
 

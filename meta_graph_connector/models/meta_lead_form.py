@@ -1,9 +1,11 @@
 from odoo import Command, api, fields, models
 
+from .. import series
 from ..graph import api as meta_api
 from ..graph.errors import quoted
 
 
+@series.sql_constraints
 class MetaLeadForm(models.Model):
     """A Lead Ads form of a connected Page, and how its leads enter the CRM."""
 

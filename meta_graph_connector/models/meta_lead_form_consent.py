@@ -1,8 +1,10 @@
 from odoo import api, fields, models
 
+from .. import series
 from .meta_consent import CONSENT_PURPOSES
 
 
+@series.sql_constraints
 class MetaLeadFormConsent(models.Model):
     """A consent checkbox of a lead form and the purpose it stands for.
 

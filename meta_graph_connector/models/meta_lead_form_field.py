@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from .. import series
 from ..graph.leads import STANDARD_FIELDS
 
 #: Canonical lead field (core) → default crm.lead target.
@@ -19,6 +20,7 @@ DEFAULT_TARGETS = {
 }
 
 
+@series.sql_constraints
 class MetaLeadFormField(models.Model):
     """One question of a Meta lead form and where its answer goes in a lead."""
 

@@ -7,6 +7,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext, mute_logger, plaintext2html
 
+from .. import series
 from ..graph import social
 from ..graph.const import PLATFORMS
 from ..graph.errors import TransientError
@@ -31,6 +32,7 @@ DELIVERY_STATES = [
 ]
 
 
+@series.sql_constraints
 class MetaSocialComment(models.Model):
     """A comment, reply or mention on a Page post or an Instagram media:
     on the card of the person who wrote it and on their open lead.

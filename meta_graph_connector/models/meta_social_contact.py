@@ -2,12 +2,14 @@ from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
 
+from .. import series
 from ..graph import social
 from ..graph.const import PLATFORMS
 from ..graph.errors import GraphError, RateLimitError
 from .meta_queue_mixin import MetaContention, quiet_sql_errors
 
 
+@series.sql_constraints
 class MetaSocialContact(models.Model):
     """One person as a Page or an Instagram account knows them: their
     Meta-scoped id there (a Page-scoped id, an Instagram-scoped id), linked

@@ -5,6 +5,7 @@ from psycopg2 import IntegrityError
 from odoo import api, fields, models
 from odoo.tools import format_date, mute_logger
 
+from .. import series
 from ..graph import social
 from ..graph.const import PLATFORMS
 from ..graph.errors import GraphError, TransientError
@@ -15,6 +16,7 @@ _logger = logging.getLogger(__name__)
 READ_SCOPES = {"facebook": "pages_read_engagement", "instagram": "instagram_basic"}
 
 
+@series.sql_constraints
 class MetaSocialPost(models.Model):
     """A Page post or an Instagram media people commented on: what the
     timeline shows the comment was written under, with its link."""

@@ -1,12 +1,18 @@
 from odoo import api, fields, models
 
+from .. import series
 from ..graph import audience
 
 #: The partner fields Meta could match a person on, with their key kind: a
-#: mobile is a phone as well (rows send the phone, else the mobile).
-MATCH_FIELDS = (("EMAIL", "email"), ("PHONE", "phone"), ("PHONE", "mobile"))
+#: mobile (on a series that has one) is a phone as well (rows send the
+#: phone, else the mobile).
+MATCH_FIELDS = (
+    ("EMAIL", "email"),
+    *(("PHONE", field) for field in series.PARTNER_PHONE_FIELDS),
+)
 
 
+@series.sql_constraints
 class MetaSuppression(models.Model):
     """People who must never be sent to Meta again, by hash only.
 

@@ -6,6 +6,7 @@ from odoo import api, fields, models, modules, tools
 from odoo.tools import SQL, str2bool
 from odoo.tools.sql import create_index
 
+from .. import series
 from ..graph.errors import MalformedPayloadError
 from ..graph.webhook import (
     InstagramCommentEvent,
@@ -34,6 +35,7 @@ ARRIVAL_LIMIT = TOGETHER_LIMIT
 ARRIVAL_TIME_BUDGET = 10
 
 
+@series.sql_constraints
 class MetaWebhookEvent(models.Model):
     """Durable inbox of Meta webhook events.
 

@@ -3,6 +3,7 @@ import hashlib
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .. import series
 from .meta_consent import CONSENT_PURPOSES
 from .meta_queue_mixin import MetaContention
 
@@ -159,7 +160,7 @@ class ResPartner(models.Model):
             # a new snapshot: it sees what a former holder of the locks made.
             # The registry at hand, not looked up by name: that waits on the
             # lock of a thread loading the registry (Odoo's tests run so).
-            cr.transaction = api.Transaction(self.env.registry)
+            cr.transaction = series.Transaction(self.env.registry)
             made_meanwhile = find(self.env(cr=cr), missing)
         if made_meanwhile:
             raise MetaContention(

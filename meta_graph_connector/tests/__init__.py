@@ -17,6 +17,7 @@ from . import test_health
 from . import test_connect_with_facebook
 from . import test_notifications
 from . import test_consent
+from . import test_constraints
 from . import test_consent_portal
 from . import test_audiences
 from . import test_conversions

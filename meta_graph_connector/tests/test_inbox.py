@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.meta_graph_connector import series
 from odoo.addons.meta_graph_connector.graph.webhook import parse_delivery, sign
 from odoo.addons.meta_graph_connector.models.discuss_channel import posted_by_hand
 from odoo.addons.meta_graph_connector.tests.common import (
@@ -47,7 +48,9 @@ class InboxCase(MetaTransactionCase):
         self.online(self.salesman)
 
     def online(self, user):
-        self.env["bus.presence"].sudo().create({"user_id": user.id, "status": "online"})
+        self.env[series.PRESENCE_MODEL].sudo().create(
+            {"user_id": user.id, "status": "online"}
+        )
         user.invalidate_recordset(["im_status"])
 
     def deliver(self, *bodies):
@@ -228,7 +231,7 @@ class TestInbox(InboxCase):
         self.assertEqual(agents[2], self.salesman)
         self.assertNotIn(offline, agents)
         # nobody online: the whole team gets it, no agent
-        self.env["bus.presence"].sudo().search([]).unlink()
+        self.env[series.PRESENCE_MODEL].sudo().search([]).unlink()
         (self.team.member_ids).invalidate_recordset(["im_status"])
         self.write_in("4", psid="24000000000000014")
         channel = self.conversation("24000000000000014")
