@@ -348,10 +348,15 @@ class MetaLeadMapper(models.AbstractModel):
         an administrator changed is kept."""
         partner = self.env.ref("base.main_company").partner_id
         env = self.with_context(lang=partner.lang or "en_US").env
-        for xmlid, english, name in (
-            ("utm_medium_paid_social", "Paid Social", env._("Paid Social")),
-            ("utm_medium_organic_social", "Organic Social", env._("Organic Social")),
+        names = {
+            "Paid Social": env._("Paid Social"),
+            "Organic Social": env._("Organic Social"),
+        }
+        for xmlid, english in (
+            ("utm_medium_paid_social", "Paid Social"),
+            ("utm_medium_organic_social", "Organic Social"),
         ):
+            name = names[english]
             medium = self.env.ref(f"meta_graph_connector.{xmlid}", False)
             if medium and medium.name == english and name != english:
                 medium.name = name
