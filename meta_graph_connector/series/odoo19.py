@@ -95,7 +95,9 @@ def store_values(store, records, values):
 
 def bus_send_store(partners, record, values):
     """Push ``values`` of ``record`` live to ``partners``' Discuss."""
-    Store(bus_channel=partners).add_records_fields(record, values).bus_send()
+    # a store is sent to one bus channel at a time
+    for partner in partners:
+        Store(bus_channel=partner).add_records_fields(record, values).bus_send()
 
 
 def group_users(group):
