@@ -55,13 +55,15 @@ SCOPES = "pages_show_list,pages_manage_metadata,pages_read_engagement,pages_mess
 
 SETUP = """
 import json, time
+from odoo.addons.meta_graph_connector import series
 {connect}connection.granted_scopes = {scopes!r}
-agent = env['res.users'].create({{
+Users = env['res.users']
+agent = Users.create(series.xml_values(Users, {{
     'name': 'Bench Agent', 'login': {login!r}, 'password': {login!r},
     'groups_id': [(4, env.ref('sales_team.group_sale_salesman').id)],
-}})
+}}))
 # online, as with their Discuss open: conversations go to them
-env['bus.presence'].create({{'user_id': agent.id, 'status': 'online'}})
+env[series.PRESENCE_MODEL].create({{'user_id': agent.id, 'status': 'online'}})
 team = env['crm.team'].create(
     {{'name': 'Bench Inbox', 'member_ids': [(6, 0, agent.ids)]}}
 )

@@ -56,11 +56,13 @@ APP_SECRET = "bench_leads_secret"
 
 SETUP = """
 import json, time
+from odoo.addons.meta_graph_connector import series
 from odoo.addons.meta_graph_connector.graph import api as meta_api
-seller = env['res.users'].create({{
+Users = env['res.users']
+seller = Users.create(series.xml_values(Users, {{
     'name': 'Bench Seller', 'login': 'bench_seller',
     'groups_id': [(4, env.ref('sales_team.group_sale_salesman').id)],
-}})
+}}))
 {connect}forms = env['meta.lead.form']._meta_sync_forms(page)
 forms.write({{'user_id': seller.id, 'lead_type': 'opportunity'}})
 live = forms.filtered(lambda f: f.meta_form_id == {live_form!r})

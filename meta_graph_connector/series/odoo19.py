@@ -24,6 +24,7 @@ PARTNER_PHONE_FIELDS = ("phone",)
 #: 18.0's field names (those of the data files) that 19.0 renamed, by model.
 RENAMED = {
     "res.groups": {"users": "user_ids", "category_id": "privilege_id"},
+    "res.users": {"groups_id": "group_ids"},
     "ir.actions.act_window": {"groups_id": "group_ids"},
     "ir.actions.report": {"groups_id": "group_ids"},
     "ir.actions.server": {"groups_id": "group_ids"},
