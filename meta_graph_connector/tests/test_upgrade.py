@@ -2,7 +2,9 @@ import importlib.util
 from pathlib import Path
 
 from odoo.tests import tagged
+from odoo.tools.convert import convert_file
 
+from .. import series
 from ..data_migrations import migrate_accounts_to_connections
 from ..graph.webhook import parse_delivery
 from .common import MetaTransactionCase
@@ -292,3 +294,33 @@ class TestUpgradeImportJobs(MetaTransactionCase):
         migration.migrate(cr, "18.0.2.1.0")
         assets = self.page | self.instagram
         self.assertEqual(Job.search_count([("asset_id", "in", assets.ids)]), 4)
+
+
+@tagged("post_install", "-at_install")
+class TestGroupsAcrossSeries(MetaTransactionCase):
+    """An 18.0 database upgraded to 19.0 has its groups under a module
+    category, which 19.0 no longer reads (a group's place is a privilege
+    there): the groups' data file, loaded again by the update, gives each
+    group its place on the running series and keeps its members."""
+
+    def test_the_update_places_the_groups_and_keeps_their_members(self):
+        group = self.env.ref("meta_graph_connector.group_meta_admin")
+        place = "privilege_id" if "privilege_id" in group._fields else "category_id"
+        member = self.meta_admin
+        self.assertIn(member, series.group_users(group))
+        # as the upgrade leaves it: no place the running series reads
+        group[place] = False
+        convert_file(
+            self.env,
+            "meta_graph_connector",
+            "security/meta_graph_connector_groups.xml",
+            {},
+            mode="update",
+        )
+        self.assertTrue(group[place])
+        self.assertEqual(
+            group[place].display_name if place == "category_id" else group[place].name,
+            "Meta",
+        )
+        self.assertIn(member, series.group_users(group), "its members stay")
+        self.assertIn(self.env.ref("base.user_admin"), series.group_users(group))
